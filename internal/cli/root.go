@@ -1,0 +1,90 @@
+// Package cli is socklab's command-line surface: one file per subcommand,
+// each turning flags into an engine Config, running it and rendering the
+// result. It is the only package that touches flags, stdout and exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes shared by every command.
+const (
+	ExitOK      = 0 // success
+	ExitFailure = 1 // runtime failure (or, for ping, no reply)
+	ExitUsage   = 2 // bad flags or arguments
+)
+
+// env is what every subcommand gets from the root: the streams and the
+// global flags. Commands read from env, never from os.Std*.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	log    logOptions
+}
+
+// Main runs socklab with args and returns the process exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "socklab: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "socklab: %v\n", err)
+	if isUsageError(err) {
+		return ExitUsage
+	}
+	return ExitFailure
+}
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "socklab",
+		Short: "A network lab in one binary: serve, proxy, measure",
+		Long: `socklab stands up and measures a real network path on one machine or across hosts:
+
+  client / qos / load ──TCP 8080──▶ proxy ──TCP 8000──▶ serve (HTTP files)
+                      ──UDP 9090──▶ proxy ──UDP 9000──▶ serve (UDP echo / QoS reflector)
+
+Run "socklab demo" to see the whole system at work in one command.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return e.log.validate()
+		},
+	}
+	root.PersistentFlags().StringVar(&e.log.format, "log-format", "text", "log format: text or json")
+	root.PersistentFlags().StringVar(&e.log.level, "log-level", "info", "log level: debug, info, warn or error")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+
+	root.AddCommand(
+		newServeCmd(e),
+		newProxyCmd(e),
+		newClientCmd(e),
+		newGetCmd(e),
+		newQoSCmd(e),
+		newLoadCmd(e),
+		newPingCmd(e),
+		newTracerouteCmd(e),
+		newAnalyzeCmd(e),
+		newDemoCmd(e),
+	)
+	return root
+}

@@ -1,0 +1,120 @@
+package units
+
+import (
+	"go/build"
+	"testing"
+)
+
+func TestParseBitrate(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+		err  bool
+	}{
+		{"1000", 1000, false},
+		{"10k", 10e3, false},
+		{"10M", 10e6, false},
+		{"10Mbit", 10e6, false},
+		{"10mbps", 10e6, false},
+		{"1.5G", 1.5e9, false},
+		{"1MB", 8e6, false},
+		{"1MBps", 8e6, false},
+		{"", 0, true},
+		{"fast", 0, true},
+		{"-5M", 0, true},
+		{"NaN", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseBitrate(tt.in)
+			if (err != nil) != tt.err {
+				t.Fatalf("ParseBitrate(%q) err = %v, want error %v", tt.in, err, tt.err)
+			}
+			if got != tt.want {
+				t.Fatalf("ParseBitrate(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		err  bool
+	}{
+		{"512", 512, false},
+		{"64k", 64000, false},
+		{"64KB", 64000, false},
+		{"64KiB", 65536, false},
+		{"256MiB", 256 << 20, false},
+		{"8MiB", 8 << 20, false},
+		{"1GiB", 1 << 30, false},
+		{"x", 0, true},
+		{"-1", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParseSize(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestParsePercent(t *testing.T) {
+	tests := []struct {
+		in   string
+		want float64
+		err  bool
+	}{
+		{"5%", 0.05, false},
+		{"0.5", 0.005, false},
+		{"100%", 1, false},
+		{"101%", 0, true},
+		{"-1", 0, true},
+		{"lots", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParsePercent(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParsePercent(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestFormat(t *testing.T) {
+	if got := FormatBitrate(9_870_000); got != "9.87 Mbit/s" {
+		t.Errorf("FormatBitrate = %q", got)
+	}
+	if got := FormatBitrate(512); got != "512 bit/s" {
+		t.Errorf("FormatBitrate = %q", got)
+	}
+	if got := FormatBytes(1536 * 1024); got != "1.50 MiB" {
+		t.Errorf("FormatBytes = %q", got)
+	}
+}
+
+// The pure layer must not open sockets.
+func TestNoNetImport(t *testing.T) {
+	pkg, err := build.ImportDir(".", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, imp := range pkg.Imports {
+		if imp == "net" || imp == "os" {
+			t.Errorf("package units imports %q; it must stay pure", imp)
+		}
+	}
+}
+
+func FuzzParseBitrate(f *testing.F) {
+	for _, s := range []string{"10M", "1.5Gbit", "1MBps", "", "k"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseBitrate(s)
+		if err == nil && v < 0 {
+			t.Fatalf("ParseBitrate(%q) = %v: negative without error", s, v)
+		}
+	})
+}

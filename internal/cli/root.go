@@ -85,6 +85,7 @@ Run "socklab demo" to see the whole system at work in one command.`,
 		newTracerouteCmd(e),
 		newAnalyzeCmd(e),
 		newDemoCmd(e),
+		newDocsCmd(e),
 	)
 	return root
 }

@@ -1,19 +1,229 @@
 package cli
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/socklab/socklab/internal/load"
+	"github.com/socklab/socklab/internal/units"
 )
 
-// newLoadCmd is a placeholder until the load command lands; it is hidden from help.
+// loadOptions are the flags of "socklab load".
+type loadOptions struct {
+	clients   int
+	requests  int64
+	duration  time.Duration
+	rate      float64
+	proxy     string
+	method    string
+	headers   []string
+	insecure  bool
+	timeout   time.Duration
+	size      string
+	perClient bool
+	json      bool
+}
+
 func newLoadCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:    "load",
-		Short:  "(not built yet)",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("load: not built yet")
+	var o loadOptions
+	cmd := &cobra.Command{
+		Use:   "load TARGET",
+		Short: "Load an HTTP server or a UDP reflector with concurrent clients",
+		Long: `Run concurrent clients against TARGET, an http:// or https:// URL or
+udp://host:port, and report totals, successes, errors by kind, status codes,
+requests and bytes per second, latency percentiles (min/p50/p90/p99/max from a
+bounded-memory histogram), the cache-hit ratio when a cache answered, and with
+--per-client each client's share.
+
+By default each client sends its next request when the previous one ended
+(closed loop). With --rate the requests follow a fixed timeline (open loop):
+a slow server cannot slow the senders down, and latency is measured from the
+time each request was due, so the time spent queued counts (no coordinated
+omission).
+
+The run lasts --requests requests or --duration, whichever ends first; with
+neither, 10 s. Each HTTP client keeps one keep-alive connection. A UDP target
+gets socklab QoS probes, so each client's loss and RTT are measured.
+
+The first Ctrl-C stops sending, waits for the requests in flight and prints the
+summary. The exit status is 1 when no request succeeded.`,
+		Example: `  socklab load http://127.0.0.1:8000/
+  socklab load --clients 50 --duration 30s --proxy http://127.0.0.1:8080 http://127.0.0.1:8000/
+  socklab load --rate 200 --requests 2000 http://127.0.0.1:8000/slow
+  socklab load --clients 5 --requests 500 --per-client udp://127.0.0.1:9090`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runLoad(cmd.Context(), e, &o, args[0])
 		},
+	}
+	f := cmd.Flags()
+	f.IntVarP(&o.clients, "clients", "c", load.DefaultClients, "concurrent clients (connections or sockets)")
+	f.Int64VarP(&o.requests, "requests", "n", 0, "total requests over all clients (0: no count limit)")
+	f.DurationVarP(&o.duration, "duration", "d", 0, "run length (default 10s when --requests is not set)")
+	f.Float64Var(&o.rate, "rate", 0, "open loop: total requests per second on a fixed schedule (0: closed loop)")
+	f.StringVar(&o.proxy, "proxy", "", "HTTP proxy URL for HTTP targets (e.g. http://127.0.0.1:8080)")
+	f.StringVarP(&o.method, "request", "X", "GET", "HTTP method")
+	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	f.BoolVarP(&o.insecure, "insecure", "k", false, "skip TLS certificate verification")
+	f.DurationVar(&o.timeout, "timeout", 0, "HTTP: limit for each request (default 10s); UDP: wait for a reply before counting a loss (default 1s)")
+	f.StringVar(&o.size, "size", "64", "UDP probe size in bytes (64 to 65507)")
+	f.BoolVar(&o.perClient, "per-client", false, "add a per-client breakdown")
+	f.BoolVar(&o.json, "json", false, "print one JSON document")
+	return cmd
+}
+
+func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
+	h, err := parseHeaders(o.headers)
+	if err != nil {
+		return err
+	}
+	size, err := units.ParseSize(o.size)
+	if err != nil {
+		return usageErrf("--size: %v", err)
+	}
+	if o.clients < 1 {
+		return usageErrf("--clients must be at least 1, not %d", o.clients)
+	}
+	if o.requests < 0 || o.duration < 0 || o.rate < 0 || o.timeout < 0 {
+		return usageErrf("--requests, --duration, --rate and --timeout must not be negative")
+	}
+	cfg := load.Config{
+		Target: target, Clients: o.clients, Requests: o.requests, Duration: o.duration, Rate: o.rate,
+		Proxy: o.proxy, Method: strings.ToUpper(o.method), Header: h, Insecure: o.insecure,
+		Timeout: o.timeout, Logger: e.logger(e.stderr),
+	}
+	if strings.HasPrefix(target, "udp://") {
+		cfg.Size = int(size)
+	}
+	l, err := load.New(cfg)
+	if err != nil {
+		return usageErr(err)
+	}
+	stopBar := startProgress(e.stderr, l)
+	r, err := l.Run(ctx)
+	stopBar()
+	if err != nil {
+		return err
+	}
+	if !o.perClient {
+		r.PerClient = nil
+	}
+	if o.json {
+		if err := writeJSON(e.stdout, r); err != nil {
+			return err
+		}
+	} else {
+		renderLoad(e.stdout, r)
+	}
+	if r.Successes == 0 {
+		return silentExit(ExitFailure)
+	}
+	return nil
+}
+
+// startProgress draws a progress bar on w while the run lasts, when w is a
+// terminal; piped output gets none. The returned func erases the bar.
+func startProgress(w io.Writer, l *load.Load) (stop func()) {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	width := 30
+	if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 70 {
+		width = min(cols-45, 50)
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(f, "\r\033[K")
+				return
+			case <-t.C:
+				fmt.Fprint(f, "\r"+progressLine(l.Progress(), width))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// progressLine renders one progress snapshot: bar, count, errors, rate.
+func progressLine(p load.Progress, width int) string {
+	filled := int(p.Fraction() * float64(width))
+	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	rate := 0.0
+	if s := p.Elapsed.Seconds(); s > 0 {
+		rate = float64(p.Done) / s
+	}
+	return fmt.Sprintf("%s %3.0f%%  %d req  %d err  %.0f req/s", bar, p.Fraction()*100, p.Done, p.Errors, rate)
+}
+
+// renderLoad prints a load result for people.
+func renderLoad(w io.Writer, r *load.Result) {
+	mode := "closed loop"
+	if r.Mode == "open" {
+		mode = fmt.Sprintf("open loop at %g req/s", r.Rate)
+	}
+	fmt.Fprintf(w, "load %s: %d clients, %s", r.Target, r.Clients, mode)
+	if r.Proxy != "" {
+		fmt.Fprintf(w, ", via %s", r.Proxy)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  requests    %d in %.2f s: %d ok, %d failed\n", r.Requests, r.DurationMs/1000, r.Successes, r.Failures)
+	fmt.Fprintf(w, "  rate        %.1f req/s, %s/s (%s)\n", r.RequestsPerSec, units.FormatBytes(r.BytesPerSec), units.FormatBitrate(r.ThroughputBps))
+	if len(r.StatusCodes) > 0 {
+		fmt.Fprint(w, "  status     ")
+		for _, k := range r.SortedStatus() {
+			fmt.Fprintf(w, " %s: %d", k, r.StatusCodes[k])
+		}
+		fmt.Fprintln(w)
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprint(w, "  errors     ")
+		for _, k := range r.SortedErrors() {
+			fmt.Fprintf(w, " %s: %d", k, r.Errors[k])
+		}
+		fmt.Fprintln(w)
+	}
+	name := "latency"
+	if r.Protocol == "udp" {
+		name = "rtt    "
+	}
+	if lat := r.Latency; lat.Count > 0 {
+		fmt.Fprintf(w, "  %s     min %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms (mean %.3f)\n",
+			name, lat.Min, lat.P50, lat.P90, lat.P99, lat.Max, lat.Mean)
+	}
+	if c := r.Cache; c != nil {
+		fmt.Fprintf(w, "  cache       %.1f%% hits (%d hits of which %d revalidated, %d misses)\n", c.HitRatio*100, c.Hits, c.Revalidated, c.Misses)
+	}
+	if u := r.UDP; u != nil {
+		fmt.Fprintf(w, "  udp         %d sent, %d received, %d lost (%.2f%%), %d duplicates\n", u.Sent, u.Received, u.Lost, u.LossPct, u.Duplicates)
+	}
+	if len(r.PerClient) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "  per client:")
+	if r.Protocol == "udp" {
+		fmt.Fprintf(w, "  %6s %8s %8s %8s %8s %10s %10s %10s\n", "client", "sent", "recv", "lost", "loss%", "rtt p50", "rtt p99", "rtt max")
+	} else {
+		fmt.Fprintf(w, "  %6s %8s %8s %8s %10s %10s %10s\n", "client", "requests", "ok", "failed", "p50 ms", "p99 ms", "max ms")
+	}
+	for _, c := range r.PerClient {
+		if u := c.UDP; u != nil {
+			fmt.Fprintf(w, "  %6d %8d %8d %8d %8.2f %10.3f %10.3f %10.3f\n", c.ID, u.Sent, u.Received, u.Lost, u.LossPct, c.Latency.P50, c.Latency.P99, c.Latency.Max)
+			continue
+		}
+		fmt.Fprintf(w, "  %6d %8d %8d %8d %10.3f %10.3f %10.3f\n", c.ID, c.Requests, c.Successes, c.Requests-c.Successes, c.Latency.P50, c.Latency.P99, c.Latency.Max)
 	}
 }

@@ -1,0 +1,346 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/socklab/socklab/internal/qoswire"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultClients     = 5 // the seed's multi-client simulation
+	DefaultDuration    = 10 * time.Second
+	DefaultHTTPTimeout = 10 * time.Second
+	DefaultUDPTimeout  = time.Second
+)
+
+// Config describes a load run. The zero value of every field but Target is
+// usable.
+type Config struct {
+	// Target is an http:// or https:// URL, or udp://host:port for a QoS
+	// reflector or UDP echo (probes are qoswire packets).
+	Target string
+	// Clients is the number of concurrent clients, each with its own
+	// connection (HTTP) or socket (UDP). Zero means DefaultClients.
+	Clients int
+	// Requests is the total number of requests (UDP: probes) over all
+	// clients. Zero means no count limit.
+	Requests int64
+	// Duration bounds the run. When both Requests and Duration are zero the
+	// run lasts DefaultDuration; when only Requests is set there is no time
+	// limit.
+	Duration time.Duration
+	// Rate, when positive, switches to open loop: requests are due at a
+	// fixed total Rate per second whatever the server does, and latency is
+	// measured from the due time, so queueing behind a slow server counts.
+	// Zero is closed loop: each client sends its next request as soon as the
+	// previous one ended.
+	Rate float64
+	// Proxy is an HTTP proxy URL for HTTP targets; empty means direct.
+	Proxy string
+	// Method is the HTTP method; empty means GET.
+	Method string
+	// Header is added to every HTTP request ("Host" sets the Host line).
+	Header http.Header
+	// Insecure skips TLS certificate verification.
+	Insecure bool
+	// Timeout bounds each HTTP request (zero: DefaultHTTPTimeout) or, for UDP, how long to wait for a reply before
+	// the probe counts as lost (zero: DefaultUDPTimeout). It is also the grace
+	// given to in-flight requests once the run is stopped.
+	Timeout time.Duration
+	// Size is the UDP probe size in bytes. Zero means qoswire.HeaderLen, the
+	// smallest probe.
+	Size int
+	// Transport, when set, carries HTTP requests through net/http instead
+	// of the engine's own HTTP/1.1 client (tests, custom dialers). Without
+	// it, https through a proxy and SOCKS proxies also use net/http, with a
+	// transport built by NewTransport.
+	Transport http.RoundTripper
+	// Logger receives debug events; nil discards them.
+	Logger *slog.Logger
+}
+
+// Load is one configured run; create it with New and start it with Run.
+type Load struct {
+	cfg   Config
+	sched schedule
+	proto string
+
+	// HTTP: h1 when the engine's own client can do it, else net/http
+	h1  *h1Target
+	req *http.Request
+	rt  http.RoundTripper
+	own *http.Transport // closed after the run when we built it
+	// UDP
+	udpAddr string
+
+	log *slog.Logger
+
+	ran     atomic.Bool
+	startNs atomic.Int64 // wall clock at start, Unix ns; 0 before Run
+	next    atomic.Int64 // index of the next request in the schedule
+	done    atomic.Int64
+	failed  atomic.Int64
+}
+
+// New validates cfg and prepares a run.
+func New(cfg Config) (*Load, error) {
+	if cfg.Clients == 0 {
+		cfg.Clients = DefaultClients
+	}
+	if cfg.Clients < 0 {
+		return nil, fmt.Errorf("load: clients must be positive, not %d", cfg.Clients)
+	}
+	if cfg.Requests < 0 || cfg.Duration < 0 || cfg.Rate < 0 || cfg.Timeout < 0 || cfg.Size < 0 {
+		return nil, errors.New("load: requests, duration, rate, timeout and size must not be negative")
+	}
+	if cfg.Requests == 0 && cfg.Duration == 0 {
+		cfg.Duration = DefaultDuration
+	}
+	l := &Load{cfg: cfg, log: cfg.Logger}
+	if l.log == nil {
+		l.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	l.sched = schedule{rate: cfg.Rate, requests: cfg.Requests, duration: cfg.Duration}
+	if rest, ok := strings.CutPrefix(cfg.Target, "udp://"); ok {
+		return l, l.initUDP(rest)
+	}
+	return l, l.initHTTP()
+}
+
+func (l *Load) initHTTP() error {
+	l.proto = "http"
+	if l.cfg.Timeout == 0 {
+		l.cfg.Timeout = DefaultHTTPTimeout
+	}
+	u, err := parseHTTPTarget(l.cfg.Target)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	method := l.cfg.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	req, err := newRequest(method, u, l.cfg.Header)
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	l.req = req
+	l.rt = l.cfg.Transport
+	if l.rt == nil {
+		t, ok, err := newH1Target(u, method, req.Header, req.Host, l.cfg.Proxy, l.cfg.Insecure, l.cfg.Timeout)
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		if ok {
+			l.h1 = t
+			return nil
+		}
+	}
+	if l.rt == nil {
+		tr, err := NewTransport(TransportConfig{Proxy: l.cfg.Proxy, Conns: l.cfg.Clients, Insecure: l.cfg.Insecure, Timeout: l.cfg.Timeout})
+		if err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
+		l.rt, l.own = tr, tr
+	}
+	return nil
+}
+
+func (l *Load) initUDP(hostport string) error {
+	l.proto = "udp"
+	if l.cfg.Timeout == 0 {
+		l.cfg.Timeout = DefaultUDPTimeout
+	}
+	if l.cfg.Size == 0 {
+		l.cfg.Size = qoswire.HeaderLen
+	}
+	if l.cfg.Size < qoswire.HeaderLen || l.cfg.Size > qoswire.MaxSize {
+		return fmt.Errorf("load: udp probe size %d: must be %d..%d bytes", l.cfg.Size, qoswire.HeaderLen, qoswire.MaxSize)
+	}
+	if l.cfg.Proxy != "" {
+		return errors.New("load: --proxy applies to http targets; send udp to the relay's address instead")
+	}
+	u, err := url.Parse("udp://" + hostport)
+	if err != nil || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+		return fmt.Errorf("load: udp target %q: want udp://host:port", l.cfg.Target)
+	}
+	l.udpAddr = u.Host
+	return nil
+}
+
+// newRequest builds the request every client clones once and then reuses:
+// a request without a body may be sent again once its response body is
+// closed, which saves an allocation per request.
+func newRequest(method string, u *url.URL, h http.Header) (*http.Request, error) {
+	req, err := http.NewRequest(method, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range h {
+		if http.CanonicalHeaderKey(k) == "Host" {
+			if len(vs) > 0 {
+				req.Host = vs[0]
+			}
+			continue
+		}
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", "socklab-load")
+	}
+	return req, nil
+}
+
+// Progress is a snapshot of a running load, safe to take from any goroutine.
+type Progress struct {
+	Done     int64         // requests finished (UDP: probes sent)
+	Errors   int64         // of which failed
+	Elapsed  time.Duration // since the start; 0 before Run
+	Requests int64         // planned total; 0 when only time-bound
+	Duration time.Duration // planned length; 0 when only count-bound
+}
+
+// Fraction estimates how far the run is, in [0, 1].
+func (p Progress) Fraction() float64 {
+	var f float64
+	if p.Requests > 0 {
+		f = float64(p.Done) / float64(p.Requests)
+	}
+	if p.Duration > 0 {
+		f = max(f, float64(p.Elapsed)/float64(p.Duration))
+	}
+	return min(f, 1)
+}
+
+// Progress reports how far the run is.
+func (l *Load) Progress() Progress {
+	p := Progress{Done: l.done.Load(), Errors: l.failed.Load(), Requests: l.cfg.Requests, Duration: l.cfg.Duration}
+	if s := l.startNs.Load(); s != 0 {
+		p.Elapsed = time.Since(time.Unix(0, s))
+	}
+	return p
+}
+
+// Config returns the configuration with defaults filled in.
+func (l *Load) Config() Config { return l.cfg }
+
+// Run sends the load and returns the aggregated result. Cancelling ctx stops
+// new requests; those in flight get Config.Timeout to finish, and the result
+// covers everything sent. Network failures are counted in the Result, not
+// returned: the error is for a run that could not happen at all.
+func (l *Load) Run(ctx context.Context) (*Result, error) {
+	if !l.ran.CompareAndSwap(false, true) {
+		return nil, errors.New("load: Run called twice")
+	}
+	if l.own != nil {
+		defer l.own.CloseIdleConnections()
+	}
+	stop := make(chan struct{})
+	var stopOnce sync.Once
+	stopNow := func() { stopOnce.Do(func() { close(stop) }) }
+	// In-flight requests outlive the stop by at most Timeout.
+	hardCtx, hardCancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hardCancel()
+	finished := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			stopNow()
+		case <-stop:
+		case <-finished:
+			return
+		}
+		grace := time.NewTimer(l.cfg.Timeout)
+		defer grace.Stop()
+		select {
+		case <-grace.C:
+			hardCancel()
+		case <-finished:
+		}
+	}()
+
+	start := time.Now()
+	l.startNs.Store(start.UnixNano())
+	if l.cfg.Duration > 0 {
+		// Closed loop stops at the duration. In open loop the schedule itself
+		// ends there, and requests that fell behind are still sent (their
+		// lateness is what the latency must show), for at most Timeout more.
+		end := l.cfg.Duration
+		if l.sched.open() {
+			end += l.cfg.Timeout
+		}
+		t := time.AfterFunc(end, stopNow)
+		defer t.Stop()
+	}
+	l.log.Debug("load start", "target", l.cfg.Target, "clients", l.cfg.Clients, "requests", l.cfg.Requests,
+		"duration", l.cfg.Duration, "rate", l.cfg.Rate)
+
+	clients := make([]*clientStats, l.cfg.Clients)
+	var wg sync.WaitGroup
+	for i := range clients {
+		c := newClientStats()
+		clients[i] = c
+		wg.Go(func() {
+			if l.proto == "udp" {
+				l.runUDP(hardCtx, stop, c, start)
+			} else {
+				l.runHTTP(hardCtx, stop, c, start)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(finished)
+	stopNow()
+	r := l.merge(clients, elapsed)
+	l.log.Debug("load done", "requests", r.Requests, "elapsed", elapsed)
+	return r, nil
+}
+
+// nextDue takes the next request off the schedule and waits for its due
+// time (open loop). It returns the time the request's latency is measured
+// from, or ok=false when the run is over or stopped.
+func (l *Load) nextDue(stop <-chan struct{}, start time.Time, timer *time.Timer) (t0 time.Time, ok bool) {
+	select {
+	case <-stop:
+		return time.Time{}, false
+	default:
+	}
+	at, ok := l.sched.due(l.next.Add(1) - 1)
+	if !ok {
+		return time.Time{}, false
+	}
+	if !l.sched.open() {
+		return time.Now(), true
+	}
+	t0 = start.Add(at)
+	if d := time.Until(t0); d > 0 {
+		timer.Reset(d)
+		select {
+		case <-timer.C:
+		case <-stop:
+			return time.Time{}, false
+		}
+	}
+	return t0, true
+}
+
+// newStoppedTimer returns a timer for nextDue to Reset.
+func newStoppedTimer() *time.Timer {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}

@@ -2,18 +2,357 @@ package cli
 
 import (
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/socklab/socklab/internal/qos"
+	"github.com/socklab/socklab/internal/qoswire"
+	"github.com/socklab/socklab/internal/report"
+	"github.com/socklab/socklab/internal/units"
 )
 
-// newQoSCmd is a placeholder until the qos command lands; it is hidden from help.
+type qosFlags struct {
+	size           string
+	interval       time.Duration
+	rate           string
+	burst          bool
+	count          int64
+	duration       time.Duration
+	streams        int
+	wait           time.Duration
+	owd            bool
+	reportInterval time.Duration
+	json           bool
+	jsonStream     bool
+	csv            string
+	report         string
+	tcp            string
+	ipv4, ipv6     bool
+	noProgress     bool
+}
+
 func newQoSCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:    "qos",
-		Short:  "(not built yet)",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("qos: not built yet")
+	var f qosFlags
+	cmd := &cobra.Command{
+		Use:   "qos [TARGET]",
+		Short: "Measure loss, RTT, jitter and throughput to a UDP reflector (or TCP goodput)",
+		Long: `qos sends socklab probes to a reflector (socklab serve's UDP port, or
+the proxy's relay in front of it) and measures the path:
+
+  loss        sent, received, lost — split into upstream and downstream
+              with the reflector's receive count — duplicates, reordered
+              (RFC 4737) and late replies (after --wait);
+  RTT         min/avg/p50/p90/p95/p99/max/stddev on the monotonic clock,
+              the reflector's dwell time removed, kernel receive timestamps
+              where available; percentiles from a bounded histogram, so a
+              24-hour run stays in constant memory;
+  jitter      RFC 3550 interarrival jitter per direction (the figure iperf3
+              prints) and IPDV (RFC 3393) per direction; neither needs
+              synchronised clocks. --owd adds absolute one-way delays when
+              you know the clocks are synced;
+  throughput  offered and received payload, goodput and on-wire bit/s
+              (+28 B per datagram over IPv4, +48 B over IPv6), packets/s;
+  self-check  schedule error, timer misses, socket receive drops.
+
+TARGET defaults to 127.0.0.1:9090 (through "socklab proxy"); use
+127.0.0.1:9000 to reach "socklab serve" directly. Probes go on an absolute
+schedule (start + k·interval): every --interval (default 10ms), at --rate
+(e.g. 10M: the interval follows from --size), or --burst (as fast as
+possible). Each of --streams sessions sends --count probes (default 1000
+when no --duration is given: 10 s at the default interval).
+
+Interval lines print every --report-interval while the test runs, then a
+summary table; --json prints one JSON document instead, --json-stream one
+JSON event per line. Every run appends a row to --csv (default
+qos_result.csv; --csv "" turns it off) and --report FILE.html writes a
+self-contained HTML report with charts. On a terminal a progress bar shows
+for runs longer than 2 s. SIGINT stops sending, waits for replies in
+flight and prints the summary.
+
+--tcp URL measures TCP instead: it streams from socklab serve's
+/_socklab/bytes endpoint for --duration (default 10s), printing goodput per
+interval and, where the platform has TCP_INFO, RTT and retransmits.`,
+		Example: `  socklab qos                                   # 1000 probes via the proxy
+  socklab qos 127.0.0.1:9000 --count 100 --interval 1ms
+  socklab qos --rate 50M --size 1400 --duration 10s --streams 4
+  socklab qos --duration 1m --report qos_report.html
+  socklab qos --json --csv "" | jq .rtt_p99_ms
+  socklab qos --tcp http://127.0.0.1:8000 --duration 5s`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runQoS(cmd, e, f, args)
 		},
 	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.size, "size", "64", "probe payload in bytes, header included (64 to 65507; e.g. 1400, 1KiB)")
+	fl.DurationVar(&f.interval, "interval", qos.DefaultInterval, "time between probes of a stream")
+	fl.StringVar(&f.rate, "rate", "", "target payload bit rate per stream, e.g. 10M or 1.5G (sets the interval from --size)")
+	fl.BoolVar(&f.burst, "burst", false, "send as fast as possible (no pacing)")
+	fl.Int64Var(&f.count, "count", 0, "probes per stream (default 1000 unless --duration is given)")
+	fl.DurationVar(&f.duration, "duration", 0, "how long to send (default: until --count; 10s with --tcp)")
+	fl.IntVar(&f.streams, "streams", 1, "parallel sessions, each on its own socket (at most 128)")
+	fl.DurationVar(&f.wait, "wait", 0, "how long to wait for stragglers after the last probe; slower replies are late (default: 2× the largest RTT, at least 200ms)")
+	fl.BoolVar(&f.owd, "owd", false, "also report one-way delays (only meaningful with synchronised clocks)")
+	fl.DurationVar(&f.reportInterval, "report-interval", qos.DefaultReportInterval, "period of the interval lines (0: none)")
+	fl.BoolVar(&f.json, "json", false, "print one JSON document (snake_case, ms, bit/s) instead of text")
+	fl.BoolVar(&f.jsonStream, "json-stream", false, "print NDJSON events (start, interval, end) as the test runs")
+	fl.StringVar(&f.csv, "csv", "qos_result.csv", "append one row per run to this CSV file (\"\": none)")
+	fl.StringVar(&f.report, "report", "", "write a self-contained HTML report with charts to this file")
+	fl.StringVar(&f.tcp, "tcp", "", "measure TCP goodput from this socklab serve URL instead (e.g. http://127.0.0.1:8000)")
+	fl.BoolVarP(&f.ipv4, "ipv4", "4", false, "use IPv4 only")
+	fl.BoolVarP(&f.ipv6, "ipv6", "6", false, "use IPv6 only")
+	fl.BoolVar(&f.noProgress, "no-progress", false, "never draw the progress bar")
+	return cmd
+}
+
+// qosConfig turns the flags into an engine Config; errors are usage errors.
+func qosConfig(cmd *cobra.Command, f qosFlags, args []string) (qos.Config, error) {
+	cfg := qos.Config{
+		Interval: f.interval, Burst: f.burst, Count: f.count, Duration: f.duration,
+		Streams: f.streams, Wait: f.wait, OWD: f.owd, TCP: f.tcp,
+		ReportInterval: f.reportInterval,
+	}
+	if len(args) == 1 {
+		if f.tcp != "" {
+			return cfg, usageErrf("give either TARGET or --tcp URL, not both")
+		}
+		cfg.Target = args[0]
+	}
+	if f.reportInterval == 0 {
+		cfg.ReportInterval = -1
+	} else if f.reportInterval < 0 {
+		return cfg, usageErrf("--report-interval must not be negative")
+	}
+	size, err := units.ParseSize(f.size)
+	if err != nil {
+		return cfg, usageErrf("--size: %v", err)
+	}
+	if size < qoswire.HeaderLen || size > qoswire.MaxSize {
+		return cfg, usageErrf("--size %d: must be between %d and %d bytes", size, qoswire.HeaderLen, qoswire.MaxSize)
+	}
+	cfg.Size = int(size)
+	if f.rate != "" {
+		if cfg.Rate, err = units.ParseBitrate(f.rate); err != nil {
+			return cfg, usageErrf("--rate: %v", err)
+		}
+		if cfg.Rate <= 0 {
+			return cfg, usageErrf("--rate must be positive")
+		}
+	}
+	set := func(name string) bool { return cmd.Flags().Changed(name) }
+	switch {
+	case f.burst && (f.rate != "" || set("interval")):
+		return cfg, usageErrf("--burst, --rate and --interval are alternatives: give one")
+	case f.rate != "" && set("interval"):
+		return cfg, usageErrf("--rate and --interval are alternatives: give one")
+	case f.interval <= 0:
+		return cfg, usageErrf("--interval must be positive, not %s", f.interval)
+	case f.count < 0 || f.duration < 0 || f.wait < 0:
+		return cfg, usageErrf("--count, --duration and --wait must not be negative")
+	case f.streams < 1 || f.streams > qos.MaxStreams:
+		return cfg, usageErrf("--streams must be between 1 and %d, not %d", qos.MaxStreams, f.streams)
+	case f.ipv4 && f.ipv6:
+		return cfg, usageErrf("-4 and -6 exclude each other")
+	case f.json && f.jsonStream:
+		return cfg, usageErrf("--json and --json-stream exclude each other")
+	case f.report != "" && !strings.HasSuffix(strings.ToLower(f.report), ".html") && !strings.HasSuffix(strings.ToLower(f.report), ".htm"):
+		return cfg, usageErrf("--report %s: the report is HTML; name it FILE.html", f.report)
+	}
+	if f.ipv4 {
+		cfg.Network = "udp4"
+	}
+	if f.ipv6 {
+		cfg.Network = "udp6"
+	}
+	return cfg, nil
+}
+
+func runQoS(cmd *cobra.Command, e *env, f qosFlags, args []string) error {
+	cfg, err := qosConfig(cmd, f, args)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = e.logger(e.stderr)
+	out := &qosOutput{e: e, f: f, cfg: cfg}
+	out.progress = !f.noProgress && !f.json && !f.jsonStream && qosIsTerminal(e.stdout) && qosIsTerminal(e.stderr)
+	cfg.OnEvent = out.event
+	tester, err := qos.New(cfg)
+	if err != nil {
+		return usageErr(err)
+	}
+	res, runErr := tester.Run(cmd.Context())
+	out.clearBar()
+	if res == nil {
+		return runErr
+	}
+	// A run that failed half-way (a TCP stream reset) still shows what it
+	// measured before the error.
+
+	switch {
+	case f.json:
+		if err := report.WriteQoSJSON(e.stdout, res); err != nil {
+			return err
+		}
+	case f.jsonStream:
+		// The end event has already carried the result.
+	default:
+		if err := report.WriteQoSText(e.stdout, res); err != nil {
+			return err
+		}
+	}
+	errs := []error{runErr}
+	if f.csv != "" {
+		if err := report.AppendQoSCSV(f.csv, res); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if f.report != "" {
+		if err := writeQoSReport(f.report, res); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if res.TCP == nil && res.Total.Sent > 0 && res.Total.Received == 0 {
+		return fmt.Errorf("qos: no replies from %s (is a reflector such as \"socklab serve\" listening there?)", res.Target)
+	}
+	return nil
+}
+
+func writeQoSReport(path string, res *qos.Result) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("qos: report: %w", err)
+	}
+	err = report.WriteQoSHTML(fh, res)
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("qos: report: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// qosOutput renders engine events as they come: interval lines or NDJSON on
+// stdout, and the progress bar on stderr. The engine calls it from one
+// goroutine at a time.
+type qosOutput struct {
+	e        *env
+	f        qosFlags
+	cfg      qos.Config
+	progress bool
+	barShown bool
+	header   bool
+}
+
+func (o *qosOutput) event(ev qos.Event) {
+	if ev.Kind == qos.EventStart && ev.Config != nil {
+		o.cfg = *ev.Config // with the engine's defaults filled in
+	}
+	if o.f.jsonStream {
+		if ev.Kind != qos.EventProgress {
+			_ = report.WriteQoSEvent(o.e.stdout, ev)
+		}
+		return
+	}
+	if o.f.json {
+		return
+	}
+	switch ev.Kind {
+	case qos.EventStart:
+		fmt.Fprintln(o.e.stdout, qosBanner(o.cfg))
+	case qos.EventInterval:
+		o.clearBar()
+		tcp := o.cfg.TCP != ""
+		if !o.header {
+			if tcp {
+				_ = report.WriteTCPIntervalHeader(o.e.stdout)
+			} else {
+				_ = report.WriteQoSIntervalHeader(o.e.stdout)
+			}
+			o.header = true
+		}
+		if tcp {
+			_ = report.WriteTCPInterval(o.e.stdout, ev)
+		} else {
+			_ = report.WriteQoSInterval(o.e.stdout, ev)
+		}
+	case qos.EventProgress:
+		if o.progress && o.longRun(ev) {
+			o.drawBar(ev)
+		}
+	}
+}
+
+// longRun: the bar is for runs over 2 s — planned so, or already past 2 s.
+func (o *qosOutput) longRun(ev qos.Event) bool {
+	if ev.Elapsed > 2*time.Second {
+		return true
+	}
+	if ev.Fraction > 0 {
+		return time.Duration(float64(ev.Elapsed)/ev.Fraction) > 2*time.Second
+	}
+	return false
+}
+
+func (o *qosOutput) drawBar(ev qos.Event) {
+	const width = 30
+	line := ""
+	if ev.Fraction >= 0 {
+		n := int(ev.Fraction * width)
+		line = fmt.Sprintf("[%s%s] %3.0f%%", strings.Repeat("#", n), strings.Repeat("-", width-n), ev.Fraction*100)
+	} else {
+		line = fmt.Sprintf("[%5.1f s]", ev.Elapsed.Seconds())
+	}
+	if o.cfg.TCP == "" {
+		line += fmt.Sprintf("  %d sent  %d received", ev.Sent, ev.Received)
+	}
+	fmt.Fprintf(o.e.stderr, "\r\033[K%s", line)
+	o.barShown = true
+}
+
+func (o *qosOutput) clearBar() {
+	if o.barShown {
+		fmt.Fprint(o.e.stderr, "\r\033[K")
+		o.barShown = false
+	}
+}
+
+func qosBanner(c qos.Config) string {
+	if c.TCP != "" {
+		return fmt.Sprintf("socklab qos: TCP goodput from %s for %s", c.TCP, c.Duration)
+	}
+	what := fmt.Sprintf("%d B probes", c.Size)
+	if c.Count > 0 {
+		what = fmt.Sprintf("%d probes of %d B", c.Count, c.Size)
+	}
+	pacing := "as fast as possible"
+	if !c.Burst {
+		pacing = "every " + c.Interval.String()
+		if c.Rate > 0 {
+			pacing = "at " + units.FormatBitrate(c.Rate) + " (every " + c.Interval.String() + ")"
+		}
+	}
+	if c.Duration > 0 {
+		pacing += " for " + c.Duration.String()
+	}
+	streams := "1 stream"
+	if c.Streams > 1 {
+		streams = fmt.Sprintf("%d streams", c.Streams)
+	}
+	return fmt.Sprintf("socklab qos → %s: %s %s, %s (udp)", c.Target, what, pacing, streams)
+}
+
+// qosIsTerminal reports whether w is a terminal (progress bars only go there).
+func qosIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

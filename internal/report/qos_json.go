@@ -1,0 +1,306 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/socklab/socklab/internal/qos"
+)
+
+// ms converts a duration to float milliseconds, the unit of every *_ms field.
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// QoSDoc is the --json document of a QoS run. Its leading fields repeat
+// the CSV columns (for all streams together); the nested objects hold the
+// detail. Times are milliseconds, rates bit/s.
+type QoSDoc struct {
+	Time          string  `json:"time"`
+	Target        string  `json:"target"`
+	Protocol      string  `json:"protocol"`
+	Sent          int64   `json:"sent"`
+	Received      int64   `json:"received"`
+	Lost          int64   `json:"lost"`
+	LossPct       float64 `json:"loss_pct"`
+	Duplicates    int64   `json:"duplicates"`
+	Reordered     int64   `json:"reordered"`
+	DurationS     float64 `json:"duration_s"`
+	ThroughputBps float64 `json:"throughput_bps"`
+	RTTMinMs      float64 `json:"rtt_min_ms"`
+	RTTAvgMs      float64 `json:"rtt_avg_ms"`
+	RTTP50Ms      float64 `json:"rtt_p50_ms"`
+	RTTP95Ms      float64 `json:"rtt_p95_ms"`
+	RTTP99Ms      float64 `json:"rtt_p99_ms"`
+	RTTMaxMs      float64 `json:"rtt_max_ms"`
+	JitterMs      float64 `json:"jitter_ms"` // RFC 3550, upstream (as iperf3 reports it)
+
+	ElapsedS    float64 `json:"elapsed_s"`
+	WaitMs      float64 `json:"wait_ms"`
+	Interrupted bool    `json:"interrupted"`
+	Size        int     `json:"size"`
+	IntervalMs  float64 `json:"interval_ms"`
+	RateBps     float64 `json:"rate_bps,omitempty"`
+
+	Total   StreamDoc   `json:"total"`
+	Streams []StreamDoc `json:"streams,omitempty"`
+	TCP     *TCPDoc     `json:"tcp,omitempty"`
+}
+
+// StreamDoc is one stream's figures (or all streams', as "total").
+type StreamDoc struct {
+	Stream      int           `json:"stream"`
+	Session     string        `json:"session,omitempty"`
+	Sent        int64         `json:"sent"`
+	Received    int64         `json:"received"`
+	Lost        int64         `json:"lost"`
+	LossPct     float64       `json:"loss_pct"`
+	LostUp      int64         `json:"lost_up"`
+	LostDown    int64         `json:"lost_down"`
+	LossUpPct   float64       `json:"loss_up_pct"`
+	LossDownPct float64       `json:"loss_down_pct"`
+	Duplicates  int64         `json:"duplicates"`
+	Reordered   int64         `json:"reordered"`
+	Late        int64         `json:"late"`
+	RTT         LatencyDoc    `json:"rtt"`
+	JitterUpMs  float64       `json:"jitter_up_ms"`
+	JitterDnMs  float64       `json:"jitter_down_ms"`
+	IPDVUp      IPDVDoc       `json:"ipdv_up"`
+	IPDVDown    IPDVDoc       `json:"ipdv_down"`
+	OWDUp       *LatencyDoc   `json:"owd_up,omitempty"`
+	OWDDown     *LatencyDoc   `json:"owd_down,omitempty"`
+	Throughput  ThroughputDoc `json:"throughput"`
+	Diag        DiagDoc       `json:"diagnostics"`
+}
+
+// LatencyDoc is a delay distribution in milliseconds.
+type LatencyDoc struct {
+	N        int64   `json:"n"`
+	MinMs    float64 `json:"min_ms"`
+	AvgMs    float64 `json:"avg_ms"`
+	P50Ms    float64 `json:"p50_ms"`
+	P90Ms    float64 `json:"p90_ms"`
+	P95Ms    float64 `json:"p95_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	MaxMs    float64 `json:"max_ms"`
+	StddevMs float64 `json:"stddev_ms"`
+}
+
+// IPDVDoc is RFC 3393 delay variation in milliseconds.
+type IPDVDoc struct {
+	N      int64   `json:"n"`
+	MeanMs float64 `json:"mean_ms"`
+	P95Ms  float64 `json:"p95_ms"`
+	MaxMs  float64 `json:"max_ms"`
+}
+
+// ThroughputDoc is in bit/s and packets/s.
+type ThroughputDoc struct {
+	OfferedBps      float64 `json:"offered_bps"`
+	OfferedWireBps  float64 `json:"offered_wire_bps"`
+	ReflectorBps    float64 `json:"reflector_bps"`
+	ReceivedBps     float64 `json:"received_bps"`
+	ReceivedWireBps float64 `json:"received_wire_bps"`
+	GoodputBps      float64 `json:"goodput_bps"`
+	SentPPS         float64 `json:"sent_pps"`
+	ReceivedPPS     float64 `json:"received_pps"`
+}
+
+// DiagDoc is the tester's self-diagnostics; recv_drops is null where the
+// platform does not report socket drops.
+type DiagDoc struct {
+	TimerMisses    int64   `json:"timer_misses"`
+	LateSends      int64   `json:"late_sends"`
+	SchedErrMeanMs float64 `json:"sched_err_mean_ms"`
+	SchedErrMaxMs  float64 `json:"sched_err_max_ms"`
+	SendErrors     int64   `json:"send_errors"`
+	RecvDrops      *int64  `json:"recv_drops"`
+	Foreign        int64   `json:"foreign"`
+	KernelRxTime   bool    `json:"kernel_rx_timestamps"`
+}
+
+// TCPDoc is the TCP mode's figures.
+type TCPDoc struct {
+	URL         string           `json:"url"`
+	Bytes       int64            `json:"bytes"`
+	GoodputBps  float64          `json:"goodput_bps"`
+	InfoKnown   bool             `json:"tcp_info"`
+	RTTMs       float64          `json:"rtt_ms"`
+	RTTVarMs    float64          `json:"rttvar_ms"`
+	Retransmits int64            `json:"retransmits"`
+	OutOfOrder  int64            `json:"out_of_order"`
+	MSS         int              `json:"mss"`
+	Cwnd        int              `json:"cwnd"`
+	Intervals   []TCPIntervalDoc `json:"intervals"`
+}
+
+// TCPIntervalDoc is one report interval of a TCP run.
+type TCPIntervalDoc struct {
+	StartS      float64 `json:"start_s"`
+	EndS        float64 `json:"end_s"`
+	Bytes       int64   `json:"bytes"`
+	GoodputBps  float64 `json:"goodput_bps"`
+	RTTMs       float64 `json:"rtt_ms"`
+	Retransmits int64   `json:"retransmits"`
+}
+
+// QoSJSON builds the --json document of res.
+func QoSJSON(res *qos.Result) QoSDoc {
+	t := res.Total
+	d := QoSDoc{
+		Time: res.Start.UTC().Format(time.RFC3339Nano), Target: res.Target, Protocol: res.Protocol,
+		Sent: t.Sent, Received: t.Received, Lost: t.Lost, LossPct: t.LossPct,
+		Duplicates: t.Duplicates, Reordered: t.Reordered,
+		DurationS: res.SendDuration.Seconds(), ThroughputBps: t.Throughput.GoodputBps,
+		RTTMinMs: ms(t.RTT.Min), RTTAvgMs: ms(t.RTT.Avg), RTTP50Ms: ms(t.RTT.P50), RTTP95Ms: ms(t.RTT.P95),
+		RTTP99Ms: ms(t.RTT.P99), RTTMaxMs: ms(t.RTT.Max), JitterMs: ms(t.JitterUp),
+		ElapsedS: res.Elapsed.Seconds(), WaitMs: ms(res.Wait), Interrupted: res.Interrupted,
+		Size: res.Size, IntervalMs: ms(res.Interval), RateBps: res.Rate,
+		Total: streamDoc(t),
+	}
+	for _, s := range res.Streams {
+		d.Streams = append(d.Streams, streamDoc(s))
+	}
+	if res.TCP != nil {
+		d.TCP = tcpDoc(res.TCP)
+		d.ThroughputBps = res.TCP.GoodputBps
+		d.RTTAvgMs = ms(res.TCP.RTT)
+	}
+	return d
+}
+
+func streamDoc(s qos.StreamResult) StreamDoc {
+	d := StreamDoc{
+		Stream: s.Stream, Sent: s.Sent, Received: s.Received, Lost: s.Lost, LossPct: s.LossPct,
+		LostUp: s.LostUp, LostDown: s.LostDown, LossUpPct: s.LossUpPct, LossDownPct: s.LossDownPct,
+		Duplicates: s.Duplicates, Reordered: s.Reordered, Late: s.Late,
+		RTT:        latencyDoc(s.RTT),
+		JitterUpMs: ms(s.JitterUp), JitterDnMs: ms(s.JitterDown),
+		IPDVUp: ipdvDoc(s.IPDVUp), IPDVDown: ipdvDoc(s.IPDVDown),
+		Throughput: ThroughputDoc(s.Throughput),
+		Diag: DiagDoc{
+			TimerMisses: s.Diag.TimerMisses, LateSends: s.Diag.LateSends, SchedErrMeanMs: ms(s.Diag.SchedErrMean), SchedErrMaxMs: ms(s.Diag.SchedErrMax),
+			SendErrors: s.Diag.SendErrors, Foreign: s.Diag.Foreign, KernelRxTime: s.Diag.KernelRxTime,
+		},
+	}
+	if s.Session != 0 {
+		d.Session = sessionHex(s.Session)
+	}
+	if s.Diag.RecvDropsKnown {
+		n := s.Diag.RecvDrops
+		d.Diag.RecvDrops = &n
+	}
+	if s.OWDUp != nil {
+		up, down := latencyDoc(*s.OWDUp), latencyDoc(*s.OWDDown)
+		d.OWDUp, d.OWDDown = &up, &down
+	}
+	return d
+}
+
+func sessionHex(v uint64) string {
+	const hex = "0123456789abcdef"
+	b := make([]byte, 16)
+	for i := 15; i >= 0; i-- {
+		b[i] = hex[v&15]
+		v >>= 4
+	}
+	return string(b)
+}
+
+func latencyDoc(l qos.Latency) LatencyDoc {
+	return LatencyDoc{N: l.N, MinMs: ms(l.Min), AvgMs: ms(l.Avg), P50Ms: ms(l.P50), P90Ms: ms(l.P90),
+		P95Ms: ms(l.P95), P99Ms: ms(l.P99), MaxMs: ms(l.Max), StddevMs: ms(l.Stddev)}
+}
+
+func ipdvDoc(i qos.IPDV) IPDVDoc {
+	return IPDVDoc{N: i.N, MeanMs: ms(i.Mean), P95Ms: ms(i.P95), MaxMs: ms(i.Max)}
+}
+
+func tcpDoc(t *qos.TCPResult) *TCPDoc {
+	d := &TCPDoc{URL: t.URL, Bytes: t.Bytes, GoodputBps: t.GoodputBps, InfoKnown: t.InfoKnown,
+		RTTMs: ms(t.RTT), RTTVarMs: ms(t.RTTVar), Retransmits: t.Retransmits, OutOfOrder: t.OutOfOrder, MSS: t.MSS, Cwnd: t.Cwnd,
+		Intervals: []TCPIntervalDoc{}}
+	for _, iv := range t.Intervals {
+		d.Intervals = append(d.Intervals, TCPIntervalDoc{StartS: iv.Start.Seconds(), EndS: iv.End.Seconds(), Bytes: iv.Bytes,
+			GoodputBps: iv.GoodputBps, RTTMs: ms(iv.RTT), Retransmits: iv.Retransmits})
+	}
+	return d
+}
+
+// WriteQoSJSON writes res as one indented JSON document (the --json output).
+func WriteQoSJSON(w io.Writer, res *qos.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(QoSJSON(res))
+}
+
+// EventDoc is one NDJSON line of --json-stream.
+type EventDoc struct {
+	Event     string        `json:"event"`
+	Time      string        `json:"time"`
+	ElapsedS  float64       `json:"elapsed_s"`
+	Intervals []IntervalDoc `json:"intervals,omitempty"`
+	Sent      *int64        `json:"sent,omitempty"`
+	Received  *int64        `json:"received,omitempty"`
+	Fraction  *float64      `json:"fraction,omitempty"`
+	Target    string        `json:"target,omitempty"`
+	Result    *QoSDoc       `json:"result,omitempty"`
+}
+
+// IntervalDoc is one stream's interval (stream 0: all streams).
+type IntervalDoc struct {
+	Stream     int     `json:"stream"`
+	StartS     float64 `json:"start_s"`
+	EndS       float64 `json:"end_s"`
+	Sent       int64   `json:"sent"`
+	Received   int64   `json:"received"`
+	Lost       int64   `json:"lost"`
+	Duplicates int64   `json:"duplicates"`
+	Late       int64   `json:"late"`
+	RTTMinMs   float64 `json:"rtt_min_ms"`
+	RTTAvgMs   float64 `json:"rtt_avg_ms"`
+	RTTMaxMs   float64 `json:"rtt_max_ms"`
+	JitterUpMs float64 `json:"jitter_up_ms"`
+	JitterDnMs float64 `json:"jitter_down_ms"`
+	GoodputBps float64 `json:"goodput_bps"`
+	Bytes      int64   `json:"bytes,omitempty"`
+	TCPRTTMs   float64 `json:"tcp_rtt_ms,omitempty"`
+	TCPRetrans int64   `json:"tcp_retransmits,omitempty"`
+}
+
+// QoSEventDoc converts an engine event to its NDJSON form.
+func QoSEventDoc(ev qos.Event) EventDoc {
+	d := EventDoc{Event: string(ev.Kind), Time: ev.Time.UTC().Format(time.RFC3339Nano), ElapsedS: ev.Elapsed.Seconds()}
+	switch ev.Kind {
+	case qos.EventStart:
+		if ev.Config != nil {
+			d.Target = ev.Config.Target
+			if ev.Config.TCP != "" {
+				d.Target = ev.Config.TCP
+			}
+		}
+	case qos.EventInterval:
+		for _, iv := range ev.Intervals {
+			d.Intervals = append(d.Intervals, IntervalDoc{
+				Stream: iv.Stream, StartS: iv.Start.Seconds(), EndS: iv.End.Seconds(),
+				Sent: iv.Sent, Received: iv.Received, Lost: iv.Lost, Duplicates: iv.Duplicates, Late: iv.Late,
+				RTTMinMs: ms(iv.RTTMin), RTTAvgMs: ms(iv.RTTAvg), RTTMaxMs: ms(iv.RTTMax),
+				JitterUpMs: ms(iv.JitterUp), JitterDnMs: ms(iv.JitterDown), GoodputBps: iv.GoodputBps,
+				Bytes: iv.Bytes, TCPRTTMs: ms(iv.TCPRTT), TCPRetrans: iv.TCPRetransmits,
+			})
+		}
+	case qos.EventProgress:
+		s, r, f := ev.Sent, ev.Received, ev.Fraction
+		d.Sent, d.Received, d.Fraction = &s, &r, &f
+	case qos.EventEnd:
+		if ev.Result != nil {
+			doc := QoSJSON(ev.Result)
+			d.Result = &doc
+		}
+	}
+	return d
+}
+
+// WriteQoSEvent writes ev as one compact JSON line (NDJSON).
+func WriteQoSEvent(w io.Writer, ev qos.Event) error {
+	return json.NewEncoder(w).Encode(QoSEventDoc(ev))
+}

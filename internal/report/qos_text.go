@@ -1,0 +1,186 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/socklab/socklab/internal/qos"
+	"github.com/socklab/socklab/internal/units"
+)
+
+// msStr formats a duration as milliseconds with three decimals (µs precision).
+func msStr(d time.Duration) string {
+	s := strconv.FormatFloat(ms(d), 'f', 3, 64)
+	if s == "-0.000" {
+		return "0.000"
+	}
+	return s
+}
+
+func pct(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + "%" }
+
+// WriteQoSIntervalHeader writes the column titles of the interval lines.
+func WriteQoSIntervalHeader(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "%-5s %-13s %7s %7s %5s %4s  %-26s %-19s %s\n",
+		"[ ID]", "Interval", "Sent", "Recv", "Lost", "Dup", "RTT min/avg/max ms", "Jitter up/down ms", "Goodput")
+	return err
+}
+
+// WriteQoSInterval writes one line per stream of an interval event,
+// iperf3-style; the all-streams line is labelled SUM. Other events write
+// nothing.
+func WriteQoSInterval(w io.Writer, ev qos.Event) error {
+	for _, iv := range ev.Intervals {
+		id := fmt.Sprintf("[%3d]", iv.Stream)
+		if iv.Stream == 0 {
+			id = "[SUM]"
+		}
+		span := fmt.Sprintf("%.2f-%.2f s", iv.Start.Seconds(), iv.End.Seconds())
+		rtt := "-"
+		if iv.Received > 0 {
+			rtt = msStr(iv.RTTMin) + "/" + msStr(iv.RTTAvg) + "/" + msStr(iv.RTTMax)
+		}
+		jit := msStr(iv.JitterUp) + "/" + msStr(iv.JitterDown)
+		extra := ""
+		if _, err := fmt.Fprintf(w, "%-5s %-13s %7d %7d %5d %4d  %-26s %-19s %s%s\n",
+			id, span, iv.Sent, iv.Received, iv.Lost, iv.Duplicates, rtt, jit, units.FormatBitrate(iv.GoodputBps), extra); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteQoSText writes the end-of-run summary: a per-stream table, then RTT,
+// jitter, IPDV, throughput and self-diagnostics for all streams.
+func WriteQoSText(w io.Writer, res *qos.Result) error {
+	if res == nil {
+		return errNoResult
+	}
+	if res.TCP != nil {
+		return writeTCPText(w, res)
+	}
+	ew := &errWriter{w: w}
+	t := res.Total
+	pacing := "burst"
+	if res.Interval > 0 {
+		pacing = "every " + res.Interval.String()
+	}
+	if res.Rate > 0 {
+		pacing = units.FormatBitrate(res.Rate) + " (" + pacing + ")"
+	}
+	ew.printf("\n--- %s qos statistics (udp, %d B probes %s, %d stream%s, %.2f s) ---\n",
+		res.Target, res.Size, pacing, len(res.Streams), plural(len(res.Streams)), res.SendDuration.Seconds())
+	if res.Interrupted {
+		ew.printf("(interrupted: the schedule did not finish)\n")
+	}
+
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "stream\tsent\treceived\tlost\tloss\tlost up\tlost down\tdup\treordered\tlate\t")
+	row := func(name string, s qos.StreamResult) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t\n", name, s.Sent, s.Received, s.Lost, pct(s.LossPct),
+			s.LostUp, s.LostDown, s.Duplicates, s.Reordered, s.Late)
+	}
+	for _, s := range res.Streams {
+		row(strconv.Itoa(s.Stream), s)
+	}
+	if len(res.Streams) != 1 {
+		row("all", t)
+	}
+	tw.Flush()
+
+	ew.printf("\nRTT ms (reflector dwell removed, %d samples)\n", t.RTT.N)
+	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "min\tavg\tp50\tp90\tp95\tp99\tmax\tstddev\t")
+	l := t.RTT
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", msStr(l.Min), msStr(l.Avg), msStr(l.P50), msStr(l.P90),
+		msStr(l.P95), msStr(l.P99), msStr(l.Max), msStr(l.Stddev))
+	tw.Flush()
+
+	ew.printf("\nJitter (RFC 3550) ms   up %s   down %s\n", msStr(t.JitterUp), msStr(t.JitterDown))
+	ew.printf("IPDV (RFC 3393) ms     up mean %s p95 %s max %s   down mean %s p95 %s max %s\n",
+		msStr(t.IPDVUp.Mean), msStr(t.IPDVUp.P95), msStr(t.IPDVUp.Max),
+		msStr(t.IPDVDown.Mean), msStr(t.IPDVDown.P95), msStr(t.IPDVDown.Max))
+	if t.OWDUp != nil {
+		ew.printf("One-way delay ms       up min %s p50 %s max %s   down min %s p50 %s max %s (clocks assumed synced)\n",
+			msStr(t.OWDUp.Min), msStr(t.OWDUp.P50), msStr(t.OWDUp.Max), msStr(t.OWDDown.Min), msStr(t.OWDDown.P50), msStr(t.OWDDown.Max))
+	}
+	tp := t.Throughput
+	ew.printf("Throughput             offered %s (on wire %s), at reflector %s, received %s, goodput %s\n",
+		units.FormatBitrate(tp.OfferedBps), units.FormatBitrate(tp.OfferedWireBps), units.FormatBitrate(tp.ReflectorBps),
+		units.FormatBitrate(tp.ReceivedBps), units.FormatBitrate(tp.GoodputBps))
+	ew.printf("Packets                %.1f pps sent, %.1f pps received\n", tp.SentPPS, tp.ReceivedPPS)
+	d := t.Diag
+	drops := "not reported"
+	if d.RecvDropsKnown {
+		drops = strconv.FormatInt(d.RecvDrops, 10)
+	}
+	ts := "user space"
+	if d.KernelRxTime {
+		ts = "kernel"
+	}
+	ew.printf("Self-check             timer misses %d, late sends %d, schedule error mean %s max %s ms, send errors %d, socket drops %s, rx timestamps %s\n",
+		d.TimerMisses, d.LateSends, msStr(d.SchedErrMean), msStr(d.SchedErrMax), d.SendErrors, drops, ts)
+	return ew.err
+}
+
+func writeTCPText(w io.Writer, res *qos.Result) error {
+	ew := &errWriter{w: w}
+	tc := res.TCP
+	ew.printf("\n--- %s qos statistics (tcp, %.2f s) ---\n", tc.URL, res.SendDuration.Seconds())
+	ew.printf("Received %s, goodput %s\n", units.FormatBytes(float64(tc.Bytes)), units.FormatBitrate(tc.GoodputBps))
+	if tc.InfoKnown {
+		ew.printf("TCP_INFO rtt %s ms (var %s ms), retransmitted %d, out of order %d, mss %d\n",
+			msStr(tc.RTT), msStr(tc.RTTVar), tc.Retransmits, tc.OutOfOrder, tc.MSS)
+	} else {
+		ew.printf("TCP_INFO not available on this platform\n")
+	}
+	return ew.err
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// errWriter keeps the first write error so a renderer can check once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	fmt.Fprintf(e, format, args...)
+}
+
+// WriteTCPIntervalHeader writes the column titles of TCP mode's interval lines.
+func WriteTCPIntervalHeader(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "%-5s %-13s %12s %16s %12s %8s\n", "[ ID]", "Interval", "Transfer", "Goodput", "RTT ms", "Retrans")
+	return err
+}
+
+// WriteTCPInterval writes TCP mode's interval line: bytes, goodput and the
+// TCP_INFO RTT and retransmitted (or, receiving, out-of-order) segments.
+func WriteTCPInterval(w io.Writer, ev qos.Event) error {
+	for _, iv := range ev.Intervals {
+		span := fmt.Sprintf("%.2f-%.2f s", iv.Start.Seconds(), iv.End.Seconds())
+		if _, err := fmt.Fprintf(w, "[%3d] %-13s %12s %16s %12s %8d\n", iv.Stream, span, units.FormatBytes(float64(iv.Bytes)),
+			units.FormatBitrate(iv.GoodputBps), msStr(iv.TCPRTT), iv.TCPRetransmits); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package httpcache
+
+import (
+	"strings"
+	"time"
+)
+
+// Response is what the policy needs to know about a stored response.
+type Response struct {
+	Status       int
+	Header       Header
+	RequestTime  time.Time // when the request that produced it was sent (§4.2.3 request_time)
+	ResponseTime time.Time // when it was received (§4.2.3 response_time)
+
+	parsed *parsed // set by Prepare
+}
+
+// parsed holds what Prepare extracts from the header once.
+type parsed struct {
+	cc        Directives
+	date      time.Time
+	age       time.Duration
+	lifetime  time.Duration
+	heuristic bool
+	varyStar  bool
+}
+
+// Prepare parses r's header once, so that the policy calls on r that
+// follow (one per cache hit) do not parse it again. r's fields must not
+// change afterwards. It returns r.
+func (r *Response) Prepare() *Response {
+	p := &parsed{cc: ParseCacheControl(r.Header), date: r.dateValue()}
+	p.age, _ = ParseAge(r.Header)
+	_, p.varyStar = VaryFields(r.Header)
+	r.parsed = p // Lifetime below already uses cc and date
+	p.lifetime, p.heuristic = r.lifetime()
+	return r
+}
+
+// Directives returns the response's Cache-Control directives.
+func (r *Response) Directives() Directives {
+	if r.parsed != nil {
+		return r.parsed.cc
+	}
+	return ParseCacheControl(r.Header)
+}
+
+// HeuristicFraction and HeuristicMax shape heuristic freshness (§4.2.2):
+// 10% of the time since Last-Modified, at most one day.
+const (
+	HeuristicFraction = 10
+	HeuristicMax      = 24 * time.Hour
+)
+
+// heuristicStatus lists the status codes defined as heuristically cacheable
+// (RFC 9110 §15.1).
+var heuristicStatus = map[int]bool{200: true, 203: true, 204: true, 206: true, 300: true, 301: true, 308: true, 404: true, 405: true, 410: true, 414: true, 501: true}
+
+// HeuristicallyCacheable reports whether status may be stored and given a
+// heuristic lifetime without explicit freshness information.
+func HeuristicallyCacheable(status int) bool { return heuristicStatus[status] }
+
+// ParseHTTPDate parses the three HTTP-date forms (RFC 9110 §5.6.7).
+func ParseHTTPDate(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{
+		"Mon, 02 Jan 2006 15:04:05 GMT",  // IMF-fixdate
+		"Monday, 02-Jan-06 15:04:05 GMT", // obsolete RFC 850
+		"Mon Jan _2 15:04:05 2006",       // obsolete asctime
+	} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// FormatHTTPDate formats t as an IMF-fixdate.
+func FormatHTTPDate(t time.Time) string { return t.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT") }
+
+// dateValue is the response's Date, or its receipt time when Date is absent
+// or invalid (RFC 9110 §6.6.1: a recipient appends one when missing).
+func (r *Response) dateValue() time.Time {
+	if r.parsed != nil {
+		return r.parsed.date
+	}
+	if t, ok := ParseHTTPDate(get(r.Header, "Date")); ok {
+		return t
+	}
+	return r.ResponseTime
+}
+
+// Lifetime is the freshness lifetime for a shared cache (§4.2.1): s-maxage,
+// then max-age, then Expires minus Date, then a heuristic (§4.2.2) when the
+// response has Last-Modified and is heuristically cacheable or public.
+// An Expires that is not a valid HTTP-date means already expired.
+func (r *Response) Lifetime() (lifetime time.Duration, heuristic bool) {
+	if r.parsed != nil {
+		return r.parsed.lifetime, r.parsed.heuristic
+	}
+	return r.lifetime()
+}
+
+func (r *Response) lifetime() (time.Duration, bool) {
+	d := r.Directives()
+	switch {
+	case d.SMaxAge >= 0:
+		return d.SMaxAge, false
+	case d.MaxAge >= 0:
+		return d.MaxAge, false
+	case len(r.Header["Expires"]) > 0:
+		exp, ok := ParseHTTPDate(r.Header["Expires"][0])
+		if !ok || len(r.Header["Expires"]) > 1 && r.Header["Expires"][1] != r.Header["Expires"][0] {
+			return 0, false
+		}
+		return max(0, exp.Sub(r.dateValue())), false
+	}
+	lm, ok := ParseHTTPDate(get(r.Header, "Last-Modified"))
+	if !ok || !(HeuristicallyCacheable(r.Status) || d.Public) {
+		return 0, false
+	}
+	since := r.dateValue().Sub(lm)
+	if since <= 0 {
+		return 0, true
+	}
+	return min(since/HeuristicFraction, HeuristicMax), true
+}
+
+// ParseAge parses an Age field strictly (RFC 9111 §5.1): the first member
+// of the field value must be delta-seconds; anything else is ignored.
+func ParseAge(h Header) (time.Duration, bool) {
+	members := listMembers(h, "Age")
+	if len(members) == 0 {
+		return 0, false
+	}
+	return ParseDelta(members[0])
+}
+
+// Age is the response's current age at now (§4.2.3).
+func (r *Response) Age(now time.Time) time.Duration {
+	apparent := max(0, r.ResponseTime.Sub(r.dateValue()))
+	var ageValue time.Duration
+	if r.parsed != nil {
+		ageValue = r.parsed.age
+	} else {
+		ageValue, _ = ParseAge(r.Header)
+	}
+	responseDelay := max(0, r.ResponseTime.Sub(r.RequestTime))
+	correctedAge := ageValue + responseDelay
+	initial := max(apparent, correctedAge)
+	resident := max(0, now.Sub(r.ResponseTime))
+	age := initial + resident
+	if age < 0 || age > MaxDelta { // overflow guard (§1.2.2)
+		return MaxDelta
+	}
+	return age
+}
+
+// TTL is lifetime minus current age at now; negative when stale.
+func (r *Response) TTL(now time.Time) time.Duration {
+	lt, _ := r.Lifetime()
+	return lt - r.Age(now)
+}

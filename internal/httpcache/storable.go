@@ -1,0 +1,118 @@
+package httpcache
+
+import "strings"
+
+// Request is what the policy needs to know about a request.
+type Request struct {
+	Method string
+	Header Header
+}
+
+// hopByHop are the fields a proxy never forwards or stores (RFC 9110 §7.6.1),
+// besides the ones a Connection field names. Proxy-Authenticate and
+// Proxy-Authorization belong to the proxy hop.
+var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// RemoveHopByHop deletes from h the fields named in its Connection field
+// lines and the standard hop-by-hop fields (RFC 9110 §7.6.1). Fields named
+// in Connection are therefore never forwarded nor stored (RFC 9111 §3.1).
+func RemoveHopByHop(h Header) {
+	for _, name := range listMembers(h, "Connection") {
+		delete(h, CanonicalKey(name))
+	}
+	for _, name := range hopByHop {
+		delete(h, name)
+	}
+}
+
+// understood reports whether a cache knows the method well enough to store
+// its responses: only GET here (HEAD responses update GET entries, §4.3.5).
+func understood(method string) bool { return method == "GET" }
+
+// Storable reports whether a shared cache may store a response to req
+// (RFC 9111 §3), and why not when it may not. Reasons are short tokens
+// suitable for a Cache-Status detail.
+func Storable(req Request, status int, h Header) (ok bool, reason string) {
+	if !understood(req.Method) {
+		return false, "method"
+	}
+	// 206 would need range combining (§3.3), 304 is never a complete
+	// response; 1xx is not final.
+	if status < 200 || status == 206 || status == 304 {
+		return false, "status"
+	}
+	rd, d := ParseCacheControl(req.Header), ParseCacheControl(h)
+	if rd.NoStore || d.NoStore {
+		return false, "no-store"
+	}
+	if d.Private {
+		return false, "private"
+	}
+	// §3.5: a response to a request with Authorization is only stored by
+	// a shared cache when a directive explicitly allows it.
+	if len(req.Header["Authorization"]) > 0 && !(d.Public || d.SMaxAge >= 0 || d.MustRevalidate) {
+		return false, "authorization"
+	}
+	if _, star := VaryFields(h); star {
+		return false, "vary-star"
+	}
+	// must-understand: every status we store is one we understand.
+	explicit := d.Public || d.MaxAge >= 0 || d.SMaxAge >= 0 || len(h["Expires"]) > 0
+	if !explicit && !HeuristicallyCacheable(status) {
+		return false, "no-freshness"
+	}
+	return true, ""
+}
+
+// StorageHeader returns a copy of h without the fields a shared cache must
+// not store: hop-by-hop fields and those named in Connection (§3.1), and the
+// fields named by a qualified private directive (§5.2.2.7).
+func StorageHeader(h Header) Header {
+	out := CloneHeader(h)
+	RemoveHopByHop(out)
+	for _, f := range ParseCacheControl(h).PrivateFields {
+		delete(out, f)
+	}
+	return out
+}
+
+// ReuseHeader returns a copy of a stored header fit to send without
+// revalidation: fields named by a qualified no-cache directive must not be
+// sent without a successful validation (§5.2.2.4).
+func ReuseHeader(h Header) Header {
+	out := CloneHeader(h)
+	for _, f := range ParseCacheControl(h).NoCacheFields {
+		delete(out, f)
+	}
+	return out
+}
+
+// VaryFields returns the canonical field names listed in Vary across all its
+// field lines, and whether any member is "*" (§4.1: never reused).
+func VaryFields(h Header) (fields []string, star bool) {
+	for _, m := range listMembers(h, "Vary") {
+		if m == "*" {
+			star = true
+			continue
+		}
+		f := CanonicalKey(m)
+		dup := false
+		for _, g := range fields {
+			dup = dup || g == f
+		}
+		if !dup {
+			fields = append(fields, f)
+		}
+	}
+	return fields, star
+}
+
+// unsafe reports whether method is not safe (RFC 9110 §9.2.1); unknown
+// methods count as unsafe.
+func unsafe(method string) bool {
+	switch strings.ToUpper(method) {
+	case "GET", "HEAD", "OPTIONS", "TRACE":
+		return false
+	}
+	return true
+}

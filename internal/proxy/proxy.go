@@ -1,0 +1,268 @@
+// Package proxy is socklab's HTTP proxy engine: forward (absolute-form)
+// and reverse (origin-form, to Config.Upstream) proxying, CONNECT tunnels,
+// and a shared cache that follows RFC 9111 through internal/httpcache,
+// kept in a pluggable Store (a bounded memory store here, a Redis tier
+// later). It marks every response with Cache-Status (RFC 9211), X-Cache and
+// Age, coalesces concurrent misses, and reports each request through a hook.
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultUpstreamTimeout = 30 * time.Second
+	DefaultMaxObjectSize   = 8 << 20
+	DefaultGrace           = 5 * time.Second
+	DefaultName            = "socklab"
+)
+
+// Config configures a Proxy. The zero value is a forward-only, non-caching
+// proxy for loopback and private-range clients.
+type Config struct {
+	// Upstream receives origin-form requests (reverse proxy). Nil: such
+	// requests get 400 and only absolute-form and CONNECT work.
+	Upstream *url.URL
+	// UpstreamTimeout bounds dialing, waiting for response headers (504
+	// after it) and each wait for body bytes (the response is cut).
+	// Zero: DefaultUpstreamTimeout.
+	UpstreamTimeout time.Duration
+	// ConnectPorts are the ports CONNECT may reach. Nil: 443 only.
+	ConnectPorts []int
+	// Allow lists the client networks that may use the proxy. Nil:
+	// DefaultAllow. Others get 403.
+	Allow []netip.Prefix
+	// BlockLocalDest refuses absolute-form and CONNECT destinations in
+	// loopback and link-local ranges (checked on the resolved address at
+	// dial time), except those in AllowDest. Set it when the proxy listens
+	// beyond loopback.
+	BlockLocalDest bool
+	AllowDest      []netip.Prefix
+	// Store keeps the cache. Nil: nothing is cached (every response is a
+	// MISS with fwd=bypass).
+	Store Store
+	// MaxObjectSize is the largest body stored; larger responses stream
+	// through uncached. Zero: DefaultMaxObjectSize.
+	MaxObjectSize int64
+	// WrapConn, when set, wraps every accepted client connection (the UDP
+	// relay's TCP impairment hooks in here).
+	WrapConn func(net.Conn) net.Conn
+	// Grace is how long Serve waits for in-flight requests and tunnels
+	// after ctx ends before closing them. Zero: DefaultGrace.
+	Grace time.Duration
+	// Name is the cache's name in Cache-Status and the Via pseudonym.
+	// Empty: DefaultName.
+	Name string
+	// Logger receives operational logs. Nil: discarded.
+	Logger *slog.Logger
+	// AccessLog receives one entry per request. Nil: each entry is logged
+	// on Logger at Info.
+	AccessLog func(AccessEntry)
+	// Registerer receives the proxy's Prometheus metrics. Nil: none.
+	Registerer prometheus.Registerer
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+	// Transport overrides the upstream round tripper (tests). Nil: an
+	// http.Transport with pooling, dialing through the destination ACL.
+	Transport http.RoundTripper
+}
+
+// AccessEntry is one request as the access log sees it.
+type AccessEntry struct {
+	Time        time.Time
+	Client      string
+	Method      string
+	URL         string
+	Status      int
+	Bytes       int64
+	Duration    time.Duration
+	Cache       string // HIT, MISS or TUNNEL
+	CacheStatus string
+}
+
+// Proxy is the engine. It is an http.Handler; Serve runs it on a listener.
+type Proxy struct {
+	cfg          Config
+	log          *slog.Logger
+	allow        []netip.Prefix
+	cache        *cache
+	flights      flights
+	transport    http.RoundTripper
+	dialer       *net.Dialer
+	connectPorts map[int]bool
+	timeout      time.Duration
+	maxObject    int64
+	name         string
+	via          string
+	now          func() time.Time
+	counters     counters
+
+	bg        sync.WaitGroup // background revalidations
+	tunnelsWG sync.WaitGroup // open CONNECT tunnels
+	mu        sync.Mutex
+	tunnels   map[net.Conn]struct{}
+}
+
+var _ http.Handler = (*Proxy)(nil)
+
+// New builds a proxy from cfg.
+func New(cfg Config) (*Proxy, error) {
+	p := &Proxy{cfg: cfg, log: cfg.Logger, allow: cfg.Allow, timeout: cfg.UpstreamTimeout, maxObject: cfg.MaxObjectSize, name: cfg.Name, now: cfg.Now, tunnels: map[net.Conn]struct{}{}}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.allow == nil {
+		p.allow = DefaultAllow
+	}
+	if p.timeout <= 0 {
+		p.timeout = DefaultUpstreamTimeout
+	}
+	if p.maxObject <= 0 {
+		p.maxObject = DefaultMaxObjectSize
+	}
+	if p.name == "" {
+		p.name = DefaultName
+	}
+	p.via = "1.1 " + p.name
+	if p.now == nil {
+		p.now = time.Now
+	}
+	ports := cfg.ConnectPorts
+	if ports == nil {
+		ports = []int{443}
+	}
+	p.connectPorts = map[int]bool{}
+	for _, port := range ports {
+		p.connectPorts[port] = true
+	}
+	if cfg.Store != nil {
+		p.cache = &cache{store: cfg.Store}
+	}
+	p.dialer = &net.Dialer{Timeout: p.timeout, KeepAlive: 30 * time.Second, Control: p.destControl}
+	p.transport = cfg.Transport
+	if p.transport == nil {
+		p.transport = &http.Transport{
+			DialContext:           p.dialUpstream,
+			MaxIdleConns:          512,
+			MaxIdleConnsPerHost:   128,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: p.timeout,
+			TLSHandshakeTimeout:   p.timeout,
+			ExpectContinueTimeout: time.Second,
+			DisableCompression:    true, // pass Accept-Encoding through untouched
+		}
+	}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(&collector{p: p}); err != nil {
+			return nil, fmt.Errorf("register proxy metrics: %w", err)
+		}
+	}
+	return p, nil
+}
+
+// dialUpstream dials for the transport; the connection gives up on a read
+// that waits longer than the upstream timeout, so an upstream that stalls
+// mid-body cannot hold a client (and the requests coalesced behind it)
+// forever.
+func (p *Proxy) dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := p.dialer.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &readTimeoutConn{Conn: c, timeout: p.timeout}, nil
+}
+
+type readTimeoutConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *readTimeoutConn) Read(b []byte) (int, error) {
+	if err := c.Conn.SetReadDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+// Serve accepts connections on ln until ctx ends, then drains in-flight
+// requests for Grace before closing what remains (tunnels included).
+func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
+	if p.cfg.WrapConn != nil {
+		ln = &wrapListener{Listener: ln, wrap: p.cfg.WrapConn}
+	}
+	srv := &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	grace := p.cfg.Grace
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	p.closeTunnelsAfter(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		_ = srv.Close()
+	}
+	<-errc
+	// Tunnels are hijacked connections, unknown to Shutdown: give them
+	// the rest of the grace period, then closeTunnelsAfter cuts them.
+	tunnelsDone := make(chan struct{})
+	go func() { p.tunnelsWG.Wait(); close(tunnelsDone) }()
+	select {
+	case <-tunnelsDone:
+	case <-shutdownCtx.Done():
+		<-tunnelsDone
+	}
+	p.bg.Wait()
+	if t, ok := p.transport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
+	return nil
+}
+
+// closeTunnelsAfter closes every open tunnel when ctx ends (hijacked
+// connections are invisible to http.Server.Shutdown).
+func (p *Proxy) closeTunnelsAfter(ctx context.Context) {
+	go func() {
+		<-ctx.Done()
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for c := range p.tunnels {
+			_ = c.Close()
+		}
+	}()
+}
+
+type wrapListener struct {
+	net.Listener
+	wrap func(net.Conn) net.Conn
+}
+
+func (l *wrapListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return l.wrap(c), nil
+}

@@ -1,19 +1,257 @@
 package cli
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/socklab/socklab/internal/icmp"
 )
 
-// newTracerouteCmd is a placeholder until the traceroute command lands; it is hidden from help.
+// tracerouteOptions are the flags of "socklab traceroute", named as
+// traceroute 2.1's.
+type tracerouteOptions struct {
+	v4, v6    bool
+	queries   int
+	maxHops   int
+	firstHop  int
+	wait      float64
+	inFlight  int
+	protocol  string
+	icmpProbe bool
+	tcpProbe  bool
+	port      int
+	numeric   bool
+	flows     int
+	json      bool
+}
+
 func newTracerouteCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:    "traceroute",
-		Short:  "(not built yet)",
-		Hidden: true,
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("traceroute: not built yet")
+	var o tracerouteOptions
+	cmd := &cobra.Command{
+		Use:   "traceroute [flags] HOST",
+		Short: "Show the routers on the path to a host (UDP, ICMP or TCP probes)",
+		Long: `Send probes with increasing TTL / hop limit and print one line per hop with
+the address that answered and each probe's round-trip time, as traceroute 2.1
+does: "*" for no answer, !H !N !P !X for host, network, protocol or
+administratively unreachable. The trace stops at the destination.
+
+Probes are UDP to port 33434 by default, ICMP echo with -P icmp (or -I), or TCP
+SYN to -p (default 80) with -P tcp (or -T). Up to -N probes are out at once.
+Like Paris traceroute, every probe of a trace keeps the header fields routers
+hash for load balancing (addresses, protocol, ports, ICMP checksum), so one
+path is measured; --flows N traces N flows side by side and shows where their
+paths split. Answers are matched through the header routers quote back.
+
+Needs raw sockets: run as root or with CAP_NET_RAW.`,
+		Example: `  socklab traceroute -n 127.0.0.1
+  socklab traceroute -P icmp -q 1 10.0.0.1
+  socklab traceroute -P tcp -p 443 -6 2001:db8::1
+  socklab traceroute --flows 4 -n 10.0.0.1     # multipath: alternative next hops per hop`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTraceroute(cmd.Context(), e, &o, args[0])
 		},
 	}
+	f := cmd.Flags()
+	f.BoolVarP(&o.v4, "ipv4", "4", false, "use IPv4 only")
+	f.BoolVarP(&o.v6, "ipv6", "6", false, "use IPv6 only")
+	f.IntVarP(&o.queries, "queries", "q", 3, "probes per hop (per flow)")
+	f.IntVarP(&o.maxHops, "max-hops", "m", 30, "largest TTL / hop limit probed")
+	f.IntVarP(&o.firstHop, "first", "f", 1, "first TTL / hop limit probed")
+	f.Float64VarP(&o.wait, "wait", "w", 5, "seconds to wait for a probe's answer (less once nearby hops answered)")
+	f.IntVarP(&o.inFlight, "sim-queries", "N", 16, "probes out at the same time")
+	f.StringVarP(&o.protocol, "protocol", "P", "udp", "probe protocol: udp, icmp or tcp")
+	f.BoolVarP(&o.icmpProbe, "icmp", "I", false, "ICMP echo probes (same as -P icmp)")
+	f.BoolVarP(&o.tcpProbe, "tcp", "T", false, "TCP SYN probes (same as -P tcp)")
+	f.IntVarP(&o.port, "port", "p", 0, "destination port (default 33434 for udp, 80 for tcp)")
+	f.BoolVarP(&o.numeric, "numeric", "n", false, "do not look up hop names")
+	f.IntVar(&o.flows, "flows", 1, "flows traced side by side (multipath discovery)")
+	f.BoolVar(&o.json, "json", false, "print one JSON document instead of text")
+	return cmd
+}
+
+func (o *tracerouteOptions) config() (icmp.TraceConfig, error) {
+	var cfg icmp.TraceConfig
+	proto := o.protocol
+	switch {
+	case o.v4 && o.v6:
+		return cfg, usageErrf("traceroute: -4 and -6 are mutually exclusive")
+	case o.icmpProbe && o.tcpProbe:
+		return cfg, usageErrf("traceroute: -I and -T are mutually exclusive")
+	case o.icmpProbe:
+		proto = "icmp"
+	case o.tcpProbe:
+		proto = "tcp"
+	}
+	p, err := icmp.ParseTraceProtocol(proto)
+	if err != nil {
+		return cfg, usageErrf("traceroute: %v", err)
+	}
+	if o.wait <= 0 || math.IsNaN(o.wait) || o.wait > 3600 {
+		return cfg, usageErrf("traceroute: bad wait %g: want more than 0 and at most 3600 seconds", o.wait)
+	}
+	if o.port < 0 || o.port > 65535 {
+		return cfg, usageErrf("traceroute: port %d: out of range 1-65535", o.port)
+	}
+	cfg = icmp.TraceConfig{
+		Protocol: p, Port: o.port, FirstTTL: o.firstHop, MaxTTL: o.maxHops, Queries: o.queries,
+		Wait: seconds(o.wait), InFlight: o.inFlight, Flows: o.flows,
+	}
+	// Zero means "default" to the engine; on the command line it is a mistake.
+	for _, v := range []struct {
+		name string
+		val  int
+	}{{"-q", o.queries}, {"-m", o.maxHops}, {"-f", o.firstHop}, {"-N", o.inFlight}, {"--flows", o.flows}} {
+		if v.val < 1 {
+			return cfg, usageErrf("traceroute: %s %d: must be at least 1", v.name, v.val)
+		}
+	}
+	return cfg, nil
+}
+
+func runTraceroute(ctx context.Context, e *env, o *tracerouteOptions, host string) error {
+	cfg, err := o.config()
+	if err != nil {
+		return err
+	}
+	network := "ip"
+	switch {
+	case o.v4:
+		network = "ip4"
+	case o.v6:
+		network = "ip6"
+	}
+	addr, err := resolvePingHost(ctx, network, host)
+	if err != nil {
+		return usageErrf("traceroute: %v", err)
+	}
+	cfg.Target = addr
+	cfg.Logger = e.logger(e.stderr)
+	if !o.numeric {
+		cfg.Resolve = reverseName
+	}
+	if !o.json {
+		r := &traceRenderer{w: e.stdout, numeric: o.numeric}
+		cfg.OnHop = r.hop
+	}
+	tr, err := icmp.NewTracer(cfg)
+	if err != nil {
+		return usageErr(err)
+	}
+	if !o.json {
+		fmt.Fprintf(e.stdout, "traceroute to %s (%s), %d hops max, %d byte packets\n", host, addr, cfg.MaxTTL, tr.PacketLen())
+	}
+	res, err := tr.Run(ctx)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(e.stdout, traceJSON(host, res))
+	}
+	return nil
+}
+
+// reverseName looks addr up in the DNS, "" when it has no name.
+func reverseName(ctx context.Context, addr netip.Addr) string {
+	names, err := net.DefaultResolver.LookupAddr(ctx, addr.String())
+	if err != nil || len(names) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(names[0], ".")
+}
+
+// traceRenderer prints one traceroute 2.1 line per hop.
+type traceRenderer struct {
+	w       io.Writer
+	numeric bool
+}
+
+func (r *traceRenderer) hop(h icmp.Hop) {
+	fmt.Fprintln(r.w, formatHop(h, r.numeric))
+}
+
+// formatHop renders a hop as traceroute 2.1's print_probe does: the address is
+// printed before the first answered probe and again whenever it changes.
+func formatHop(h icmp.Hop, numeric bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%2d ", h.TTL)
+	var last netip.Addr
+	for _, p := range h.Probes {
+		if !p.Answered {
+			b.WriteString(" *")
+			continue
+		}
+		if p.From != last {
+			switch {
+			case numeric:
+				fmt.Fprintf(&b, " %s", p.From)
+			case p.Name != "":
+				fmt.Fprintf(&b, " %s (%s)", p.Name, p.From)
+			default:
+				fmt.Fprintf(&b, " %s (%s)", p.From, p.From)
+			}
+			last = p.From
+		}
+		fmt.Fprintf(&b, "  %.3f ms", float64(p.RTT)/float64(time.Millisecond))
+		if p.Annotation != "" {
+			fmt.Fprintf(&b, " %s", p.Annotation)
+		}
+	}
+	return b.String()
+}
+
+type traceProbeJSON struct {
+	Flow       int      `json:"flow"`
+	Answered   bool     `json:"answered"`
+	Address    string   `json:"address,omitempty"`
+	Name       string   `json:"name,omitempty"`
+	RTTms      *float64 `json:"rtt_ms,omitempty"`
+	Annotation string   `json:"annotation,omitempty"`
+}
+
+type traceHopJSON struct {
+	TTL    int              `json:"ttl"`
+	Probes []traceProbeJSON `json:"probes"`
+}
+
+func traceJSON(host string, res icmp.TraceResult) any {
+	hops := make([]traceHopJSON, 0, len(res.Hops))
+	for _, h := range res.Hops {
+		hj := traceHopJSON{TTL: h.TTL, Probes: []traceProbeJSON{}}
+		for _, p := range h.Probes {
+			pj := traceProbeJSON{Flow: p.Flow, Answered: p.Answered, Annotation: p.Annotation}
+			if p.Answered {
+				rtt := float64(p.RTT) / float64(time.Millisecond)
+				pj.Address, pj.Name, pj.RTTms = p.From.String(), p.Name, &rtt
+			}
+			hj.Probes = append(hj.Probes, pj)
+		}
+		hops = append(hops, hj)
+	}
+	return struct {
+		Target     string         `json:"target"`
+		Address    string         `json:"address"`
+		Protocol   string         `json:"protocol"`
+		Port       int            `json:"port,omitempty"`
+		MaxHops    int            `json:"max_hops"`
+		PacketLen  int            `json:"packet_len"`
+		Reached    bool           `json:"reached"`
+		DurationMs float64        `json:"duration_ms"`
+		Hops       []traceHopJSON `json:"hops"`
+	}{host, res.Target.String(), res.Protocol.String(), portIfAny(res), res.MaxTTL, res.PacketLen, res.Reached, float64(res.Elapsed) / float64(time.Millisecond), hops}
+}
+
+func portIfAny(res icmp.TraceResult) int {
+	if res.Protocol == icmp.TraceICMP {
+		return 0
+	}
+	return res.Port
 }

@@ -1,0 +1,272 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/socklab/socklab/internal/load"
+	"github.com/socklab/socklab/internal/qoswire"
+)
+
+// clientLab is an in-process stand-in for serve + proxy: an origin, a
+// forward proxy that answers MISS the first time a URL is seen and HIT after,
+// and a QoS reflector on UDP.
+type clientLab struct {
+	origin, proxy *httptest.Server
+	udp           string
+	originHits    atomic.Int64
+}
+
+func newClientLab(t *testing.T) *clientLab {
+	t.Helper()
+	lab := &clientLab{}
+	lab.origin = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		lab.originHits.Add(1)
+		fmt.Fprint(w, "<h1>socklab</h1>")
+	}))
+	t.Cleanup(lab.origin.Close)
+	seen := map[string]bool{}
+	var mu = make(chan struct{}, 1)
+	lab.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu <- struct{}{}
+		hit := seen[r.URL.String()]
+		seen[r.URL.String()] = true
+		<-mu
+		if hit {
+			w.Header().Set("Cache-Status", "socklab; hit")
+			w.Header().Set("X-Cache", "HIT")
+			fmt.Fprint(w, "<h1>socklab</h1>")
+			return
+		}
+		resp, err := http.Get(r.URL.String())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Cache-Status", "socklab; fwd=uri-miss; stored")
+		w.Header().Set("X-Cache", "MISS")
+		w.WriteHeader(resp.StatusCode)
+		buf := make([]byte, 4096)
+		n, _ := resp.Body.Read(buf)
+		w.Write(buf[:n])
+	}))
+	t.Cleanup(lab.proxy.Close)
+
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		var count uint64
+		for {
+			n, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			count++
+			_ = qoswire.Reflect(buf[:n], 1, 2, count)
+			pc.WriteTo(buf[:n], addr)
+		}
+	}()
+	lab.udp = pc.LocalAddr().String()
+	return lab
+}
+
+func (lab *clientLab) args(extra ...string) []string {
+	return append([]string{"client", "--proxy", lab.proxy.URL, "--server", lab.origin.URL, "--udp", lab.udp}, extra...)
+}
+
+func TestClientMenuPiped(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		wants []string
+	}{
+		{"option 2 then exit", "2\n0\n", []string{"choice> ", "HTTP/1.1 200 OK", "cache      MISS"}},
+		{"repeat shows MISS then HIT", "2\n2\n0\n", []string{"cache      MISS", "cache      HIT", "cache saved"}},
+		{"connectivity", "1\n", []string{"tcp  proxy", "tcp  server", "ok, round trip", "QoS reflector"}},
+		{"multi-client default 5", "4\n\n0\n", []string{"clients [5]: ", "5 clients", "requests    50 in", "per client:"}},
+		{"invalid input re-prompts, EOF exits", "7\nfoo\n", []string{`invalid choice "7"`, `invalid choice "foo"`}},
+		{"qos appends csv", "3\n5\n1ms\n\n0\n", []string{"probes [100]: ", "qos statistics", "appended to"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lab := newClientLab(t) // a fresh cache for each dialogue
+			csv := filepath.Join(t.TempDir(), "qos_result.csv")
+			code, out, stderr := run(t, tt.input, lab.args("--csv", csv)...)
+			if code != ExitOK {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(out, w) {
+					t.Fatalf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(tt.input, "3\n") {
+				b, err := os.ReadFile(csv)
+				if err != nil || !strings.HasPrefix(string(b), "time,target,protocol,sent,received") || strings.Count(string(b), "\n") != 2 {
+					t.Fatalf("csv: %v\n%s", err, b)
+				}
+			}
+		})
+	}
+}
+
+func TestClientConnectivityFailure(t *testing.T) {
+	dead := clientDeadAddr(t)
+	code, out, _ := run(t, "1\n0\n", "client", "--proxy", "http://"+dead, "--server", "http://"+dead, "--udp", dead, "--timeout", "200ms")
+	if code != ExitOK || !strings.Contains(out, "FAILED (refused)") || !strings.Contains(out, "error: 3 of 3 checks failed") {
+		t.Fatalf("exit %d output:\n%s", code, out)
+	}
+}
+
+func TestClientBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"client", "--proxy", "ftp://x:1"},
+		{"client", "--server", "127.0.0.1:8000"},
+		{"client", "--udp", "nohostport"},
+	} {
+		if code, _, stderr := run(t, "", args...); code != ExitUsage {
+			t.Fatalf("%v: exit %d, stderr %s", args, code, stderr)
+		}
+	}
+}
+
+func clientDeadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestGetThroughProxy(t *testing.T) {
+	lab := newClientLab(t)
+	t.Run("text", func(t *testing.T) {
+		code, out, stderr := run(t, "", "get", "-n", "2", "--proxy", lab.proxy.URL, lab.origin.URL+"/text")
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, w := range []string{"#1 GET", "#2 GET", "HTTP/1.1 200 OK", "X-Cache: MISS", "X-Cache: HIT", "timing     dns", "first byte", "size       16 bytes", "cache saved"} {
+			if !strings.Contains(out, w) {
+				t.Fatalf("output lacks %q:\n%s", w, out)
+			}
+		}
+		if strings.Index(out, "cache      MISS") > strings.Index(out, "cache      HIT") {
+			t.Fatalf("HIT before MISS:\n%s", out)
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		code, out, _ := run(t, "", "get", "--json", "-n", "2", "--proxy", lab.proxy.URL, lab.origin.URL+"/json")
+		var doc struct {
+			Requests []struct {
+				Status int                `json:"status"`
+				Cache  string             `json:"cache"`
+				Size   int64              `json:"size_bytes"`
+				Timing map[string]float64 `json:"timing_ms"`
+			} `json:"requests"`
+			CacheSaving *struct {
+				SavedMs float64 `json:"saved_ms"`
+			} `json:"cache_saving"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || code != ExitOK {
+			t.Fatalf("exit %d, %v:\n%s", code, err, out)
+		}
+		if len(doc.Requests) != 2 || doc.Requests[0].Cache != "MISS" || doc.Requests[1].Cache != "HIT" || doc.CacheSaving == nil {
+			t.Fatalf("%+v", doc)
+		}
+		if doc.Requests[0].Timing["total"] <= 0 || doc.Requests[0].Timing["connect"] <= 0 || doc.Requests[0].Size != 16 {
+			t.Fatalf("timing %+v", doc.Requests[0])
+		}
+	})
+	t.Run("output file and headers", func(t *testing.T) {
+		f := filepath.Join(t.TempDir(), "body.html")
+		code, out, _ := run(t, "", "get", "--headers", "-o", f, "-H", "Accept: text/html", lab.origin.URL+"/")
+		b, _ := os.ReadFile(f)
+		if code != ExitOK || string(b) != "<h1>socklab</h1>" || !strings.Contains(out, "Date: ") {
+			t.Fatalf("exit %d body %q output:\n%s", code, b, out)
+		}
+	})
+}
+
+func TestGetErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"refused", []string{"get", "http://" + clientDeadAddr(t) + "/"}, ExitFailure, "connection refused"},
+		{"no scheme", []string{"get", "127.0.0.1:8000"}, ExitUsage, "scheme"},
+		{"bad header", []string{"get", "-H", "nocolon", "http://127.0.0.1:1/"}, ExitUsage, "Name: value"},
+		{"bad count", []string{"get", "-n", "0", "http://127.0.0.1:1/"}, ExitUsage, "-n"},
+		{"no url", []string{"get"}, ExitUsage, "accepts 1 arg"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, "", tt.args...)
+			if code != tt.code || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("exit %d (want %d), stderr %q lacks %q", code, tt.code, stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadCommand(t *testing.T) {
+	lab := newClientLab(t)
+	t.Run("json through proxy", func(t *testing.T) {
+		code, out, stderr := run(t, "", "load", "--json", "--per-client", "-c", "3", "-n", "30", "--proxy", lab.proxy.URL, lab.origin.URL+"/l")
+		var r load.Result
+		if err := json.Unmarshal([]byte(out), &r); err != nil || code != ExitOK {
+			t.Fatalf("exit %d %v\n%s\n%s", code, err, out, stderr)
+		}
+		if r.Requests != 30 || r.Successes != 30 || len(r.PerClient) != 3 || r.Cache == nil || r.Cache.Hits != 29 || r.Latency.Count != 30 {
+			t.Fatalf("%+v cache %+v", r, r.Cache)
+		}
+	})
+	t.Run("text udp", func(t *testing.T) {
+		code, out, _ := run(t, "", "load", "-c", "2", "-n", "20", "--size", "100", "udp://"+lab.udp)
+		if code != ExitOK || !strings.Contains(out, "20 sent, 20 received, 0 lost") || !strings.Contains(out, "rtt ") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("all refused exits 1", func(t *testing.T) {
+		code, out, _ := run(t, "", "load", "-n", "5", "http://"+clientDeadAddr(t)+"/")
+		if code != ExitFailure || !strings.Contains(out, "refused: 5") {
+			t.Fatalf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("usage", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"load", "-c", "0", "http://127.0.0.1:1/"},
+			{"load", "--size", "lots", "udp://127.0.0.1:1"},
+			{"load", "--rate", "-1", "http://127.0.0.1:1/"},
+			{"load", "ftp://127.0.0.1/"},
+		} {
+			if code, _, stderr := run(t, "", args...); code != ExitUsage {
+				t.Fatalf("%v: exit %d %s", args, code, stderr)
+			}
+		}
+	})
+}
+
+func TestProgressLine(t *testing.T) {
+	got := progressLine(load.Progress{Done: 50, Requests: 100, Errors: 2, Elapsed: 1e9}, 10)
+	if !strings.HasPrefix(got, "█████░░░░░  50%") || !strings.Contains(got, "50 req  2 err  50 req/s") {
+		t.Fatalf("%q", got)
+	}
+}

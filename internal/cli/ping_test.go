@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socklab/socklab/internal/icmp"
+	"github.com/socklab/socklab/internal/netns"
+	"github.com/socklab/socklab/internal/stats"
+)
+
+func TestFormatPingEvent(t *testing.T) {
+	at := time.Unix(1700000000, 123456789)
+	tests := []struct {
+		name   string
+		ev     icmp.PingEvent
+		stamps bool
+		want   string
+	}{
+		{"reply", icmp.PingEvent{Bytes: 64, From: netip.MustParseAddr("127.0.0.1"), Seq: 1, TTL: 64, RTT: 45 * time.Microsecond}, false,
+			"64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.045 ms"},
+		{"duplicate", icmp.PingEvent{Bytes: 64, From: netip.MustParseAddr("::1"), Seq: 7, TTL: 64, RTT: 1234567 * time.Nanosecond, Dup: true}, false,
+			"64 bytes from ::1: icmp_seq=7 ttl=64 time=1.23 ms (DUP!)"},
+		{"slow reply with timestamp", icmp.PingEvent{Bytes: 64, From: netip.MustParseAddr("10.0.0.1"), Seq: 2, TTL: 60, RTT: 123456 * time.Microsecond, At: at}, true,
+			"[1700000000.123456] 64 bytes from 10.0.0.1: icmp_seq=2 ttl=60 time=123 ms"},
+		{"ttl exceeded", icmp.PingEvent{Kind: icmp.PingError, From: netip.MustParseAddr("10.201.2.2"), Seq: 3, Message: "Time to live exceeded"}, false,
+			"From 10.201.2.2 icmp_seq=3 Time to live exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := formatPingEvent(tt.ev, tt.stamps); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFormatReplyTime(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		45 * time.Microsecond:     "0.045",
+		1500 * time.Microsecond:   "1.50",
+		12345 * time.Microsecond:  "12.3",
+		234567 * time.Microsecond: "234",
+	} {
+		if got := formatReplyTime(d); got != want {
+			t.Errorf("%v: got %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestPingSummary(t *testing.T) {
+	var rtt stats.Summary
+	for _, ms := range []float64{0.031, 0.045, 0.061} {
+		rtt.Add(ms)
+	}
+	tests := []struct {
+		name string
+		h    icmp.HostResult
+		want string
+	}{
+		{"all answered", icmp.HostResult{Transmitted: 3, Received: 3, RTT: rtt, Elapsed: 2003 * time.Millisecond},
+			"\n--- h ping statistics ---\n3 packets transmitted, 3 received, 0% packet loss, time 2003ms\nrtt min/avg/max/mdev = 0.031/0.045/0.061/0.012 ms\n"},
+		{"errors only", icmp.HostResult{Transmitted: 3, Errors: 3, Elapsed: 2 * time.Second},
+			"\n--- h ping statistics ---\n3 packets transmitted, 0 received, +3 errors, 100% packet loss, time 2000ms\n"},
+		{"third lost, one duplicate", icmp.HostResult{Transmitted: 3, Received: 2, Duplicates: 1, RTT: rtt, Elapsed: time.Second},
+			"\n--- h ping statistics ---\n3 packets transmitted, 2 received, +1 duplicates, 33.3333% packet loss, time 1000ms\nrtt min/avg/max/mdev = 0.031/0.045/0.061/0.012 ms\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			writePingSummary(&b, "h", tt.h)
+			if b.String() != tt.want {
+				t.Errorf("got  %q\nwant %q", b.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestPingUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"ping", "-4", "-6", "127.0.0.1"},
+		{"ping", "-M", "maybe", "127.0.0.1"},
+		{"ping", "-s", "70000", "127.0.0.1"},
+		{"ping", "-6", "127.0.0.1"},
+		{"ping"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if code, _, stderr := run(t, "", args...); code != ExitUsage || stderr == "" {
+				t.Errorf("exit %d, stderr %q; want %d and a message", code, stderr, ExitUsage)
+			}
+		})
+	}
+}
+
+var replyLine = regexp.MustCompile(`^64 bytes from (127\.0\.0\.1|::1): icmp_seq=[12] ttl=64 time=\d+\.\d+ ms$`)
+
+func TestPingLoopbackOutput(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: -i below 0.2s and raw sockets (the icmp package tests datagram sockets)")
+	}
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		t.Run(host, func(t *testing.T) {
+			code, out, stderr := run(t, "", "ping", "-c", "2", "-i", "0.01", host)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 7 {
+				t.Fatalf("output:\n%s", out)
+			}
+			if !strings.HasPrefix(lines[0], "PING "+host+" ("+host+") 56") {
+				t.Errorf("header %q", lines[0])
+			}
+			for _, l := range lines[1:3] {
+				if !replyLine.MatchString(l) {
+					t.Errorf("reply line %q", l)
+				}
+			}
+			if lines[4] != "--- "+host+" ping statistics ---" || !strings.HasPrefix(lines[5], "2 packets transmitted, 2 received, 0% packet loss, time ") ||
+				!strings.HasPrefix(lines[6], "rtt min/avg/max/mdev = ") {
+				t.Errorf("summary:\n%s", strings.Join(lines[4:], "\n"))
+			}
+		})
+	}
+}
+
+// TestPingRoutedPath runs "socklab ping" inside the source namespace of
+// source → r1 → r2 → r3 → destination.
+func TestPingRoutedPath(t *testing.T) {
+	c := netns.NewChain(t, 3)
+	inSource := func(args ...string) (code int, out, stderr string) {
+		t.Helper()
+		if err := netns.Do(c.Source(), func() error {
+			var o, e bytes.Buffer
+			code = Main(context.Background(), args, strings.NewReader(""), &o, &e)
+			out, stderr = o.String(), e.String()
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return code, out, stderr
+	}
+	t.Run("ttl 2 expires at the second router", func(t *testing.T) {
+		code, out, _ := inSource("ping", "-c", "2", "-i", "0.01", "-W", "1", "-t", "2", c.Dest4().String())
+		if code != ExitFailure {
+			t.Errorf("exit %d, want 1 (no reply)", code)
+		}
+		for _, want := range []string{
+			"From 10.201.2.2 icmp_seq=1 Time to live exceeded\n",
+			"From 10.201.2.2 icmp_seq=2 Time to live exceeded\n",
+			"2 packets transmitted, 0 received, +2 errors, 100% packet loss",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("missing %q in:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("reaches the destination with ttl 61", func(t *testing.T) {
+		code, out, _ := inSource("ping", "-6", "-c", "2", "-i", "0.01", c.Dest6().String())
+		if code != ExitOK || !strings.Contains(out, "64 bytes from fd00:201:4::2: icmp_seq=1 ttl=61 time=") {
+			t.Errorf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("tbf rate limit shows loss", func(t *testing.T) {
+		if err := c.Exec(c.Router(1), "tc", "qdisc", "add", "dev", "east", "root", "tbf", "rate", "64kbit", "burst", "1600", "limit", "1600"); err != nil {
+			t.Skipf("tbf not available: %v", err)
+		}
+		_, out, _ := inSource("ping", "-q", "-c", "30", "-s", "1000", "-i", "0.002", "-W", "0.5", c.Dest4().String())
+		m := regexp.MustCompile(`30 packets transmitted, (\d+) received, ([\d.]+)% packet loss`).FindStringSubmatch(out)
+		if m == nil || m[1] == "0" || m[1] == "30" {
+			t.Errorf("want partial loss in the summary:\n%s", out)
+		}
+	})
+}

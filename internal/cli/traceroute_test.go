@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socklab/socklab/internal/icmp"
+	"github.com/socklab/socklab/internal/netns"
+)
+
+func TestFormatHop(t *testing.T) {
+	a := netip.MustParseAddr("10.0.2.1")
+	b := netip.MustParseAddr("10.0.3.1")
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	tests := []struct {
+		name    string
+		hop     icmp.Hop
+		numeric bool
+		want    string
+	}{
+		{"three answers", icmp.Hop{TTL: 2, Probes: []icmp.ProbeResult{{Answered: true, From: a, RTT: ms(0.051)}, {Answered: true, From: a, RTT: ms(0.040)}, {Answered: true, From: a, RTT: ms(0.038)}}}, true,
+			" 2  10.0.2.1  0.051 ms  0.040 ms  0.038 ms"},
+		{"no answer", icmp.Hop{TTL: 12, Probes: []icmp.ProbeResult{{}, {}, {}}}, true,
+			"12  * * *"},
+		{"star then answers from two routers", icmp.Hop{TTL: 3, Probes: []icmp.ProbeResult{{}, {Answered: true, From: a, RTT: ms(1)}, {Answered: true, From: b, RTT: ms(2)}}}, true,
+			" 3  * 10.0.2.1  1.000 ms 10.0.3.1  2.000 ms"},
+		{"unreachable with names", icmp.Hop{TTL: 1, Probes: []icmp.ProbeResult{{Answered: true, From: a, Name: "r1.lab", RTT: ms(0.5), Annotation: "!N"}}}, false,
+			" 1  r1.lab (10.0.2.1)  0.500 ms !N"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := formatHop(tt.hop, tt.numeric); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTracerouteUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"traceroute", "-P", "sctp", "127.0.0.1"},
+		{"traceroute", "-q", "0", "127.0.0.1"},
+		{"traceroute", "-I", "-T", "127.0.0.1"},
+		{"traceroute", "-f", "9", "-m", "3", "127.0.0.1"},
+		{"traceroute"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			if code, _, stderr := run(t, "", args...); code != ExitUsage || stderr == "" {
+				t.Errorf("exit %d, stderr %q; want %d and a message", code, stderr, ExitUsage)
+			}
+		})
+	}
+}
+
+// TestTracerouteRoutedPath runs "socklab traceroute" inside the source
+// namespace of source → r1 → r2 → r3 → destination and checks the lines.
+func TestTracerouteRoutedPath(t *testing.T) {
+	c := netns.NewChain(t, 3)
+	inSource := func(args ...string) (code int, out, stderr string) {
+		t.Helper()
+		if err := netns.Do(c.Source(), func() error {
+			var o, e bytes.Buffer
+			code = Main(context.Background(), args, strings.NewReader(""), &o, &e)
+			out, stderr = o.String(), e.String()
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return code, out, stderr
+	}
+	// Before anything else makes r1 send ICMP to the source (see the icmp
+	// package's TestRoutedPath for why).
+	t.Run("unroutable shows !N", func(t *testing.T) {
+		code, out, stderr := inSource("traceroute", "-n", "-N", "3", "-w", "2", "10.201.99.1")
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		// At least one !N: Linux rate-limits unreachables host-wide, so a
+		// probe may go unanswered ("*").
+		if len(lines) != 2 || !strings.Contains(lines[1], " 10.201.1.2  ") || strings.Count(lines[1], "!N") == 0 || strings.Count(lines[1], "!N")+strings.Count(lines[1], "*") != 3 {
+			t.Errorf("output:\n%s", out)
+		}
+	})
+	for _, tc := range []struct {
+		args []string
+		hops []netip.Addr
+	}{
+		{[]string{"-P", "udp"}, c.Hops4},
+		{[]string{"-P", "icmp"}, c.Hops4},
+		{[]string{"-P", "tcp", "-p", "443"}, c.Hops4},
+		{[]string{"-6", "-P", "udp"}, c.Hops6},
+		{[]string{"-6", "-P", "tcp"}, c.Hops6},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			dst := tc.hops[len(tc.hops)-1]
+			code, out, stderr := inSource(append(append([]string{"traceroute", "-n", "-w", "2"}, tc.args...), dst.String())...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 5 || !strings.HasPrefix(lines[0], "traceroute to "+dst.String()+" ("+dst.String()+"), 30 hops max, ") {
+				t.Fatalf("output:\n%s", out)
+			}
+			for i, hop := range tc.hops {
+				fields := strings.Fields(lines[i+1])
+				if len(fields) != 8 || fields[0] != string(rune('1'+i)) || fields[1] != hop.String() || fields[3] != "ms" || fields[5] != "ms" || fields[7] != "ms" {
+					t.Errorf("hop %d: %q, want %s with three times", i+1, lines[i+1], hop)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,544 @@
+package icmp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// TraceProtocol is the kind of probe a traceroute sends.
+type TraceProtocol int
+
+const (
+	// TraceUDP sends UDP datagrams to port 33434 (the default, as traceroute).
+	TraceUDP TraceProtocol = iota
+	// TraceICMP sends echo requests (traceroute -I).
+	TraceICMP
+	// TraceTCP sends SYNs to Port (traceroute -T).
+	TraceTCP
+)
+
+func (p TraceProtocol) String() string {
+	switch p {
+	case TraceICMP:
+		return "icmp"
+	case TraceTCP:
+		return "tcp"
+	}
+	return "udp"
+}
+
+// ParseTraceProtocol reads "udp", "icmp" or "tcp".
+func ParseTraceProtocol(s string) (TraceProtocol, error) {
+	switch s {
+	case "udp", "":
+		return TraceUDP, nil
+	case "icmp":
+		return TraceICMP, nil
+	case "tcp":
+		return TraceTCP, nil
+	}
+	return 0, fmt.Errorf("unknown probe protocol %q: want icmp, udp or tcp", s)
+}
+
+// TraceConfig configures a Tracer. Only Target is required.
+type TraceConfig struct {
+	Target   netip.Addr
+	Protocol TraceProtocol
+	// Port is the destination port: 0 means 33434 for UDP, 80 for TCP.
+	// Unlike classic traceroute it stays the same for every probe of a flow
+	// (Paris traceroute), so per-flow load balancers keep one path.
+	Port int
+	// FirstTTL is the first hop probed; 0 means 1.
+	FirstTTL int
+	// MaxTTL is the last hop probed; 0 means 30.
+	MaxTTL int
+	// Queries is the number of probes per hop and flow; 0 means 3.
+	Queries int
+	// Wait is the longest wait for a probe's answer; 0 means 5s. As in
+	// traceroute 2.1 a probe is given up sooner, after 3× the round trip of
+	// an answered probe at its hop, or 10× that of a later hop (never less
+	// than 100ms).
+	Wait time.Duration
+	// InFlight is the number of probes out at once; 0 means 16.
+	InFlight int
+	// Flows is the number of flow ids traced side by side (multipath
+	// discovery); 0 means 1.
+	Flows int
+	// Resolve, if set, names hop addresses (reverse DNS); it is called once
+	// per address with a context that expires after ResolveTimeout.
+	Resolve func(ctx context.Context, addr netip.Addr) string
+	// ResolveTimeout bounds each Resolve call; 0 means 1s.
+	ResolveTimeout time.Duration
+	// OnHop, if set, is called once per hop, in hop order, as soon as all of
+	// the hop's probes are answered or given up.
+	OnHop func(Hop)
+	// Socket picks the ICMP socket: SocketAuto uses a raw socket, falling
+	// back for ICMP probes (one flow) to an unprivileged datagram socket,
+	// which hears routers through its error queue. UDP and TCP probes need
+	// a raw socket.
+	Socket SocketMode
+	// Listen opens the ICMP sockets; nil means Listen.
+	Listen func(ListenConfig) (Conn, error)
+	// Logger receives debug notes; nil discards them.
+	Logger *slog.Logger
+}
+
+// ProbeResult is one probe's outcome.
+type ProbeResult struct {
+	Flow     int
+	Answered bool
+	From     netip.Addr
+	Name     string // reverse DNS name, "" when not resolved
+	RTT      time.Duration
+	// Annotation is traceroute's mark for an unreachable: !H !N !P !X ...
+	Annotation string
+	// Reached is true when the answer came from the destination itself.
+	Reached bool
+}
+
+// Hop is one TTL's probes.
+type Hop struct {
+	TTL    int
+	Probes []ProbeResult
+}
+
+// TraceResult is what Trace returns.
+type TraceResult struct {
+	Target   netip.Addr
+	Protocol TraceProtocol
+	Port     int
+	MaxTTL   int
+	// PacketLen is the size of the first probe's IP packet.
+	PacketLen int
+	Hops      []Hop
+	// Reached is true when the destination answered.
+	Reached bool
+	Elapsed time.Duration
+}
+
+// Trace runs a Tracer for cfg.
+func Trace(ctx context.Context, cfg TraceConfig) (TraceResult, error) {
+	t, err := NewTracer(cfg)
+	if err != nil {
+		return TraceResult{}, err
+	}
+	return t.Run(ctx)
+}
+
+// Tracer discovers the path to one destination.
+type Tracer struct {
+	cfg  TraceConfig
+	log  *slog.Logger
+	v6   bool
+	base int // payload bytes of the smallest UDP / ICMP probe
+	id   uint16
+	seq0 uint32
+	// sender and raw are set before the readers start and not changed after.
+	sender sender
+	raw    bool // false: a datagram socket, whose kernel rewrites the echo id
+}
+
+// Header and probe sizes as traceroute 2.1: 60-byte IPv4 and 80-byte IPv6
+// packets by default.
+const (
+	defaultDataLen = 32
+	udpPort        = 33434
+	tcpPort        = 80
+)
+
+// NewTracer checks cfg and fills in the defaults.
+func NewTracer(cfg TraceConfig) (*Tracer, error) {
+	if !cfg.Target.IsValid() {
+		return nil, errors.New("traceroute: no target address")
+	}
+	cfg.Target = cfg.Target.Unmap()
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&cfg.FirstTTL, 1)
+	def(&cfg.MaxTTL, 30)
+	def(&cfg.Queries, 3)
+	def(&cfg.InFlight, 16)
+	def(&cfg.Flows, 1)
+	if cfg.Port == 0 {
+		cfg.Port = udpPort
+		if cfg.Protocol == TraceTCP {
+			cfg.Port = tcpPort
+		}
+	}
+	if cfg.Wait == 0 {
+		cfg.Wait = 5 * time.Second
+	}
+	if cfg.ResolveTimeout == 0 {
+		cfg.ResolveTimeout = time.Second
+	}
+	switch {
+	case cfg.MaxTTL < 1 || cfg.MaxTTL > 255:
+		return nil, fmt.Errorf("traceroute: max hops %d: out of range 1-255", cfg.MaxTTL)
+	case cfg.FirstTTL < 1 || cfg.FirstTTL > cfg.MaxTTL:
+		return nil, fmt.Errorf("traceroute: first hop %d: out of range 1-%d", cfg.FirstTTL, cfg.MaxTTL)
+	case cfg.Queries < 1 || cfg.Queries > 10:
+		return nil, fmt.Errorf("traceroute: %d probes per hop: out of range 1-10", cfg.Queries)
+	case cfg.InFlight < 1 || cfg.InFlight > 256:
+		return nil, fmt.Errorf("traceroute: %d probes in flight: out of range 1-256", cfg.InFlight)
+	case cfg.Flows < 1 || cfg.Flows > 64:
+		return nil, fmt.Errorf("traceroute: %d flows: out of range 1-64", cfg.Flows)
+	case cfg.Port < 1 || cfg.Port > 65535:
+		return nil, fmt.Errorf("traceroute: port %d: out of range 1-65535", cfg.Port)
+	case (cfg.MaxTTL-cfg.FirstTTL+1)*cfg.Flows*cfg.Queries > 65535:
+		return nil, errors.New("traceroute: more than 65535 probes (hops × flows × queries)")
+	case cfg.Wait < 0:
+		return nil, errors.New("traceroute: negative wait")
+	}
+	if cfg.Listen == nil {
+		cfg.Listen = Listen
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	t := &Tracer{cfg: cfg, log: log, v6: cfg.Target.Is6(), base: defaultDataLen}
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	t.id = binary.BigEndian.Uint16(r[:2]) &^ 0x3f // low bits carry the flow
+	t.seq0 = binary.BigEndian.Uint32(r[2:])
+	return t, nil
+}
+
+func (t *Tracer) perHop() int { return t.cfg.Flows * t.cfg.Queries }
+
+func (t *Tracer) total() int { return (t.cfg.MaxTTL - t.cfg.FirstTTL + 1) * t.perHop() }
+
+// ttlOf and flowOf decode a probe index: probes are numbered hop by hop,
+// flow by flow within a hop.
+func (t *Tracer) ttlOf(i int) int  { return t.cfg.FirstTTL + i/t.perHop() }
+func (t *Tracer) flowOf(i int) int { return i % t.perHop() / t.cfg.Queries }
+
+// PacketLen is the IP packet size of the smallest probe, for traceroute's
+// header line.
+func (t *Tracer) PacketLen() int {
+	ip := 20
+	if t.v6 {
+		ip = 40
+	}
+	if t.cfg.Protocol == TraceTCP {
+		return ip + 20
+	}
+	return ip + 8 + t.base
+}
+
+// answer is a reply matched to probe idx.
+type answer struct {
+	idx   int
+	from  netip.Addr
+	pkt   Packet
+	annot string
+	final bool // destination reached or unreachable: no point going further
+}
+
+// sender sends probe idx with the given TTL.
+type sender interface {
+	send(idx, ttl int) error
+	close()
+}
+
+// Run traces until the destination answers (or says it is unreachable),
+// MaxTTL is passed or ctx is cancelled. It needs raw ICMP sockets to hear
+// routers, except that nothing else is tried: the error says so.
+func (t *Tracer) Run(ctx context.Context) (TraceResult, error) {
+	res := TraceResult{Target: t.cfg.Target, Protocol: t.cfg.Protocol, Port: t.cfg.Port, MaxTTL: t.cfg.MaxTTL, PacketLen: t.PacketLen()}
+	icmpConn, err := t.listen()
+	if err != nil {
+		return res, err
+	}
+	t.raw = icmpConn.Raw()
+	answers := make(chan answer, 64)
+	var snd sender
+	var tcpConn *sockConn
+	switch t.cfg.Protocol {
+	case TraceUDP:
+		var s *udpSender
+		s, err = t.newUDPSender()
+		if s != nil {
+			snd = s
+		}
+	case TraceICMP:
+		snd = &icmpSender{t: t, c: icmpConn}
+	case TraceTCP:
+		var s *tcpSender
+		s, err = t.newTCPSender()
+		if s != nil {
+			snd, tcpConn = s, s.c
+		}
+	}
+	if err != nil {
+		icmpConn.Close()
+		return res, fmt.Errorf("traceroute: %w", err)
+	}
+	t.sender = snd
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t.readICMP(icmpConn, answers, done)
+	}()
+	if tcpConn != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.readTCP(tcpConn, answers, done)
+		}()
+	}
+	start := time.Now()
+	err = t.schedule(ctx, snd, answers, &res)
+	res.Elapsed = time.Since(start)
+	close(done)
+	icmpConn.Close()
+	snd.close()
+	wg.Wait()
+	return res, err
+}
+
+// listen opens the ICMP socket as TraceConfig.Socket says.
+func (t *Tracer) listen() (Conn, error) {
+	mode := t.cfg.Socket
+	dgramOK := t.cfg.Protocol == TraceICMP && t.cfg.Flows == 1
+	if mode == SocketDatagram && !dgramOK {
+		return nil, errors.New("traceroute: datagram sockets carry only ICMP probes of one flow")
+	}
+	if mode == SocketAuto && !dgramOK {
+		mode = SocketRaw
+	}
+	c, err := t.cfg.Listen(ListenConfig{V6: t.v6, Mode: mode})
+	if err == nil {
+		return c, nil
+	}
+	if errors.Is(err, ErrNoPermission) || isPermission(err) {
+		hint := "run as root or with CAP_NET_RAW"
+		if t.cfg.Protocol != TraceICMP {
+			hint += ", or use -P icmp with net.ipv4.ping_group_range widened to your group"
+		}
+		return nil, fmt.Errorf("traceroute: %w (%s)", err, hint)
+	}
+	return nil, fmt.Errorf("traceroute: %w", err)
+}
+
+type probeState struct {
+	sent     time.Time
+	inFlight bool
+	done     bool
+	res      ProbeResult
+}
+
+// schedule keeps up to InFlight probes out, lowest TTL first, and hands out
+// hops in order as they complete (traceroute 2.1's algorithm).
+func (t *Tracer) schedule(ctx context.Context, snd sender, answers <-chan answer, res *TraceResult) error {
+	total := t.total()
+	probes := make([]probeState, total)
+	end := total // probes at or past end are not needed
+	next, inFlight, nextHop := 0, 0, 0
+	names := map[netip.Addr]string{}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		// Hand out finished hops in order.
+		for nextHop*t.perHop() < end {
+			lo, hi := nextHop*t.perHop(), (nextHop+1)*t.perHop()
+			complete := true
+			for i := lo; i < hi; i++ {
+				if !probes[i].done {
+					complete = false
+					break
+				}
+			}
+			if !complete {
+				break
+			}
+			hop := Hop{TTL: t.ttlOf(lo)}
+			for i := lo; i < hi; i++ {
+				pr := probes[i].res
+				if pr.Answered && t.cfg.Resolve != nil {
+					name, ok := names[pr.From]
+					if !ok {
+						rctx, cancel := context.WithTimeout(ctx, t.cfg.ResolveTimeout)
+						name = t.cfg.Resolve(rctx, pr.From)
+						cancel()
+						names[pr.From] = name
+					}
+					pr.Name = name
+				}
+				if pr.Reached {
+					res.Reached = true
+				}
+				hop.Probes = append(hop.Probes, pr)
+			}
+			res.Hops = append(res.Hops, hop)
+			if t.cfg.OnHop != nil {
+				t.cfg.OnHop(hop)
+			}
+			nextHop++
+		}
+		if nextHop*t.perHop() >= end {
+			return nil
+		}
+		for next < end && inFlight < t.cfg.InFlight {
+			// The send time is taken before the write: on a short path the
+			// answer can arrive before the write returns.
+			probes[next].sent = time.Now()
+			if err := snd.send(next, t.ttlOf(next)); err != nil {
+				t.log.Debug("traceroute send failed", "ttl", t.ttlOf(next), "err", err)
+				if errors.Is(err, net.ErrClosed) {
+					return fmt.Errorf("traceroute: %w", err)
+				}
+				probes[next].done = true // counts as unanswered, like traceroute's send errors
+				next++
+				continue
+			}
+			probes[next].inFlight = true
+			probes[next].res.Flow = t.flowOf(next)
+			next++
+			inFlight++
+		}
+		// Take in what already arrived before judging what expired.
+		if drained := t.drain(answers, func(a answer) { t.apply(a, probes, &inFlight, &end, next, nextHop) }); drained {
+			continue
+		}
+		// Sleep until the earliest probe expires or something arrives.
+		now := time.Now()
+		wake := now.Add(time.Hour)
+		expired := false
+		for i := nextHop * t.perHop(); i < next; i++ {
+			if !probes[i].inFlight {
+				continue
+			}
+			exp := probes[i].sent.Add(t.waitFor(probes, i))
+			if !exp.After(now) {
+				probes[i].inFlight, probes[i].done = false, true
+				inFlight--
+				expired = true
+				continue
+			}
+			if exp.Before(wake) {
+				wake = exp
+			}
+		}
+		if expired || inFlight == 0 {
+			continue // hand out what settled, send what may now go
+		}
+		timer.Reset(wake.Sub(now))
+		select {
+		case <-ctx.Done():
+			// Give up what is out and hand out what we have.
+			for i := range probes[:next] {
+				probes[i].inFlight, probes[i].done = false, true
+			}
+			end = min(end, next)
+			if end == 0 {
+				return nil
+			}
+			end = (end + t.perHop() - 1) / t.perHop() * t.perHop()
+			for i := next; i < end; i++ {
+				probes[i].done = true
+			}
+			ctx = context.Background() // names already looked up stay; new ones get their own timeout
+			continue
+		case <-timer.C:
+		case a := <-answers:
+			t.apply(a, probes, &inFlight, &end, next, nextHop)
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// drain applies every answer already waiting, reporting whether there was one.
+func (t *Tracer) drain(answers <-chan answer, apply func(answer)) bool {
+	got := false
+	for {
+		select {
+		case a := <-answers:
+			apply(a)
+			got = true
+		default:
+			return got
+		}
+	}
+}
+
+// apply records answer a for its probe. A probe given up on is still taken
+// while its hop has not been handed out.
+func (t *Tracer) apply(a answer, probes []probeState, inFlight, end *int, next, nextHop int) {
+	if a.idx >= min(next, *end) || a.idx < nextHop*t.perHop() || probes[a.idx].res.Answered {
+		return // for a hop already handed out or not needed, or a duplicate
+	}
+	p := &probes[a.idx]
+	if p.inFlight {
+		p.inFlight = false
+		*inFlight--
+	}
+	p.done = true
+	p.res.Answered = true
+	p.res.From = a.from
+	p.res.RTT = rtt(p.sent, a.pkt)
+	p.res.Annotation = a.annot
+	p.res.Reached = a.from == t.cfg.Target
+	if !a.final {
+		return
+	}
+	// Stop after this hop: later probes are not needed.
+	hopEnd := (a.idx/t.perHop() + 1) * t.perHop()
+	if hopEnd < *end {
+		*end = hopEnd
+		for i := hopEnd; i < next; i++ {
+			if probes[i].inFlight {
+				probes[i].inFlight = false
+				*inFlight--
+			}
+		}
+	}
+}
+
+// minShortWait is the least a shortened wait can be: on fast paths 3× the
+// round trip is less than the time a busy machine takes to read the answer.
+const minShortWait = 100 * time.Millisecond
+
+// waitFor is probe i's wait: Wait, shortened as traceroute 2.1 does
+// (-w MAX,HERE,NEAR = 5,3,10) once another probe of the same hop answered
+// (3× its round trip) or one of a later hop did (10×).
+func (t *Tracer) waitFor(probes []probeState, i int) time.Duration {
+	w := t.cfg.Wait
+	hop := i / t.perHop()
+	for j := hop * t.perHop(); j < len(probes); j++ {
+		pr := probes[j]
+		if j == i || !pr.done || !pr.res.Answered {
+			continue
+		}
+		f := time.Duration(3)
+		if j/t.perHop() != hop {
+			f = 10
+		}
+		if d := max(f*pr.res.RTT, minShortWait); d < w {
+			w = d
+		}
+		if j/t.perHop() > hop+1 {
+			break
+		}
+	}
+	return w
+}

@@ -2,19 +2,128 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
+
+	"github.com/socklab/socklab/internal/impair"
+	"github.com/socklab/socklab/internal/impair/stream"
+	"github.com/socklab/socklab/internal/udprelay"
+	"github.com/socklab/socklab/internal/units"
 )
 
+// relayLongHelp explains the UDP relay and impairment flags; the proxy
+// command's long help can include it.
+const relayLongHelp = `UDP relay: datagrams arriving on --udp go to --udp-upstream, each client
+address through its own upstream socket (a session), so replies return to the
+client that asked. Sessions end after --udp-idle without traffic; at most
+--udp-max-sessions exist at once (datagrams from further clients are dropped
+and counted).
+
+Impairment (like netem, done by socklab itself): --delay, --jitter, --loss,
+--loss-burst, --duplicate, --reorder, --corrupt and --rate apply per datagram
+on the UDP relay, in the --direction(s) asked (both by default, like a
+symmetric link: a round trip sees them twice). On proxied TCP streams (HTTP and
+CONNECT) only --delay, --jitter and --rate apply, per chunk and per connection:
+loss, duplicates and corruption would only make TCP retransmit. --seed makes
+every random decision reproducible.`
+
 // relayFlags are the UDP relay and impairment flags of "socklab proxy".
-// (Placeholder: the UDP relay issue fills this in.)
-type relayFlags struct{}
+type relayFlags struct {
+	udp, upstream string
+	idle          time.Duration
+	maxSessions   int
+
+	delay, jitter             time.Duration
+	jitterDist                string
+	loss, duplicate, reorder  string
+	corrupt, rate, queue, dir string
+	lossBurst                 float64
+	seed                      uint64
+}
 
 // addRelayFlags registers the UDP relay and impairment flags on fs.
-func addRelayFlags(fs *pflag.FlagSet, f *relayFlags) {}
+func addRelayFlags(fs *pflag.FlagSet, f *relayFlags) {
+	fs.StringVar(&f.udp, "udp", "127.0.0.1:9090", `UDP relay listen address ("" turns the relay off)`)
+	fs.StringVar(&f.upstream, "udp-upstream", "127.0.0.1:9000", "where the UDP relay sends datagrams")
+	fs.DurationVar(&f.idle, "udp-idle", 60*time.Second, "end a UDP session after this long without traffic")
+	fs.IntVar(&f.maxSessions, "udp-max-sessions", 10000, "most UDP sessions (client addresses) at once; datagrams from more clients are dropped")
+	fs.DurationVar(&f.delay, "delay", 0, "add this delay to every datagram and every TCP chunk, per direction (e.g. 20ms)")
+	fs.DurationVar(&f.jitter, "jitter", 0, "vary the delay by up to this much; order is kept unless --reorder (e.g. 5ms)")
+	fs.StringVar(&f.jitterDist, "jitter-dist", "uniform", "jitter distribution: uniform (±jitter) or normal (jitter = standard deviation)")
+	fs.StringVar(&f.loss, "loss", "0%", "drop this share of UDP datagrams (e.g. 2%; not TCP: it would retransmit)")
+	fs.Float64Var(&f.lossBurst, "loss-burst", 0, "mean length of loss bursts (Gilbert–Elliott); 0 drops datagrams independently")
+	fs.StringVar(&f.duplicate, "duplicate", "0%", "send this share of UDP datagrams twice (not TCP)")
+	fs.StringVar(&f.reorder, "reorder", "0%", "let this share of UDP datagrams skip the --delay and overtake earlier ones (needs --delay; not TCP)")
+	fs.StringVar(&f.corrupt, "corrupt", "0%", "flip one random bit in this share of UDP datagrams (not TCP)")
+	fs.StringVar(&f.rate, "rate", "", "limit each direction to this bit rate with a token bucket (e.g. 10M, 512kbit); TCP connections each get it")
+	fs.StringVar(&f.queue, "queue", "", "bytes that may wait for --rate before datagrams are dropped (e.g. 64KiB; default: 100 ms at the rate, at least 64KiB)")
+	fs.StringVar(&f.dir, "direction", "both", "impaired direction: up (client to upstream), down (replies) or both")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed for every random decision, to reproduce a run (0: a random seed, logged)")
+}
+
+// impairConfig turns the flags into the impairment policy's Config.
+func (f *relayFlags) impairConfig() (impair.Config, error) {
+	cfg := impair.Config{Delay: f.delay, Jitter: f.jitter, LossBurst: f.lossBurst, Seed: f.seed}
+	var err error
+	if cfg.JitterDist, err = impair.ParseDist(f.jitterDist); err != nil {
+		return cfg, usageErrf("--jitter-dist: %w", err)
+	}
+	if cfg.Direction, err = impair.ParseDirection(f.dir); err != nil {
+		return cfg, usageErrf("--direction: %w", err)
+	}
+	for _, p := range []struct {
+		flag, val string
+		dst       *float64
+	}{{"loss", f.loss, &cfg.Loss}, {"duplicate", f.duplicate, &cfg.Duplicate}, {"reorder", f.reorder, &cfg.Reorder}, {"corrupt", f.corrupt, &cfg.Corrupt}} {
+		if *p.dst, err = units.ParsePercent(p.val); err != nil {
+			return cfg, usageErrf("--%s: %w", p.flag, err)
+		}
+	}
+	if f.rate != "" {
+		if cfg.Rate, err = units.ParseBitrate(f.rate); err != nil {
+			return cfg, usageErrf("--rate: %w", err)
+		}
+		if cfg.Rate > 0 && cfg.Rate < 8 {
+			return cfg, usageErrf("--rate %s: below one byte per second", f.rate)
+		}
+	}
+	if f.queue != "" {
+		if cfg.QueueLimit, err = units.ParseSize(f.queue); err != nil {
+			return cfg, usageErrf("--queue: %w", err)
+		}
+		if cfg.QueueLimit == 0 {
+			return cfg, usageErrf("--queue: must be at least one byte")
+		}
+	}
+	if f.delay < 0 || f.jitter < 0 {
+		return cfg, usageErrf("--delay and --jitter must not be negative")
+	}
+	if f.idle <= 0 {
+		return cfg, usageErrf("--udp-idle %v: must be positive", f.idle)
+	}
+	if f.maxSessions < 1 {
+		return cfg, usageErrf("--udp-max-sessions %d: must be at least 1", f.maxSessions)
+	}
+	if cfg.Reorder > 0 && cfg.Delay == 0 {
+		return cfg, usageErrf("--reorder needs --delay: a reordered datagram overtakes the ones the delay holds back")
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageErrf("impairment: %w", err)
+	}
+	if cfg.Seed == 0 && cfg.Active() {
+		cfg.Seed = rand.Uint64()
+	}
+	return cfg, nil
+}
 
 // relayHandle is what the proxy command gets back from starting the relay.
 type relayHandle struct {
@@ -30,5 +139,86 @@ type relayHandle struct {
 // start validates the flags and starts the relay; its socket is bound before
 // start returns, so an address in use fails the command at once.
 func (f *relayFlags) start(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (*relayHandle, error) {
-	return &relayHandle{Stats: func() any { return nil }, Wait: func() error { return nil }}, nil
+	cfg, err := f.impairConfig()
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := reg.(*prometheus.Registry); ok && r == nil {
+		reg = nil // a typed nil must not reach Register
+	}
+	h := &relayHandle{Stats: func() any { return nil }, Wait: func() error { return nil }}
+	if cfg.Active() {
+		log.Info("impairment", "summary", describeImpairment(cfg), "seed", cfg.Seed)
+	}
+	if cfg.StreamActive() {
+		// Each connection draws its own random stream from the seed, so
+		// connections are independent and a run is still reproducible.
+		var conns atomic.Uint64
+		h.WrapConn = func(c net.Conn) net.Conn {
+			cc := cfg
+			cc.Seed = cfg.Seed + conns.Add(1)
+			return stream.Wrap(c, cc)
+		}
+	}
+	if f.udp == "" {
+		return h, nil
+	}
+	laddr, err := net.ResolveUDPAddr("udp", f.udp)
+	if err != nil {
+		return nil, usageErrf("--udp %q: %w", f.udp, err)
+	}
+	relay, err := udprelay.New(udprelay.Config{
+		Upstream:    f.upstream,
+		IdleTimeout: f.idle,
+		MaxSessions: f.maxSessions,
+		Impair:      cfg,
+		Logger:      log,
+		Registerer:  reg,
+	})
+	if err != nil {
+		return nil, usageErrf("--udp-upstream: %w", err)
+	}
+	ln, err := net.ListenUDP("udp", laddr)
+	if err != nil {
+		return nil, fmt.Errorf("udp relay: %w", err)
+	}
+	_ = ln.SetReadBuffer(4 << 20) // before the first datagram can queue
+	done := make(chan error, 1)
+	go func() { done <- relay.Serve(ctx, ln) }()
+	log.Info("udp relay listening", "addr", ln.LocalAddr().String(), "upstream", f.upstream)
+	h.Stats = func() any { return relay.Stats() }
+	h.Wait = sync.OnceValue(func() error { return <-done })
+	return h, nil
+}
+
+// describeImpairment renders cfg for the log: "delay=20ms jitter=5ms(normal) loss=2%".
+func describeImpairment(cfg impair.Config) string {
+	var parts []string
+	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
+	if cfg.Delay > 0 {
+		add("delay=%v", cfg.Delay)
+	}
+	if cfg.Jitter > 0 {
+		add("jitter=%v(%v)", cfg.Jitter, cfg.JitterDist)
+	}
+	if cfg.Loss > 0 {
+		if cfg.LossBurst >= 1 {
+			add("loss=%g%%(burst %g)", cfg.Loss*100, cfg.LossBurst)
+		} else {
+			add("loss=%g%%", cfg.Loss*100)
+		}
+	}
+	for _, p := range []struct {
+		name string
+		v    float64
+	}{{"duplicate", cfg.Duplicate}, {"reorder", cfg.Reorder}, {"corrupt", cfg.Corrupt}} {
+		if p.v > 0 {
+			add("%s=%g%%", p.name, p.v*100)
+		}
+	}
+	if cfg.Rate > 0 {
+		add("rate=%s", units.FormatBitrate(cfg.Rate))
+	}
+	add("direction=%v", cfg.Direction)
+	return strings.Join(parts, " ")
 }

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestProxyFlagErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"bad allow", []string{"--allow", "not-a-cidr"}, ExitUsage, "--allow"},
+		{"bad upstream", []string{"--upstream", "ftp://x"}, ExitUsage, "--upstream"},
+		{"bad cache size", []string{"--cache-size", "lots"}, ExitUsage, "--cache-size"},
+		{"bad object size", []string{"--max-object-size", "0"}, ExitUsage, "--max-object-size"},
+		{"bad connect port", []string{"--connect-ports", "70000"}, ExitUsage, "--connect-ports"},
+		{"unknown store", []string{"--cache-store", "disk"}, ExitUsage, "--cache-store"},
+		{"redis not built yet", []string{"--cache-store", "redis://127.0.0.1:1/0"}, ExitUsage, "not built yet"},
+		{"address in use", []string{"--http", ln.Addr().String()}, ExitFailure, ln.Addr().String()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"proxy", "--udp", ""}, tc.args...)
+			code, _, stderr := run(t, "", args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("exit %d stderr %q; want exit %d mentioning %q", code, stderr, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+// freeAddr returns a loopback address nothing listens on (just now).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestProxyCommandServesAndStops(t *testing.T) {
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "from origin")
+	}))
+	defer origin.Close()
+	httpAddr, adminAddr := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"proxy", "--http", httpAddr, "--upstream", origin.URL, "--admin", adminAddr, "--udp", ""}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	get := func(url string) (*http.Response, string) {
+		t.Helper()
+		var r *http.Response
+		var err error
+		for range 200 { // the command binds its listeners asynchronously
+			if r, err = http.Get(url); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r, string(b)
+	}
+	for _, want := range []string{"MISS", "HIT"} {
+		r, body := get("http://" + httpAddr + "/page")
+		if body != "from origin" || r.Header.Get("X-Cache") != want {
+			t.Fatalf("%s: %q %q", want, r.Header.Get("X-Cache"), body)
+		}
+	}
+	_, body := get("http://" + adminAddr + "/_socklab/stats")
+	var st map[string]any
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatalf("stats %q: %v", body, err)
+	}
+	if st["hits"] != 1.0 || st["misses"] != 1.0 || st["stored_objects"] == nil {
+		t.Errorf("stats %v", st)
+	}
+	if _, ok := st["udp"]; !ok {
+		t.Errorf("stats lack the udp section: %v", st)
+	}
+	cancel()
+	if code := <-done; code != ExitOK {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	log := stderr.String()
+	if !strings.Contains(log, "GET http://"+httpAddr+"/page 200 11") || !strings.Contains(log, " HIT") {
+		t.Errorf("access log missing: %s", log)
+	}
+}

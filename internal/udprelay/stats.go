@@ -1,0 +1,127 @@
+package udprelay
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type dirCounters struct {
+	packets, bytes  atomic.Uint64 // received from this direction's source
+	sent, sentBytes atomic.Uint64 // written towards its destination
+	lost, overflow  atomic.Uint64 // impairment: loss model, queue overflow
+	refused, errors atomic.Uint64 // session table full; send failed
+	duplicated      atomic.Uint64
+	corrupted       atomic.Uint64
+	reordered       atomic.Uint64
+}
+
+type counters struct {
+	up, down        dirCounters
+	opened, expired atomic.Uint64
+}
+
+// DirStats counts one direction: Up is client → upstream, Down is
+// upstream → client.
+type DirStats struct {
+	Packets    uint64 `json:"packets"` // datagrams received
+	Bytes      uint64 `json:"bytes"`
+	PacketsOut uint64 `json:"packets_out"` // datagrams sent on (duplicates included)
+	BytesOut   uint64 `json:"bytes_out"`
+	Drops      uint64 `json:"drops"` // the sum of the four below
+	// DropsLoss: dropped by the --loss model. DropsQueue: the rate
+	// limiter's or the delay queue's overflow. DropsSessionLimit: a new
+	// client while the session table was full. DropsError: the send failed
+	// (upstream not listening, say).
+	DropsLoss         uint64 `json:"drops_loss"`
+	DropsQueue        uint64 `json:"drops_queue"`
+	DropsSessionLimit uint64 `json:"drops_session_limit"`
+	DropsError        uint64 `json:"drops_error"`
+	Duplicated        uint64 `json:"duplicated"`
+	Corrupted         uint64 `json:"corrupted"`
+	Reordered         uint64 `json:"reordered"`
+}
+
+// Stats is a snapshot of the relay's counters.
+type Stats struct {
+	Upstream        string   `json:"upstream"`
+	Sessions        int      `json:"sessions"`
+	SessionsOpened  uint64   `json:"sessions_opened"`
+	SessionsExpired uint64   `json:"sessions_expired"`
+	Queued          int      `json:"queued"` // datagrams held by the impairment now
+	Up              DirStats `json:"up"`
+	Down            DirStats `json:"down"`
+}
+
+func (c *dirCounters) snapshot() DirStats {
+	d := DirStats{
+		Packets: c.packets.Load(), Bytes: c.bytes.Load(),
+		PacketsOut: c.sent.Load(), BytesOut: c.sentBytes.Load(),
+		DropsLoss: c.lost.Load(), DropsQueue: c.overflow.Load(),
+		DropsSessionLimit: c.refused.Load(), DropsError: c.errors.Load(),
+		Duplicated: c.duplicated.Load(), Corrupted: c.corrupted.Load(), Reordered: c.reordered.Load(),
+	}
+	d.Drops = d.DropsLoss + d.DropsQueue + d.DropsSessionLimit + d.DropsError
+	return d
+}
+
+// Stats returns a snapshot of the counters; safe to call at any time.
+func (r *Relay) Stats() Stats {
+	return Stats{
+		Upstream:        r.upstream.String(),
+		Sessions:        r.Sessions(),
+		SessionsOpened:  r.c.opened.Load(),
+		SessionsExpired: r.c.expired.Load(),
+		Queued:          r.sched.Len(),
+		Up:              r.c.up.snapshot(),
+		Down:            r.c.down.snapshot(),
+	}
+}
+
+var (
+	descPackets    = prometheus.NewDesc("socklab_udp_relay_packets_total", "Datagrams received by the UDP relay, by direction (up: client to upstream).", []string{"direction"}, nil)
+	descBytes      = prometheus.NewDesc("socklab_udp_relay_bytes_total", "Payload bytes received by the UDP relay, by direction.", []string{"direction"}, nil)
+	descPacketsOut = prometheus.NewDesc("socklab_udp_relay_sent_packets_total", "Datagrams sent on by the UDP relay, duplicates included, by direction.", []string{"direction"}, nil)
+	descBytesOut   = prometheus.NewDesc("socklab_udp_relay_sent_bytes_total", "Payload bytes sent on by the UDP relay, by direction.", []string{"direction"}, nil)
+	descDrops      = prometheus.NewDesc("socklab_udp_relay_drops_total", "Datagrams the UDP relay dropped, by direction and reason (loss, queue, session_limit, error).", []string{"direction", "reason"}, nil)
+	descImpaired   = prometheus.NewDesc("socklab_udp_relay_impaired_total", "Datagrams duplicated, corrupted or reordered on purpose, by direction.", []string{"direction", "action"}, nil)
+	descSessions   = prometheus.NewDesc("socklab_udp_relay_sessions", "Live UDP relay sessions (one per client address).", nil, nil)
+	descOpened     = prometheus.NewDesc("socklab_udp_relay_sessions_opened_total", "UDP relay sessions opened.", nil, nil)
+	descExpired    = prometheus.NewDesc("socklab_udp_relay_sessions_expired_total", "UDP relay sessions ended by the idle timeout.", nil, nil)
+)
+
+// collector exposes the relay's atomic counters as Prometheus metrics,
+// read at scrape time so the datagram path pays no more than an atomic add.
+type collector struct{ r *Relay }
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPackets, descBytes, descPacketsOut, descBytesOut, descDrops, descImpaired, descSessions, descOpened, descExpired} {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.r.Stats()
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, dir := range []struct {
+		name string
+		d    DirStats
+	}{{"up", s.Up}, {"down", s.Down}} {
+		counter(descPackets, dir.d.Packets, dir.name)
+		counter(descBytes, dir.d.Bytes, dir.name)
+		counter(descPacketsOut, dir.d.PacketsOut, dir.name)
+		counter(descBytesOut, dir.d.BytesOut, dir.name)
+		counter(descDrops, dir.d.DropsLoss, dir.name, "loss")
+		counter(descDrops, dir.d.DropsQueue, dir.name, "queue")
+		counter(descDrops, dir.d.DropsSessionLimit, dir.name, "session_limit")
+		counter(descDrops, dir.d.DropsError, dir.name, "error")
+		counter(descImpaired, dir.d.Duplicated, dir.name, "duplicated")
+		counter(descImpaired, dir.d.Corrupted, dir.name, "corrupted")
+		counter(descImpaired, dir.d.Reordered, dir.name, "reordered")
+	}
+	ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(s.Sessions))
+	counter(descOpened, s.SessionsOpened)
+	counter(descExpired, s.SessionsExpired)
+}

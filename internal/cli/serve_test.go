@@ -1,0 +1,157 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// serveOutput collects a command's output while it runs.
+type serveOutput struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *serveOutput) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *serveOutput) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func serveFreePorts(t *testing.T) (string, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	defer pc.Close()
+	return ln.Addr().String(), pc.LocalAddr().String()
+}
+
+func TestServeAddressInUse(t *testing.T) {
+	for _, proto := range []string{"http", "udp"} {
+		t.Run(proto, func(t *testing.T) {
+			httpAddr, udpAddr := serveFreePorts(t)
+			var busy string
+			if proto == "http" {
+				ln, err := net.Listen("tcp", httpAddr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+				busy = httpAddr
+			} else {
+				pc, err := net.ListenPacket("udp", udpAddr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer pc.Close()
+				busy = udpAddr
+			}
+			code, _, stderr := run(t, "", "serve", "--http", httpAddr, "--udp", udpAddr)
+			if code != ExitFailure {
+				t.Fatalf("exit %d, want 1", code)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			last := lines[len(lines)-1]
+			if !strings.Contains(last, busy) || !strings.Contains(last, "address already in use") {
+				t.Fatalf("error %q does not name %s", last, busy)
+			}
+		})
+	}
+}
+
+func TestServeBadFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--tls-cert", "x.pem"},
+		{"serve", "--max-conns", "0"},
+		{"serve", "--udp-max-pps", "0"},
+		{"serve", "--grace", "0s"},
+		{"serve", "extra-arg"},
+	} {
+		if code, _, stderr := run(t, "", args...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr)
+		}
+	}
+	if code, _, stderr := run(t, "", "serve", "--root", filepath.Join(t.TempDir(), "missing"), "--http", "127.0.0.1:0", "--udp", "127.0.0.1:0"); code != ExitFailure || !strings.Contains(stderr, "missing") {
+		t.Errorf("missing root: exit %d, %q", code, stderr)
+	}
+}
+
+// TestServeRuns starts the command, uses both services, then cancels it
+// like SIGINT would and expects exit 0 with the access log written.
+func TestServeRuns(t *testing.T) {
+	httpAddr, udpAddr := serveFreePorts(t)
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "hi.txt"), []byte("hi there"), 0o644)
+	logFile := filepath.Join(t.TempDir(), "access.log")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut serveOutput
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"serve", "--http", httpAddr, "--udp", udpAddr, "--root", root, "--access-log", logFile},
+			strings.NewReader(""), &out, &errOut)
+	}()
+	var resp *http.Response
+	var err error
+	for i := 0; i < 200; i++ { // wait for the listener
+		if resp, err = http.Get("http://" + httpAddr + "/hi.txt"); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("serve never answered: %v; stderr %s", err, errOut.String())
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "hi there" {
+		t.Fatalf("body %q", b)
+	}
+	c, err := net.Dial("udp", udpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprint(c, "ping")
+	buf := make([]byte, 16)
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "ping" {
+		t.Fatalf("udp echo: %q %v", buf[:n], err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Fatalf("exit %d after cancel, want 0; stderr %s", code, errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	logged, _ := os.ReadFile(logFile)
+	if !strings.Contains(string(logged), `"GET /hi.txt HTTP/1.1" 200 8`) {
+		t.Fatalf("access log %q", logged)
+	}
+}

@@ -1,0 +1,60 @@
+//go:build linux && (amd64 || arm64)
+
+package udpecho
+
+import (
+	"encoding/binary"
+	"net"
+	"syscall"
+	"time"
+)
+
+// rxTimestamps asks the kernel to stamp each datagram as it arrives
+// (SO_TIMESTAMPNS, socket(7)), so the reflector's receive time does not
+// include the wait in the socket queue or for the scheduler.
+func rxTimestamps(c *net.UDPConn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_TIMESTAMPNS, 1)
+	}); err != nil || serr != nil {
+		return false
+	}
+	return true
+}
+
+// oobSize is room for one SCM_TIMESTAMPNS control message.
+const oobSize = 64
+
+// parseRxTime finds SCM_TIMESTAMPNS in a control-message buffer without
+// allocating. On 64-bit Linux a cmsghdr is {len uint64; level, type int32}
+// followed by the data, aligned to 8 bytes; the data is a timespec
+// {sec, nsec int64}.
+func parseRxTime(oob []byte) (time.Time, bool) {
+	const hdr = 16
+	for len(oob) >= hdr {
+		l := binary.NativeEndian.Uint64(oob[0:8])
+		level := int32(binary.NativeEndian.Uint32(oob[8:12]))
+		typ := int32(binary.NativeEndian.Uint32(oob[12:16]))
+		if l < hdr || l > uint64(len(oob)) {
+			return time.Time{}, false
+		}
+		if level == syscall.SOL_SOCKET && typ == syscall.SCM_TIMESTAMPNS && l >= hdr+16 {
+			sec := int64(binary.NativeEndian.Uint64(oob[hdr : hdr+8]))
+			nsec := int64(binary.NativeEndian.Uint64(oob[hdr+8 : hdr+16]))
+			if sec <= 0 || nsec < 0 || nsec >= 1e9 {
+				return time.Time{}, false
+			}
+			return time.Unix(sec, nsec), true
+		}
+		next := (l + 7) &^ 7
+		if next > uint64(len(oob)) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return time.Time{}, false
+}

@@ -1,0 +1,75 @@
+package webserver
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the server's Prometheus series.
+type metrics struct {
+	requests     *prometheus.CounterVec
+	bytes        prometheus.Counter
+	duration     *prometheus.HistogramVec
+	conns        prometheus.Gauge
+	connsEvicted prometheus.Counter
+	connsRefused prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "socklab_http_requests_total",
+			Help: "HTTP requests answered, by method and status code.",
+		}, []string{"method", "code"}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "socklab_http_response_bytes_total",
+			Help: "Response body bytes sent.",
+		}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "socklab_http_request_duration_seconds",
+			Help:    "Time from request headers read to handler done, by method.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"method"}),
+		conns: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "socklab_http_connections",
+			Help: "Open HTTP connections.",
+		}),
+		connsEvicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "socklab_http_connections_evicted_total",
+			Help: "Idle connections closed to make room under --max-conns.",
+		}),
+		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "socklab_http_connections_refused_total",
+			Help: "Connections refused because --max-conns were all busy.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.bytes, m.duration, m.conns, m.connsEvicted, m.connsRefused} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// methodLabel keeps the method label bounded: anything odd is "other".
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete,
+		http.MethodOptions, http.MethodPatch, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+func (m *metrics) observe(method string, code int, size int64, d time.Duration) {
+	method = methodLabel(method)
+	m.requests.WithLabelValues(method, statusLabel(code)).Inc()
+	m.bytes.Add(float64(size))
+	m.duration.WithLabelValues(method).Observe(d.Seconds())
+}
+
+// statusLabel is the metrics label for a status code.
+func statusLabel(code int) string { return strconv.Itoa(code) }

@@ -1,0 +1,211 @@
+// Package webserver is socklab's static file server: it serves one folder
+// (confined with os.Root) or an embedded default site over HTTP/1.1, and
+// HTTP/2 when given a TLS config. It owns path confinement, conditional and
+// range requests (through net/http's ServeContent), gzip, directory
+// listings, the readable error pages, the access log in Combined Log Format,
+// Prometheus metrics, the connection cap and graceful shutdown. It also
+// serves /_socklab/bytes, a generated body for TCP throughput tests.
+package webserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults used when the matching Config field is zero.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 60 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultMaxConns          = 4096
+	DefaultGrace             = 10 * time.Second
+	// MaxGeneratedBytes caps /_socklab/bytes?n=N.
+	MaxGeneratedBytes = 10 << 30
+)
+
+// Config describes a web server. The zero value serves the embedded default
+// site on plain HTTP with the defaults above, no access log and no metrics.
+type Config struct {
+	// Root is the folder to serve. Empty means FS, or the embedded site when
+	// FS is nil too.
+	Root string
+	// FS is served when Root is empty (tests, the demo). Nil means the
+	// embedded default site. New reads every file once to give it a content
+	// ETag, so FS is meant for small, fixed trees.
+	FS fs.FS
+
+	// NoListing turns off the HTML listing of folders without index.html
+	// (they answer 404 instead).
+	NoListing bool
+	// Dotfiles allows names starting with "." to be served and listed.
+	Dotfiles bool
+
+	// TLS, if non-nil, makes Serve speak TLS and offer HTTP/2 through ALPN.
+	TLS *tls.Config
+
+	// ReadHeaderTimeout bounds how long a client may take to send request
+	// headers (slowloris). Zero means DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes keep-alive connections idle that long. Zero means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes caps request headers. Zero means DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+	// MaxConns caps open connections. At the cap a new connection evicts the
+	// connection that has been idle (or has not finished its first request
+	// headers) the longest; only when every connection is busy is the new
+	// one refused. Zero means DefaultMaxConns; negative means no cap.
+	MaxConns int
+	// Grace bounds graceful shutdown: in-flight requests get this long to
+	// finish before their connections are closed. Zero means DefaultGrace.
+	Grace time.Duration
+
+	// AccessLog receives one Combined Log Format line per request. Nil
+	// means no access log.
+	AccessLog io.Writer
+	// Logger gets operational messages. Nil discards them.
+	Logger *slog.Logger
+	// Registerer, if non-nil, gets the server's Prometheus metrics.
+	Registerer prometheus.Registerer
+}
+
+// Server is a configured web server; it is an http.Handler as well, so it
+// can be mounted in tests without a listener.
+type Server struct {
+	cfg     Config
+	files   fs.FS
+	closer  io.Closer // the os.Root, when serving a folder
+	etags   map[string]string
+	gz      *gzipCache
+	small   *smallCache // nil unless serving a folder
+	log     *slog.Logger
+	access  *accessLog
+	metrics *metrics
+	conns   *connLimiter
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New checks cfg, opens the root folder and registers metrics.
+func New(cfg Config) (*Server, error) {
+	if cfg.ReadHeaderTimeout == 0 {
+		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxHeaderBytes == 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = DefaultGrace
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, gz: newGzipCache(32 << 20)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case cfg.Root != "":
+		st, err := os.Stat(cfg.Root)
+		if err != nil {
+			return nil, fmt.Errorf("web root: %w", err)
+		}
+		if !st.IsDir() {
+			return nil, fmt.Errorf("web root %s: not a directory", cfg.Root)
+		}
+		r, err := os.OpenRoot(cfg.Root)
+		if err != nil {
+			return nil, fmt.Errorf("web root: %w", err)
+		}
+		s.files, s.closer = rootFS{r}, r
+		s.small = newSmallCache()
+	case cfg.FS != nil:
+		s.files = cfg.FS
+	default:
+		s.files = DefaultSite()
+	}
+	if cfg.Root == "" {
+		// Embedded files have no modification time, so their validators come
+		// from their content, hashed once here.
+		etags, err := hashETags(s.files)
+		if err != nil {
+			return nil, fmt.Errorf("web root: %w", err)
+		}
+		s.etags = etags
+	}
+	if cfg.AccessLog != nil {
+		s.access = &accessLog{w: cfg.AccessLog}
+	}
+	if cfg.Registerer != nil {
+		m, err := newMetrics(cfg.Registerer)
+		if err != nil {
+			return nil, err
+		}
+		s.metrics = m
+	}
+	s.conns = newConnLimiter(cfg.MaxConns, s.metrics)
+	return s, nil
+}
+
+// Close releases the root folder.
+func (s *Server) Close() error {
+	if s.closer != nil {
+		return s.closer.Close()
+	}
+	return nil
+}
+
+// Serve answers HTTP on ln until ctx ends, then shuts down gracefully:
+// it stops accepting, lets in-flight requests finish for up to Grace, and
+// closes what is left. It returns nil after a shutdown and an error only if
+// the listener fails. Serve closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln = s.conns.wrap(ln)
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+		ConnState:         s.conns.connState,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		TLSConfig:         s.cfg.TLS,
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLS != nil {
+			// ServeTLS adds "h2" to the ALPN list: HTTP/2 over TLS.
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	grace, cancel := context.WithTimeout(context.Background(), s.cfg.Grace)
+	defer cancel()
+	if err := srv.Shutdown(grace); err != nil {
+		s.log.Warn("grace period over, closing connections still busy", "grace", s.cfg.Grace, "err", err)
+		_ = srv.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http %s: %w", ln.Addr(), err)
+	}
+	return nil
+}

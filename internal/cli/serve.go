@@ -29,6 +29,7 @@ type serveFlags struct {
 	accessLog  string
 	metrics    string
 	udpMaxPPS  int
+	cacheCtl   string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -80,6 +81,7 @@ finish for up to --grace, then exits 0.`,
 	fl.DurationVar(&f.grace, "grace", webserver.DefaultGrace, "on SIGINT/SIGTERM, how long in-flight requests get to finish")
 	fl.StringVar(&f.accessLog, "access-log", "-", "access log file, Combined Log Format (\"-\": stderr, \"off\": none)")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
+	fl.StringVar(&f.cacheCtl, "cache-control", "auto", "Cache-Control for successful responses, like nginx's expires (\"auto\": \""+webserver.DefaultSiteCacheControl+"\" for the embedded site, none for --root; \"none\": never)")
 	fl.IntVar(&f.udpMaxPPS, "udp-max-pps", udpecho.DefaultMaxPPS, "most UDP datagrams per second answered per source address (-1: no cap)")
 	return cmd
 }
@@ -116,6 +118,7 @@ func runServe(ctx context.Context, e *env, f serveFlags) error {
 		MaxHeaderBytes:    f.maxHeader,
 		MaxConns:          f.maxConns,
 		Grace:             f.grace,
+		CacheControl:      serveCacheControl(f.cacheCtl, f.root),
 		Logger:            log,
 	}
 	if f.tlsCert != "" {
@@ -207,4 +210,21 @@ func runServe(ctx context.Context, e *env, f serveFlags) error {
 		return webErr
 	}
 	return udpErr
+}
+
+// serveCacheControl resolves --cache-control. The embedded site has no file
+// times, so without a lifetime a cache in front could only revalidate it;
+// a folder's files carry Last-Modified and are left to the cache's
+// heuristics unless the user asks, as nginx does without "expires".
+func serveCacheControl(flag, root string) string {
+	switch flag {
+	case "auto":
+		if root == "" {
+			return webserver.DefaultSiteCacheControl
+		}
+		return ""
+	case "none", "off", "":
+		return ""
+	}
+	return flag
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/socklab/socklab/internal/webserver"
 )
 
 // serveOutput collects a command's output while it runs.
@@ -153,5 +155,21 @@ func TestServeRuns(t *testing.T) {
 	logged, _ := os.ReadFile(logFile)
 	if !strings.Contains(string(logged), `"GET /hi.txt HTTP/1.1" 200 8`) {
 		t.Fatalf("access log %q", logged)
+	}
+}
+
+func TestServeCacheControl(t *testing.T) {
+	tests := []struct{ flag, root, want string }{
+		{"auto", "", webserver.DefaultSiteCacheControl},
+		{"auto", "/srv/www", ""},
+		{"none", "", ""},
+		{"off", "/srv/www", ""},
+		{"no-cache", "/srv/www", "no-cache"},
+		{"public, max-age=3600", "", "public, max-age=3600"},
+	}
+	for _, tt := range tests {
+		if got := serveCacheControl(tt.flag, tt.root); got != tt.want {
+			t.Errorf("serveCacheControl(%q, %q) = %q, want %q", tt.flag, tt.root, got, tt.want)
+		}
 	}
 }

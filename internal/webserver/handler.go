@@ -17,7 +17,7 @@ var (
 // ServeHTTP routes one request and records it in the access log and metrics.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rw := &responseWriter{ResponseWriter: w}
+	rw := &responseWriter{ResponseWriter: w, cacheControl: s.cacheControl}
 	h := rw.Header()
 	h["Server"] = serverHeader
 	h["X-Content-Type-Options"] = nosniffHeader

@@ -12,18 +12,36 @@ type responseWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	// cacheControl, when set, is sent on successful and redirect responses
+	// that carry no Cache-Control of their own (Config.CacheControl).
+	cacheControl []string
+}
+
+// stampsCacheControl lists the statuses nginx's "expires" applies to: a
+// 404 or a 5xx never gets a lifetime from the site-wide setting.
+func stampsCacheControl(code int) bool {
+	switch code {
+	case 200, 201, 204, 206, 301, 302, 303, 304, 307, 308:
+		return true
+	}
+	return false
 }
 
 func (w *responseWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
+		if w.cacheControl != nil && stampsCacheControl(code) {
+			if h := w.Header(); h["Cache-Control"] == nil {
+				h["Cache-Control"] = w.cacheControl
+			}
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
@@ -32,7 +50,7 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	var n int64
 	var err error

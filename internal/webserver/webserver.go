@@ -45,6 +45,13 @@ type Config struct {
 	// ETag, so FS is meant for small, fixed trees.
 	FS fs.FS
 
+	// CacheControl, when not empty, is sent as Cache-Control on successful
+	// and redirect responses that set none themselves, like nginx's
+	// "expires": it lets a cache in front (socklab proxy) serve fresh hits
+	// instead of revalidating. Empty sends none: caches then fall back to
+	// Last-Modified heuristics (RFC 9111 §4.2.2) or revalidate with the ETag.
+	CacheControl string
+
 	// NoListing turns off the HTML listing of folders without index.html
 	// (they answer 404 instead).
 	NoListing bool
@@ -80,6 +87,10 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
+// DefaultSiteCacheControl is the lifetime socklab serve gives the embedded
+// site, whose files have no modification time for a cache to reason from.
+const DefaultSiteCacheControl = "public, max-age=300"
+
 // Server is a configured web server; it is an http.Handler as well, so it
 // can be mounted in tests without a listener.
 type Server struct {
@@ -93,6 +104,8 @@ type Server struct {
 	access  *accessLog
 	metrics *metrics
 	conns   *connLimiter
+
+	cacheControl []string // Config.CacheControl as a header value, or nil
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -115,6 +128,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.Grace = DefaultGrace
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, gz: newGzipCache(32 << 20)}
+	if cfg.CacheControl != "" {
+		s.cacheControl = []string{cfg.CacheControl}
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -36,6 +36,12 @@ func WriteQoSHTML(w io.Writer, res *qos.Result) error {
 	var markers []Marker
 	var jit []XY
 	for _, pt := range res.Series {
+		// Buckets can be narrower than the send interval: one where nothing
+		// was sent or answered is no data, not a gap. Only a bucket whose
+		// probes were all lost lifts the pen.
+		if pt.Sent == 0 && pt.Received == 0 {
+			continue
+		}
 		x := (pt.T + pt.Width/2).Seconds()
 		if pt.Received > 0 {
 			band = append(band, XY{X: x, Y: ms(pt.RTTMax), Y0: ms(pt.RTTMin)})

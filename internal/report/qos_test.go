@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -322,5 +323,38 @@ func TestQoSTCPRenders(t *testing.T) {
 	WriteTCPInterval(&b, qos.Event{Kind: qos.EventInterval, Intervals: []qos.IntervalStats{{Stream: 1, End: time.Second, Bytes: 1 << 20, GoodputBps: 8e6, TCPRTT: time.Millisecond, TCPRetransmits: 3}}})
 	if !strings.Contains(b.String(), "1.00 MiB") || !strings.Contains(b.String(), "8.00 Mbit/s") {
 		t.Fatalf("tcp interval:\n%s", b.String())
+	}
+}
+
+// TestQoSHTMLRTTLineSpansSparseBuckets draws the RTT line through series
+// buckets narrower than the send interval (most hold nothing): the line must
+// join the data, and lift only where probes were sent and all were lost.
+func TestQoSHTMLRTTLineSpansSparseBuckets(t *testing.T) {
+	res := fixture()
+	var series []qos.Point
+	for i := range 40 {
+		p := qos.Point{T: time.Duration(i) * 2500 * time.Microsecond, Width: 2500 * time.Microsecond}
+		if i%4 == 0 { // one probe every 10ms
+			p.Sent, p.Received = 1, 1
+			p.RTTMin, p.RTTAvg, p.RTTMax = 20*time.Millisecond, 20*time.Millisecond, 20*time.Millisecond
+		}
+		if i == 20 { // this one was lost
+			p.Received = 0
+		}
+		series = append(series, p)
+	}
+	res.Series = series
+	var b bytes.Buffer
+	if err := WriteQoSHTML(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`<path d="([^"]*)"[^>]*><title>average</title>`).FindStringSubmatch(b.String())
+	if m == nil {
+		t.Fatal("no average RTT line in the report")
+	}
+	d := m[1]
+	// 10 probes, one lost: two runs of 5 and 4 points → 2 move-tos, 7 line-tos.
+	if moves, lines := strings.Count(d, "M"), strings.Count(d, "L"); moves != 2 || lines != 7 {
+		t.Fatalf("average path has %d M and %d L segments, want 2 and 7: %s", moves, lines, d)
 	}
 }

@@ -36,22 +36,28 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
+	code := ExitFailure
 	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintf(stderr, "socklab: %v\n", ee.err)
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+		if ee.err == nil {
+			return code
 		}
-		return ee.code
+		err = ee.err
+	case isUsageError(err):
+		code = ExitUsage
 	}
 	fmt.Fprintf(stderr, "socklab: %v\n", err)
-	if isUsageError(err) {
-		return ExitUsage
+	if code == ExitUsage && cmd != nil {
+		// Cobra's argument errors do not say which command they belong to.
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
-	return ExitFailure
+	return code
 }
 
 func newRootCmd(e *env) *cobra.Command {

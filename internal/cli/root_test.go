@@ -30,6 +30,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad log format", []string{"--log-format", "xml", "docs", t.TempDir()}, ExitUsage, "--log-format"},
 		{"bad log level", []string{"--log-level", "loud", "docs", t.TempDir()}, ExitUsage, "--log-level"},
 		{"docs needs dir", []string{"docs"}, ExitUsage, "accepts 1 arg"},
+		{"ping needs a host", []string{"ping"}, ExitUsage, "Run 'socklab ping --help'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,6 +40,9 @@ func TestExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(stderr, tt.errWant) {
 				t.Fatalf("stderr %q does not mention %q", stderr, tt.errWant)
+			}
+			if tt.code == ExitUsage && !strings.Contains(stderr, "--help' for usage") {
+				t.Fatalf("usage error without a --help hint: %q", stderr)
 			}
 			if strings.Contains(stderr, "goroutine ") {
 				t.Fatalf("panic trace on stderr: %s", stderr)

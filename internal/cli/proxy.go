@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/socklab/socklab/internal/proxy"
+	"github.com/socklab/socklab/internal/proxy/redisstore"
 	"github.com/socklab/socklab/internal/units"
 )
 
@@ -38,6 +38,7 @@ type proxyFlags struct {
 	accessLog        string
 	grace            time.Duration
 	relay            relayFlags
+	shared           sharedTierFlags
 }
 
 func newProxyCmd(e *env) *cobra.Command {
@@ -63,7 +64,7 @@ func newProxyCmd(e *env) *cobra.Command {
         Clients outside --allow (default: loopback and private ranges) get
         403; an unreachable upstream gives 502, a slow one 504.
 
-` + relayLongHelp,
+` + sharedTierLongHelp + relayLongHelp,
 		Example: `  socklab proxy
   curl -si http://127.0.0.1:8080/ | grep -i -e x-cache -e cache-status
   curl -x http://127.0.0.1:8080 http://127.0.0.1:8000/
@@ -82,13 +83,14 @@ func newProxyCmd(e *env) *cobra.Command {
 	fl.IntSliceVar(&f.connectPorts, "connect-ports", []int{443}, "ports CONNECT tunnels may reach")
 	fl.StringArrayVar(&f.allow, "allow", nil, "client network allowed to use the proxy, CIDR (repeatable; default loopback and private ranges)")
 	fl.StringArrayVar(&f.allowDest, "allow-dest", nil, "loopback/link-local destination network forward and CONNECT requests may reach when --http is not loopback, CIDR (repeatable)")
-	fl.StringVar(&f.cacheStore, "cache-store", proxy.StoreMemory, `cache store: "memory"`)
+	fl.StringVar(&f.cacheStore, "cache-store", proxy.StoreMemory, `cache store: "memory", or redis://HOST:PORT/DB to share one cache between proxies`)
 	fl.StringVar(&f.cacheSize, "cache-size", "256MiB", `memory cache bound, bodies and headers counted ("0" turns caching off)`)
 	fl.StringVar(&f.maxObjectSize, "max-object-size", "8MiB", "largest response stored; larger ones stream through uncached")
 	fl.StringVar(&f.admin, "admin", "", "serve GET /_socklab/stats (JSON) on this address (off by default)")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
 	fl.StringVar(&f.accessLog, "access-log", "-", `access log file, one line per request with the cache verdict ("-": stderr, "off": none)`)
 	fl.DurationVar(&f.grace, "grace", proxy.DefaultGrace, "on SIGINT/SIGTERM, how long in-flight requests and tunnels get to finish")
+	addSharedTierFlags(fl, &f.shared)
 	addRelayFlags(fl, &f.relay)
 	return cmd
 }
@@ -165,8 +167,15 @@ func runProxy(ctx context.Context, e *env, f proxyFlags) error {
 		return err
 	}
 	if cacheSize > 0 {
-		store, err := openCacheStore(f.cacheStore, cacheSize)
-		if err != nil {
+		memBound := cacheSize
+		var store proxy.Store
+		if isRedisStore(f.cacheStore) {
+			store, memBound, err = openSharedTier(f.cacheStore, f.shared, log)
+			if err != nil {
+				return err
+			}
+			cfg.CoalesceShared = f.shared.coalesce
+		} else if store, err = openCacheStore(f.cacheStore, cacheSize); err != nil {
 			return usageErrf("--cache-store %w", err)
 		}
 		defer store.Close()
@@ -175,7 +184,7 @@ func runProxy(ctx context.Context, e *env, f proxyFlags) error {
 		// limit the GC lets the heap reach twice the live cache. The
 		// headroom is for garbage, connections and the runtime.
 		if os.Getenv("GOMEMLIMIT") == "" {
-			prev := debug.SetMemoryLimit(cacheSize + proxyMemHeadroom)
+			prev := debug.SetMemoryLimit(memBound + proxyMemHeadroom)
 			defer debug.SetMemoryLimit(prev)
 		}
 	}
@@ -191,6 +200,11 @@ func runProxy(ctx context.Context, e *env, f proxyFlags) error {
 	if f.metrics != "" {
 		registerer = reg
 		cfg.Registerer = reg
+		if st, ok := cfg.Store.(interface{ Collector() prometheus.Collector }); ok {
+			if err := reg.Register(st.Collector()); err != nil {
+				return fmt.Errorf("register cache store metrics: %w", err)
+			}
+		}
 	}
 
 	// Bind the HTTP listener first, so an address in use fails at once.
@@ -225,7 +239,7 @@ func runProxy(ctx context.Context, e *env, f proxyFlags) error {
 		}
 	}
 	if f.admin != "" {
-		if err := serveAdmin(ctx, f.admin, p, relay, log); err != nil {
+		if err := serveAdmin(ctx, f.admin, p, cfg.Store, relay, log); err != nil {
 			return fail(err)
 		}
 	}
@@ -233,7 +247,7 @@ func runProxy(ctx context.Context, e *env, f proxyFlags) error {
 	if upstream == "" {
 		upstream = "(none: forward proxy only)"
 	}
-	log.Info("http proxy listening", "addr", ln.Addr().String(), "upstream", upstream, "cache_size", units.FormatBytes(float64(cacheSize)), "cache_store", f.cacheStore)
+	log.Info("http proxy listening", "addr", ln.Addr().String(), "upstream", upstream, "cache_size", units.FormatBytes(float64(cacheSize)), "cache_store", storeName(f.cacheStore, cfg.Store))
 	serveErr := p.Serve(ctx, ln)
 	cancel()
 	relayErr := relay.Wait()
@@ -250,10 +264,8 @@ func openCacheStore(spec string, maxBytes int64) (proxy.Store, error) {
 	switch {
 	case spec == "" || spec == proxy.StoreMemory:
 		return proxy.NewMemoryStore(maxBytes)
-	case strings.HasPrefix(spec, "redis://"):
-		return nil, fmt.Errorf("%q: the redis tier is not built yet", spec)
 	}
-	return nil, fmt.Errorf("%q: unknown store (want %q)", spec, proxy.StoreMemory)
+	return nil, fmt.Errorf("%q: unknown store (want %q or redis://HOST:PORT/DB)", spec, proxy.StoreMemory)
 }
 
 // openAccessLog returns the access-log hook for --access-log: "-" is
@@ -286,12 +298,13 @@ func openAccessLog(spec string, stderr io.Writer) (func(proxy.AccessEntry), func
 // the top level, the UDP relay's under "udp".
 type proxyStats struct {
 	proxy.Stats
-	UDP any `json:"udp"`
+	SharedTier *redisstore.Stats `json:"shared_tier,omitempty"` // --cache-store redis://
+	UDP        any               `json:"udp"`
 }
 
 // serveAdmin serves GET /_socklab/stats on addr until ctx ends; the
 // listener is bound before it returns.
-func serveAdmin(ctx context.Context, addr string, p *proxy.Proxy, relay *relayHandle, log *slog.Logger) error {
+func serveAdmin(ctx context.Context, addr string, p *proxy.Proxy, store proxy.Store, relay *relayHandle, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
@@ -300,7 +313,7 @@ func serveAdmin(ctx context.Context, addr string, p *proxy.Proxy, relay *relayHa
 	mux.HandleFunc("GET /_socklab/stats", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		_ = writeJSON(w, proxyStats{Stats: p.Stats(), UDP: relay.Stats()})
+		_ = writeJSON(w, proxyStats{Stats: p.Stats(), SharedTier: sharedTierStats(store), UDP: relay.Stats()})
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {

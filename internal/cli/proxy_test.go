@@ -32,7 +32,10 @@ func TestProxyFlagErrors(t *testing.T) {
 		{"bad object size", []string{"--max-object-size", "0"}, ExitUsage, "--max-object-size"},
 		{"bad connect port", []string{"--connect-ports", "70000"}, ExitUsage, "--connect-ports"},
 		{"unknown store", []string{"--cache-store", "disk"}, ExitUsage, "--cache-store"},
-		{"redis not built yet", []string{"--cache-store", "redis://127.0.0.1:1/0"}, ExitUsage, "not built yet"},
+		{"bad redis url", []string{"--cache-store", "redis://127.0.0.1:port/0"}, ExitUsage, "--cache-store"},
+		{"bad l1 size", []string{"--cache-store", "redis://127.0.0.1:1/0", "--l1-size", "lots"}, ExitUsage, "--l1-size"},
+		{"bad chunk size", []string{"--cache-store", "redis://127.0.0.1:1/0", "--cache-store-chunk", "10"}, ExitUsage, "--cache-store-chunk"},
+		{"bad store timeout", []string{"--cache-store", "redis://127.0.0.1:1/0", "--cache-store-timeout", "0s"}, ExitUsage, "--cache-store-timeout"},
 		{"address in use", []string{"--http", ln.Addr().String()}, ExitFailure, ln.Addr().String()},
 	}
 	for _, tc := range tests {

@@ -2,10 +2,9 @@ package proxy
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"slices"
-	"strconv"
-	"sync/atomic"
 
 	"github.com/socklab/socklab/internal/httpcache"
 )
@@ -16,9 +15,15 @@ const maxVariants = 64
 
 // cache puts the Vary-marker scheme (see Entry) on top of a Store.
 type cache struct {
-	store  Store
-	nextID atomic.Uint64
+	store Store
 }
+
+// newVaryID names a new Vary marker generation. It is random, not a
+// counter: with a shared store (the Redis tier) several proxies create
+// markers for the same URL, and a counter restarting at 1 in each of them
+// would let one instance's old variants resurface under another's new
+// marker after a purge.
+func newVaryID() string { return rand.Text()[:16] }
 
 // lookup finds the stored response for a request: the entry (nil when
 // none), the key it lives under (or would), and when nothing matched, the
@@ -70,7 +75,7 @@ func (c *cache) put(ctx context.Context, primary string, req httpcache.Header, e
 		if old != nil && old.IsMarker() {
 			c.deleteVariants(ctx, old)
 		}
-		marker = &Entry{VaryFields: fields, VaryID: strconv.FormatUint(c.nextID.Add(1), 36)}
+		marker = &Entry{VaryFields: fields, VaryID: newVaryID()}
 	}
 	key := variantKey(primary, marker.VaryID, httpcache.SecondaryKey(fields, req))
 	if err := c.store.Set(ctx, key, e); err != nil {

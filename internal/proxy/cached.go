@@ -83,6 +83,20 @@ func (p *Proxy) coalesce(w *respWriter, r *http.Request, t *target, f fetch) {
 	fl, leader := p.flights.join(primary)
 	if leader {
 		f.flight, f.flightKey, f.flights = fl, primary, &p.flights
+		// Between this request's lookup and its join, a previous leader may
+		// have stored the response and finished its flight: look again
+		// before going upstream, or the origin is asked twice.
+		if p.serveCollapsed(w, r, primary) {
+			f.release()
+			return
+		}
+		unlock, served := p.sharedLead(w, r, f)
+		if served {
+			return
+		}
+		if unlock != nil {
+			defer unlock() // after forward has stored the response
+		}
 		p.forward(w, r, t, f)
 		return
 	}
@@ -96,14 +110,27 @@ func (p *Proxy) coalesce(w *respWriter, r *http.Request, t *target, f fetch) {
 	}
 	// The leader's response is shared only through the store, i.e. only
 	// if it turned out storable, and only if it fits this request's Vary.
-	if e, _, _, err := p.cache.lookup(ctx, primary, r.Header); err == nil && e != nil {
-		if dec := httpcache.Reuse(p.request(r), e.response(), p.now()); dec.Action == httpcache.Fresh {
-			p.counters.coalesced.Add(1)
-			p.serveStored(w, r, e, httpcache.CacheStatus{Cache: p.name, Hit: true, Collapsed: true, TTL: dec.TTL, HasTTL: true}, true)
-			return
-		}
+	if p.serveCollapsed(w, r, primary) {
+		return
 	}
 	p.forward(w, r, t, f)
+}
+
+// serveCollapsed answers r from the store when a fresh response for it is
+// there now, stored by another request (here, or on another proxy sharing
+// the store) since r's own lookup. It reports whether it answered.
+func (p *Proxy) serveCollapsed(w *respWriter, r *http.Request, primary string) bool {
+	e, _, _, err := p.cache.lookup(r.Context(), primary, r.Header)
+	if err != nil || e == nil {
+		return false
+	}
+	dec := httpcache.Reuse(p.request(r), e.response(), p.now())
+	if dec.Action != httpcache.Fresh {
+		return false
+	}
+	p.counters.coalesced.Add(1)
+	p.serveStored(w, r, e, httpcache.CacheStatus{Cache: p.name, Hit: true, Collapsed: true, TTL: dec.TTL, HasTTL: true}, true)
+	return true
 }
 
 // onlyIfCached answers 504 when the client allows only a stored response

@@ -52,6 +52,11 @@ type Config struct {
 	// Store keeps the cache. Nil: nothing is cached (every response is a
 	// MISS with fwd=bypass).
 	Store Store
+	// CoalesceShared extends miss coalescing across the proxies sharing
+	// Store, when it is a SharedLocker (the Redis tier): one of them goes
+	// upstream, the others wait for its response. False: each proxy
+	// coalesces its own requests only.
+	CoalesceShared bool
 	// MaxObjectSize is the largest body stored; larger responses stream
 	// through uncached. Zero: DefaultMaxObjectSize.
 	MaxObjectSize int64

@@ -5,6 +5,10 @@
 //	udpbench echo -listen 127.0.0.1:9300
 //	udpbench send -target 127.0.0.1:9301 -rate 100000 -size 64 -duration 2s
 //
+// On Linux the echo server and the sender's receiver move up to 64
+// datagrams per recvmmsg/sendmmsg (io_linux.go); the sender sends one per
+// call.
+//
 // send prints one line: "rate=100000 sent=200000 received=200000 lost=0
 // reordered=0 loss_pct=0.000 send_errors=0".
 package main
@@ -64,16 +68,32 @@ func echo(args []string) error {
 	}
 	_ = c.SetReadBuffer(4 << 20)
 	_ = c.SetWriteBuffer(4 << 20)
+	if err := serveEcho(c); err != nil && !isClosed(err) {
+		return err
+	}
+	return nil
+}
+
+func isClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// readRepliesPlain is readReplies one datagram per call.
+func readRepliesPlain(c *net.UDPConn, quiet time.Duration, each func(p []byte)) {
 	buf := make([]byte, 65536)
 	for {
-		n, from, err := c.ReadFromUDPAddrPort(buf)
+		c.SetReadDeadline(time.Now().Add(quiet))
+		n, err := c.Read(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return nil
+			if isTimeout(err) || isClosed(err) {
+				return
 			}
-			continue
+			continue // ECONNREFUSED while the relay warms up
 		}
-		c.WriteToUDPAddrPort(buf[:n], from)
+		each(buf[:n])
 	}
 }
 
@@ -104,25 +124,14 @@ func send(args []string) error {
 	done := make(chan result)
 	go func() {
 		var r result
-		buf := make([]byte, 65536)
 		maxSeq := -1
-		for {
-			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-			n, err := c.Read(buf)
-			if err != nil {
-				var ne net.Error
-				if errors.As(err, &ne) && ne.Timeout() {
-					done <- r
-					return
-				}
-				continue // ECONNREFUSED while the relay warms up
+		readReplies(c, 500*time.Millisecond, func(p []byte) {
+			if len(p) < 8 {
+				return
 			}
-			if n < 8 {
-				continue
-			}
-			seq := int(binary.BigEndian.Uint64(buf))
+			seq := int(binary.BigEndian.Uint64(p))
 			if seq < 0 || seq >= total || seen[seq] {
-				continue
+				return
 			}
 			seen[seq] = true
 			r.received++
@@ -130,7 +139,8 @@ func send(args []string) error {
 				r.reordered++
 			}
 			maxSeq = max(maxSeq, seq)
-		}
+		})
+		done <- r
 	}()
 	p := make([]byte, *size)
 	sendErrs := 0

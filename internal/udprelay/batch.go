@@ -1,3 +1,5 @@
+//go:build !linux
+
 package udprelay
 
 import (
@@ -20,6 +22,22 @@ type batchConn interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
+// listenIO is the listening socket's batched I/O.
+type listenIO struct{ bc batchConn }
+
+func newListenIO(c *net.UDPConn) (listenIO, error) { return listenIO{newBatchConn(c)}, nil }
+
+// sessionIO is a session socket's batched I/O, and its client's address
+// for the batched send, made once.
+type sessionIO struct {
+	bc         batchConn
+	clientAddr *net.UDPAddr
+}
+
+func (r *Relay) newSessionIO(c *net.UDPConn, client netip.AddrPort) (sessionIO, error) {
+	return sessionIO{newBatchConn(c), net.UDPAddrFromAddrPort(client)}, nil
+}
+
 func newBatchConn(c *net.UDPConn) batchConn {
 	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
 		return ipv6.NewPacketConn(c)
@@ -38,7 +56,7 @@ func addrPort(a net.Addr) (netip.AddrPort, bool) {
 // datagrams per system call and sends each session's run of consecutive
 // datagrams with one call too (when that direction is not impaired).
 func (r *Relay) readClients() error {
-	bc := r.listenBC
+	bc := r.lio.bc
 	in := make([]ipv4.Message, batchSize)
 	for i := range in {
 		in[i].Buffers = [][]byte{make([]byte, bufSize)}
@@ -91,7 +109,7 @@ func (r *Relay) sendBatch(s *session, ms []ipv4.Message) {
 			r.send(s, true, ms[0].Buffers[0])
 			return
 		}
-		n, err := s.bc.WriteBatch(ms, 0)
+		n, err := s.sio.bc.WriteBatch(ms, 0)
 		for _, m := range ms[:n] {
 			c.sent.Add(1)
 			c.sentBytes.Add(uint64(len(m.Buffers[0])))

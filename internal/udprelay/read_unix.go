@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !linux
 
 package udprelay
 
@@ -91,10 +91,10 @@ func (r *Relay) handleDownBatch(s *session, b *replyBatch, k int) {
 	for i := range ms {
 		c.packets.Add(1)
 		c.bytes.Add(uint64(b.n[i]))
-		ms[i] = ipv4.Message{Buffers: [][]byte{b.bufs[i][:b.n[i]]}, Addr: s.clientAddr}
+		ms[i] = ipv4.Message{Buffers: [][]byte{b.bufs[i][:b.n[i]]}, Addr: s.sio.clientAddr}
 	}
 	for len(ms) > 0 {
-		n, err := r.listenBC.WriteBatch(ms, 0)
+		n, err := r.lio.bc.WriteBatch(ms, 0)
 		for _, m := range ms[:n] {
 			c.sent.Add(1)
 			c.sentBytes.Add(uint64(len(m.Buffers[0])))

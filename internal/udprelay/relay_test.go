@@ -236,7 +236,9 @@ func TestSessionBound(t *testing.T) {
 	}
 	ln, _ := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	defer ln.Close()
-	r.listen = ln
+	if err := r.attach(ln); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 100_000 {
 		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 4000)
 		if s := r.handleUp(from, []byte("x")); s != nil {

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Package e2e tests socklab from the outside: it builds the binary once and
 // runs it as real processes on loopback, the way the README tells a newcomer
 // to: "socklab demo", then the seed's three-process scenario (serve, proxy,

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
-	"golang.org/x/sys/unix"
 
 	"github.com/socklab/socklab/internal/icmp/probe"
 )
@@ -122,7 +122,7 @@ func (t *Tracer) newTCPSender() (*tcpSender, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := listenProto(ListenConfig{V6: t.v6}, unix.SOCK_RAW, probe.ProtoTCP)
+	c, err := listenProto(ListenConfig{V6: t.v6}, syscall.SOCK_RAW, probe.ProtoTCP)
 	if err != nil {
 		return nil, err
 	}
@@ -143,38 +143,6 @@ func (t *Tracer) newTCPSender() (*tcpSender, error) {
 	return s, nil
 }
 
-// reserveTCPPort binds (without listening) a TCP socket to an ephemeral port
-// so no connection of ours uses the port our SYNs come from; answers to them
-// then meet no socket and the kernel resets them, as it should.
-func reserveTCPPort(src netip.Addr) (uint16, int, error) {
-	family := unix.AF_INET6
-	var sa unix.Sockaddr = &unix.SockaddrInet6{Addr: src.As16()}
-	if src.Is4() {
-		family, sa = unix.AF_INET, &unix.SockaddrInet4{Addr: src.As4()}
-	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, -1, fmt.Errorf("reserve tcp port: %w", err)
-	}
-	if err := unix.Bind(fd, sa); err != nil {
-		unix.Close(fd)
-		return 0, -1, fmt.Errorf("reserve tcp port on %s: %w", src, err)
-	}
-	got, err := unix.Getsockname(fd)
-	if err != nil {
-		unix.Close(fd)
-		return 0, -1, fmt.Errorf("reserve tcp port: %w", err)
-	}
-	switch a := got.(type) {
-	case *unix.SockaddrInet4:
-		return uint16(a.Port), fd, nil
-	case *unix.SockaddrInet6:
-		return uint16(a.Port), fd, nil
-	}
-	unix.Close(fd)
-	return 0, -1, fmt.Errorf("reserve tcp port: unexpected address %T", got)
-}
-
 func (s *tcpSender) send(idx, ttl int) error {
 	seq := s.t.seq0 + uint32(idx)
 	syn := probe.AppendTCPSyn(nil, s.src, s.t.cfg.Target, s.ports[s.t.flowOf(idx)], uint16(s.t.cfg.Port), seq)
@@ -184,6 +152,6 @@ func (s *tcpSender) send(idx, ttl int) error {
 func (s *tcpSender) close() {
 	s.c.Close()
 	for _, fd := range s.reserved {
-		unix.Close(fd)
+		closeFD(fd)
 	}
 }

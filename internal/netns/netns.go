@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package netns builds throwaway network topologies for tests that need a
 // real routed path: a chain of Linux network namespaces (source, routers,
 // destination) joined by veth pairs, and a way to run code or commands inside

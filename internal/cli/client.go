@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -248,43 +247,28 @@ func resolveHost(ctx context.Context, host string) (netip.Addr, error) {
 	return ips[0].Unmap(), nil
 }
 
-// ping is option 5: four echo requests, iputils-style lines.
+// ping is option 5: four echo requests, rendered as "socklab ping" does.
 func (a *clientActions) ping(ctx context.Context, w io.Writer, host string) error {
 	ip, err := resolveHost(ctx, host)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "PING %s (%s)\n", host, ip)
+	fmt.Fprintln(w, pingHeader(host, ip, 56))
 	res, err := icmp.Ping(ctx, icmp.PingConfig{
 		Hosts: []netip.Addr{ip}, Count: 4, Interval: 200 * time.Millisecond, Timeout: 2 * time.Second,
-		Logger: a.e.logger(a.e.stderr),
-		OnEvent: func(ev icmp.PingEvent) {
-			switch ev.Kind {
-			case icmp.PingReply:
-				dup := ""
-				if ev.Dup {
-					dup = " (DUP!)"
-				}
-				fmt.Fprintf(w, "%d bytes from %s: icmp_seq=%d ttl=%d time=%.3f ms%s\n", ev.Bytes, ev.From, ev.Seq, ev.TTL, msOf(ev.RTT), dup)
-			case icmp.PingError:
-				fmt.Fprintf(w, "From %s icmp_seq=%d %s\n", ev.From, ev.Seq, ev.Message)
-			}
-		},
+		Logger:  a.e.logger(a.e.stderr),
+		OnEvent: func(ev icmp.PingEvent) { fmt.Fprintln(w, formatPingEvent(ev, false)) },
 	})
 	if err != nil {
 		return fmt.Errorf("ping %s: %w", host, err)
 	}
 	for _, h := range res.Hosts {
-		fmt.Fprintf(w, "--- %s ping statistics ---\n", host)
-		fmt.Fprintf(w, "%d packets transmitted, %d received, %.0f%% packet loss\n", h.Transmitted, h.Received, h.LossPercent())
-		if h.Received > 0 {
-			fmt.Fprintf(w, "rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n", h.RTT.Min(), h.RTT.Mean(), h.RTT.Max(), h.RTT.Stddev())
-		}
+		writePingSummary(w, host, h)
 	}
 	return nil
 }
 
-// traceroute is option 6: one line per hop, traceroute-style.
+// traceroute is option 6: one line per hop, as "socklab traceroute -n".
 func (a *clientActions) traceroute(ctx context.Context, w io.Writer, host string) error {
 	ip, err := resolveHost(ctx, host)
 	if err != nil {
@@ -293,32 +277,10 @@ func (a *clientActions) traceroute(ctx context.Context, w io.Writer, host string
 	fmt.Fprintf(w, "traceroute to %s (%s), 30 hops max\n", host, ip)
 	_, err = icmp.Trace(ctx, icmp.TraceConfig{
 		Target: ip, Wait: 2 * time.Second, Logger: a.e.logger(a.e.stderr),
-		OnHop: func(h icmp.Hop) { fmt.Fprintln(w, clientHopLine(h)) },
+		OnHop: func(h icmp.Hop) { fmt.Fprintln(w, formatHop(h, true)) },
 	})
 	if err != nil {
 		return fmt.Errorf("traceroute %s: %w", host, err)
 	}
 	return nil
-}
-
-// clientHopLine renders a hop as traceroute does: " 2  10.0.2.1  0.051 ms  *".
-func clientHopLine(h icmp.Hop) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%2d ", h.TTL)
-	var last netip.Addr
-	for _, p := range h.Probes {
-		if !p.Answered {
-			b.WriteString(" *")
-			continue
-		}
-		if p.From != last {
-			fmt.Fprintf(&b, " %s", p.From)
-			last = p.From
-		}
-		fmt.Fprintf(&b, "  %.3f ms", msOf(p.RTT))
-		if p.Annotation != "" {
-			b.WriteString(" " + p.Annotation)
-		}
-	}
-	return b.String()
 }

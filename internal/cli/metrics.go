@@ -23,16 +23,21 @@ func newRegistry() *prometheus.Registry {
 }
 
 // serveMetrics listens on addr and serves reg at /metrics until ctx ends.
-// The listener is opened before it returns, so an address in use is reported
-// at start, not later in a goroutine.
 func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("metrics listener %s: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return serveSide(ctx, "metrics", addr, "/metrics", mux, log)
+}
+
+// serveSide runs a small side listener (metrics, admin) for h on addr until
+// ctx ends. The listener is opened before it returns, so an address in use
+// is reported at start, not later in a goroutine.
+func serveSide(ctx context.Context, name, addr, path string, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s listener %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -41,9 +46,9 @@ func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, lo
 	}()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics server stopped", "addr", addr, "err", err)
+			log.Error(name+" server stopped", "addr", addr, "err", err)
 		}
 	}()
-	log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics")
+	log.Info(name+" listening", "url", "http://"+ln.Addr().String()+path)
 	return nil
 }

@@ -305,28 +305,11 @@ type proxyStats struct {
 // serveAdmin serves GET /_socklab/stats on addr until ctx ends; the
 // listener is bound before it returns.
 func serveAdmin(ctx context.Context, addr string, p *proxy.Proxy, store proxy.Store, relay *relayHandle, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("admin listener: %w", err)
-	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_socklab/stats", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = writeJSON(w, proxyStats{Stats: p.Stats(), SharedTier: sharedTierStats(store), UDP: relay.Stats()})
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
-	}()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("admin server stopped", "addr", addr, "err", err)
-		}
-	}()
-	log.Info("admin listening", "url", "http://"+ln.Addr().String()+"/_socklab/stats")
-	return nil
+	return serveSide(ctx, "admin", addr, "/_socklab/stats", mux, log)
 }

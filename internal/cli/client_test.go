@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,12 +15,13 @@ import (
 	"testing"
 
 	"github.com/socklab/socklab/internal/load"
-	"github.com/socklab/socklab/internal/qoswire"
+	"github.com/socklab/socklab/internal/proxy"
+	"github.com/socklab/socklab/internal/udpecho"
 )
 
-// clientLab is an in-process stand-in for serve + proxy: an origin, a
-// forward proxy that answers MISS the first time a URL is seen and HIT after,
-// and a QoS reflector on UDP.
+// clientLab is serve + proxy in-process: an origin whose pages carry a
+// freshness lifetime (as serve's embedded site does), the real caching proxy
+// engine in front of it, and the real UDP reflector.
 type clientLab struct {
 	origin, proxy *httptest.Server
 	udp           string
@@ -30,55 +33,34 @@ func newClientLab(t *testing.T) *clientLab {
 	lab := &clientLab{}
 	lab.origin = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		lab.originHits.Add(1)
+		w.Header().Set("Cache-Control", "public, max-age=60")
 		fmt.Fprint(w, "<h1>socklab</h1>")
 	}))
 	t.Cleanup(lab.origin.Close)
-	seen := map[string]bool{}
-	var mu = make(chan struct{}, 1)
-	lab.proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu <- struct{}{}
-		hit := seen[r.URL.String()]
-		seen[r.URL.String()] = true
-		<-mu
-		if hit {
-			w.Header().Set("Cache-Status", "socklab; hit")
-			w.Header().Set("X-Cache", "HIT")
-			fmt.Fprint(w, "<h1>socklab</h1>")
-			return
-		}
-		resp, err := http.Get(r.URL.String())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		w.Header().Set("Cache-Status", "socklab; fwd=uri-miss; stored")
-		w.Header().Set("X-Cache", "MISS")
-		w.WriteHeader(resp.StatusCode)
-		buf := make([]byte, 4096)
-		n, _ := resp.Body.Read(buf)
-		w.Write(buf[:n])
-	}))
+	up, _ := url.Parse(lab.origin.URL)
+	store, err := proxy.NewMemoryStore(8 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := proxy.New(proxy.Config{Upstream: up, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab.proxy = httptest.NewServer(p)
 	t.Cleanup(lab.proxy.Close)
 
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 65536)
-		var count uint64
-		for {
-			n, addr, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			count++
-			_ = qoswire.Reflect(buf[:n], 1, 2, count)
-			pc.WriteTo(buf[:n], addr)
-		}
-	}()
+	echo, err := udpecho.New(udpecho.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = echo.Serve(ctx, pc) }()
+	t.Cleanup(func() { cancel(); pc.Close(); <-done })
 	lab.udp = pc.LocalAddr().String()
 	return lab
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
+	"net/url"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -29,6 +32,7 @@ type loadOptions struct {
 	size      string
 	perClient bool
 	json      bool
+	procs     int
 }
 
 func newLoadCmd(e *env) *cobra.Command {
@@ -91,8 +95,8 @@ func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
 	if o.clients < 1 {
 		return usageErrf("--clients must be at least 1, not %d", o.clients)
 	}
-	if o.requests < 0 || o.duration < 0 || o.rate < 0 || o.timeout < 0 {
-		return usageErrf("--requests, --duration, --rate and --timeout must not be negative")
+	if o.requests < 0 || o.duration < 0 || o.rate < 0 || o.timeout < 0 || o.procs < 0 {
+		return usageErrf("--requests, --duration, --rate, --timeout and --procs must not be negative")
 	}
 	cfg := load.Config{
 		Target: target, Clients: o.clients, Requests: o.requests, Duration: o.duration, Rate: o.rate,
@@ -102,6 +106,7 @@ func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
 	if strings.HasPrefix(target, "udp://") {
 		cfg.Size = int(size)
 	}
+	cfg.Procs = loadProcs(o.procs, target, o.proxy, os.Getenv("GOMAXPROCS") != "", runtime.NumCPU())
 	l, err := load.New(cfg)
 	if err != nil {
 		return usageErr(err)
@@ -226,4 +231,32 @@ func renderLoad(w io.Writer, r *load.Result) {
 		}
 		fmt.Fprintf(w, "  %6d %8d %8d %8d %10.3f %10.3f %10.3f\n", c.ID, c.Requests, c.Successes, c.Requests-c.Successes, c.Latency.P50, c.Latency.P99, c.Latency.Max)
 	}
+}
+
+// loadProcs resolves --procs. A load generator on the same machine as the
+// server it measures competes with it for the CPUs: on a small machine,
+// half of them for the generator leaves the server room and halves the
+// cross-thread wake-ups per request (wrk defaults to 2 threads). Against
+// another machine it may use them all. GOMAXPROCS set by the user wins.
+// Zero means leave the runtime alone.
+func loadProcs(flag int, target, proxy string, envSet bool, cpus int) int {
+	if flag > 0 {
+		return flag
+	}
+	if envSet {
+		return 0
+	}
+	where := target
+	if proxy != "" {
+		where = proxy
+	}
+	u, err := url.Parse(where)
+	if err != nil {
+		return 0
+	}
+	host := u.Hostname()
+	if ip, err := netip.ParseAddr(host); (err == nil && ip.IsLoopback()) || host == "localhost" {
+		return max(1, cpus/2)
+	}
+	return 0
 }

@@ -102,8 +102,13 @@ type h1Conn struct {
 	br     *bufio.Reader
 	stop   func() bool // unregisters the context hook of conn
 	served int         // responses read on conn
-	line   []byte      // scratch for chunk-size lines
-	cache  http.Header // the cache headers of the last response, reused
+	// deadline is the I/O deadline last set on conn. Re-arming it costs a
+	// runtime timer update, so roundTrip only moves it once it has fallen
+	// more than timeout/deadlineSlack behind: each request still fails
+	// within Timeout, and no sooner than Timeout·(1−1/deadlineSlack).
+	deadline time.Time
+	line     []byte      // scratch for chunk-size lines
+	cache    http.Header // the cache headers of the last response, reused
 }
 
 func newH1Conn(ctx context.Context, t *h1Target) *h1Conn {
@@ -143,8 +148,12 @@ func (c *h1Conn) dial() error {
 		c.br.Reset(conn)
 	}
 	c.served = 0
+	c.deadline = time.Time{}
 	return nil
 }
+
+// deadlineSlack: see h1Conn.deadline.
+const deadlineSlack = 16
 
 // h1Response is what a load run keeps of a response.
 type h1Response struct {
@@ -156,16 +165,18 @@ type h1Response struct {
 // do sends the request and reads the whole response. A request on a reused
 // connection that fails before any response byte arrived (the server closed
 // the idle connection) is retried once on a fresh one, as net/http does for
-// idempotent requests.
-func (c *h1Conn) do() (h1Response, error) {
+// idempotent requests. now is the current time (the caller has just read
+// the clock for the latency); it sets the I/O deadline.
+func (c *h1Conn) do(now time.Time) (h1Response, error) {
 	for attempt := 0; ; attempt++ {
 		reused := c.conn != nil && c.served > 0
 		if c.conn == nil {
 			if err := c.dial(); err != nil {
 				return h1Response{}, err
 			}
+			now = time.Now() // the dial took time
 		}
-		r, started, err := c.roundTrip()
+		r, started, err := c.roundTrip(now)
 		if err == nil {
 			return r, nil
 		}
@@ -178,9 +189,12 @@ func (c *h1Conn) do() (h1Response, error) {
 
 // roundTrip does one exchange on the open connection; started reports
 // whether any response byte was read.
-func (c *h1Conn) roundTrip() (r h1Response, started bool, err error) {
-	if err := c.conn.SetDeadline(time.Now().Add(c.t.timeout)); err != nil {
-		return r, false, err
+func (c *h1Conn) roundTrip(now time.Time) (r h1Response, started bool, err error) {
+	if dl := now.Add(c.t.timeout); dl.Sub(c.deadline) > c.t.timeout/deadlineSlack {
+		if err := c.conn.SetDeadline(dl); err != nil {
+			return r, false, err
+		}
+		c.deadline = dl
 	}
 	if _, err := c.conn.Write(c.t.request); err != nil {
 		return r, false, err
@@ -225,7 +239,9 @@ func (c *h1Conn) readResponse() (r h1Response, keepAlive, started bool, err erro
 		if err != nil {
 			return r, false, true, err
 		}
-		r.verdict = CacheVerdict(c.cache)
+		if len(c.cache) > 0 {
+			r.verdict = CacheVerdict(c.cache)
+		}
 		return r, keepAlive, true, nil
 	}
 }
@@ -252,7 +268,9 @@ func (c *h1Conn) readHead() (status int, length int64, chunked, keepAlive, start
 		status = status*10 + int(d-'0')
 	}
 	length = -1
-	clear(c.cache)
+	if len(c.cache) > 0 {
+		clear(c.cache)
+	}
 	for {
 		line, err = c.br.ReadSlice('\n')
 		if err != nil {
@@ -269,7 +287,15 @@ func (c *h1Conn) readHead() (status int, length int64, chunked, keepAlive, start
 		if colon <= 0 {
 			return status, length, chunked, keepAlive, true, fmt.Errorf("%w: header line %q", ErrProtocol, line)
 		}
-		name, value := line[:colon], bytes.TrimSpace(line[colon+1:])
+		name := line[:colon]
+		// Only five fields matter; their lengths differ, so the length
+		// rules out nearly every other field without comparing bytes.
+		switch len(name) {
+		case len("Content-Length"), len("Transfer-Encoding"), len("Connection"), len("Cache-Status"), len("X-Cache"):
+		default:
+			continue
+		}
+		value := bytes.TrimSpace(line[colon+1:])
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, ok := parseDecimal(value)

@@ -98,6 +98,8 @@ func TestH1Responses(t *testing.T) {
 		{"interim 100", "GET", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 200, 2, "", true},
 		{"cache headers", "GET", "HTTP/1.1 200 OK\r\ncache-status: socklab; hit\r\nX-CACHE: HIT\r\nContent-Length: 0\r\n\r\n", 200, 0, CacheHit, true},
 		{"no reason", "GET", "HTTP/1.1 502\r\nContent-Length: 0\r\n\r\n", 502, 0, "", true},
+		// Fields of the same length as the five that matter are compared, not mistaken.
+		{"look-alike fields", "GET", "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Cachy: HIT\r\nConnectio_: close\r\nContent-Lengtx: 9\r\nContent-Length: 2\r\n\r\nok", 200, 2, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,7 +192,7 @@ func TestH1KeepAliveAndRetry(t *testing.T) {
 		c := h1For(t, "http://"+addr+"/", "GET", "")
 		defer c.close()
 		for range 20 {
-			if r, err := c.do(); err != nil || r.status != 200 {
+			if r, err := c.do(time.Now()); err != nil || r.status != 200 {
 				t.Fatalf("%+v %v", r, err)
 			}
 		}
@@ -206,7 +208,7 @@ func TestH1KeepAliveAndRetry(t *testing.T) {
 		c := h1For(t, "http://"+addr+"/", "GET", "")
 		defer c.close()
 		for i := range 5 {
-			if r, err := c.do(); err != nil || r.status != 200 {
+			if r, err := c.do(time.Now()); err != nil || r.status != 200 {
 				t.Fatalf("request %d: %+v %v", i, r, err)
 			}
 		}
@@ -216,17 +218,75 @@ func TestH1KeepAliveAndRetry(t *testing.T) {
 	})
 }
 
+// TestH1VerdictNotCarriedOver: a response without a cache field gets no
+// verdict, even right after one that had it on the same connection.
+func TestH1VerdictNotCarriedOver(t *testing.T) {
+	addr, _, _ := cannedServer(t, 0,
+		"HTTP/1.1 200 OK\r\nX-Cache: HIT from proxy\r\nContent-Length: 0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	c := h1For(t, "http://"+addr+"/quiet", "GET", "")
+	defer c.close()
+	for i, want := range []string{CacheHit, "", CacheHit} {
+		r, err := c.do(time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.verdict != want {
+			t.Fatalf("response %d: verdict %q, want %q", i, r.verdict, want)
+		}
+	}
+}
+
+// TestH1DeadlineRearm: the I/O deadline follows the requests, re-armed only
+// once it lags by more than timeout/deadlineSlack, and set afresh on a new
+// connection.
+func TestH1DeadlineRearm(t *testing.T) {
+	addr, _, _ := cannedServer(t, 0, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	c := h1For(t, "http://"+addr+"/quiet", "GET", "")
+	defer c.close()
+	timeout := c.t.timeout
+	if _, err := c.do(time.Now()); err != nil { // dial first
+		t.Fatal(err)
+	}
+	base := time.Now().Add(time.Second) // later than the deadline the dial set
+	steps := []struct {
+		at   time.Duration // request time after base
+		want time.Duration // deadline after base
+	}{
+		{0, timeout},
+		{timeout / (2 * deadlineSlack), timeout}, // within the slack: kept
+		{timeout/deadlineSlack + time.Millisecond, timeout + timeout/deadlineSlack + time.Millisecond}, // past it: moved
+	}
+	for i, s := range steps {
+		if _, err := c.do(base.Add(s.at)); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.deadline.Sub(base); got != s.want {
+			t.Fatalf("step %d: deadline base+%v, want base+%v", i, got, s.want)
+		}
+	}
+	c.close()
+	early := time.Now().Add(-time.Hour)
+	before := time.Now()
+	if _, err := c.do(early); err != nil { // redial: the deadline comes from the clock after the dial
+		t.Fatal(err)
+	}
+	if c.deadline.Before(before.Add(timeout)) {
+		t.Fatalf("after a redial the deadline is %v before now+timeout", before.Add(timeout).Sub(c.deadline))
+	}
+}
+
 // TestH1AllocsPerRequest proves the point of this client: a keep-alive
 // request allocates nothing (the canned server allocates nothing either).
 func TestH1AllocsPerRequest(t *testing.T) {
 	addr, _, _ := cannedServer(t, 0, "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 600\r\n\r\n"+strings.Repeat("x", 600))
 	c := h1For(t, "http://"+addr+"/quiet", "GET", "")
 	defer c.close()
-	if _, err := c.do(); err != nil { // dial outside the measurement
+	if _, err := c.do(time.Now()); err != nil { // dial outside the measurement
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(200, func() {
-		if _, err := c.do(); err != nil {
+		if _, err := c.do(time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -258,7 +318,7 @@ func BenchmarkH1Request(b *testing.B) {
 	defer c.close()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.do(); err != nil {
+		if _, err := c.do(time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -264,6 +264,7 @@ func TestNewRejects(t *testing.T) {
 		{"udp proxy", Config{Target: "udp://127.0.0.1:9", Proxy: "http://127.0.0.1:8080"}},
 		{"negative clients", Config{Target: "http://127.0.0.1/", Clients: -1}},
 		{"negative rate", Config{Target: "http://127.0.0.1/", Rate: -1}},
+		{"negative procs", Config{Target: "http://127.0.0.1/", Procs: -1}},
 		{"bad proxy", Config{Target: "http://127.0.0.1/", Proxy: "ftp://x:1"}},
 	}
 	for _, tt := range tests {

@@ -31,6 +31,7 @@ slower than --cache-store-timeout: the proxy keeps serving from its L1 and
 the origin, logs a (rate-limited) warning and counts the bypass;
 /_socklab/stats shows the tier under "shared_tier". --coalesce-shared makes
 concurrent misses on all the proxies one upstream request.
+
 `
 
 func addSharedTierFlags(fl *pflag.FlagSet, f *sharedTierFlags) {

@@ -193,7 +193,7 @@ func FormatAccess(e AccessEntry) string {
 	if cache == "" {
 		cache = "-"
 	}
-	return fmt.Sprintf("%s %s %s %s %d %d %.3fms %s", e.Time.UTC().Format(time.RFC3339Nano), e.Client, e.Method, e.URL, e.Status, e.Bytes, float64(e.Duration)/float64(time.Millisecond), cache)
+	return fmt.Sprintf("%s %s %s %s %d %d %.3fms %s", e.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), e.Client, e.Method, e.URL, e.Status, e.Bytes, float64(e.Duration)/float64(time.Millisecond), cache)
 }
 
 func remoteIP(r *http.Request) string {

@@ -47,3 +47,14 @@ func TestVaryIDsDoNotCollideAcrossInstances(t *testing.T) {
 		}
 	}
 }
+
+// The access log's time has a fixed width (milliseconds), so lines align.
+func TestFormatAccessTimeWidth(t *testing.T) {
+	for _, ns := range []int{0, 30_278_823, 49_602_630} {
+		e := AccessEntry{Time: time.Date(2026, 11, 21, 5, 37, 59, ns, time.UTC), Client: "127.0.0.1", Method: "GET", URL: "/", Status: 200}
+		got := FormatAccess(e)
+		if want := fmt.Sprintf("2026-11-21T05:37:59.%03dZ ", ns/1e6); got[:len(want)] != want {
+			t.Fatalf("FormatAccess = %q, want prefix %q", got, want)
+		}
+	}
+}

@@ -203,8 +203,10 @@ func TestStorable(t *testing.T) {
 func TestStorageAndReuseHeader(t *testing.T) {
 	h := hdr("Connection", "X-Hop, close", "X-Hop", "1", "Keep-Alive", "5", "Transfer-Encoding", "chunked",
 		"Cache-Control", `private="X-User", no-cache="X-Token", max-age=60`, "X-User", "bob", "X-Token", "t", "X-Keep", "k")
+	h["Set-Cookie"] = []string{"session=alice"}
+	h["Set-Cookie2"] = []string{"old=1"}
 	s := StorageHeader(h)
-	for _, gone := range []string{"Connection", "X-Hop", "Keep-Alive", "Transfer-Encoding", "X-User"} {
+	for _, gone := range []string{"Connection", "X-Hop", "Keep-Alive", "Transfer-Encoding", "X-User", "Set-Cookie", "Set-Cookie2"} {
 		if _, ok := s[gone]; ok {
 			t.Errorf("StorageHeader kept %s", gone)
 		}
@@ -306,6 +308,14 @@ func TestKeys(t *testing.T) {
 	if PrimaryKey("HEAD", "http://a/x") != PrimaryKey("GET", "http://a/x") {
 		t.Error("HEAD and GET must share a key")
 	}
+	fwd := PrimaryKey("GET", "http://127.0.0.1:8000/")
+	rev := ReverseKey("GET", "http://127.0.0.1:9000", "http://127.0.0.1:8000/")
+	if fwd == rev || rev == ReverseKey("GET", "http://127.0.0.1:9001", "http://127.0.0.1:8000/") {
+		t.Errorf("reverse and forward keys must live in separate spaces: %q %q", fwd, rev)
+	}
+	if ReverseKey("HEAD", "u", "http://a/") != ReverseKey("GET", "u", "http://a/") {
+		t.Error("HEAD and GET must share a reverse key")
+	}
 	fields, star := VaryFields(hdr("Vary", "accept-encoding, Accept", "Vary", "Accept-Language"))
 	if star || !slices.Equal(fields, []string{"Accept-Encoding", "Accept", "Accept-Language"}) {
 		t.Errorf("VaryFields = %v %v", fields, star)
@@ -340,8 +350,8 @@ func TestValidation(t *testing.T) {
 	if !Selects304(stored, hdr("Last-Modified", lm)) || Selects304(stored, hdr("Last-Modified", FormatHTTPDate(t0.Add(time.Second)))) {
 		t.Error("Selects304 Last-Modified")
 	}
-	up := Update304(stored, hdr("Cache-Control", "max-age=100", "Content-Length", "0", "Connection", "X-Hop", "X-Hop", "1", "X-New", "n"))
-	if up["Cache-Control"][0] != "max-age=100" || up["Content-Length"][0] != "5" || up["X-New"] == nil || up["X-Old"] == nil || up["X-Hop"] != nil {
+	up := Update304(stored, hdr("Cache-Control", "max-age=100", "Content-Length", "0", "Connection", "X-Hop", "X-Hop", "1", "X-New", "n", "Set-Cookie", "s=1"))
+	if up["Cache-Control"][0] != "max-age=100" || up["Content-Length"][0] != "5" || up["X-New"] == nil || up["X-Old"] == nil || up["X-Hop"] != nil || up["Set-Cookie"] != nil {
 		t.Errorf("Update304 = %v", up)
 	}
 	if stored["X-New"] != nil {

@@ -15,6 +15,17 @@ func PrimaryKey(method, uri string) string {
 	return method + " " + uri
 }
 
+// ReverseKey is the cache key of a request a reverse proxy sends to its
+// configured upstream: the primary key in a key space of its own, named by
+// the upstream. The Host a client sends in origin-form is only a claim, so
+// a key built from it alone ("http://" + Host + path) would let a client of
+// the reverse proxy store a response that forward-proxy clients then get
+// for the real "http://Host/path" (cache poisoning). '@' is not a token
+// character (RFC 9110 §5.6.2), so no method starts a forward key with it.
+func ReverseKey(method, upstream, uri string) string {
+	return "@reverse " + upstream + " " + PrimaryKey(method, uri)
+}
+
 // SecondaryKey is the Vary part of a cache key (§4.1): the named request
 // fields' values, field lines combined and whitespace normalised, so two
 // requests with equal keys select the same stored response. Order of the

@@ -64,12 +64,22 @@ func Storable(req Request, status int, h Header) (ok bool, reason string) {
 	return true, ""
 }
 
+// perClient are response fields meant for the one client whose request
+// reached the origin. A shared cache may reuse the response (RFC 9111 §3
+// does not forbid it) but never hands these to another client (§7.3: a
+// stored Set-Cookie would give every later client the first one's session).
+var perClient = []string{"Set-Cookie", "Set-Cookie2"}
+
 // StorageHeader returns a copy of h without the fields a shared cache must
-// not store: hop-by-hop fields and those named in Connection (§3.1), and the
-// fields named by a qualified private directive (§5.2.2.7).
+// not store: hop-by-hop fields and those named in Connection (§3.1), the
+// fields named by a qualified private directive (§5.2.2.7), and the
+// per-client cookies (Set-Cookie, Set-Cookie2).
 func StorageHeader(h Header) Header {
 	out := CloneHeader(h)
 	RemoveHopByHop(out)
+	for _, f := range perClient {
+		delete(out, f)
+	}
 	for _, f := range ParseCacheControl(h).PrivateFields {
 		delete(out, f)
 	}

@@ -16,7 +16,7 @@ import (
 // coalescing a miss with concurrent ones for the same key.
 func (p *Proxy) serveCacheable(w *respWriter, r *http.Request, t *target) {
 	ctx := r.Context()
-	primary := httpcache.PrimaryKey(r.Method, t.keyURI)
+	primary := t.key(r.Method, t.keyURI)
 	rd := httpcache.ParseCacheControl(r.Header)
 	e, key, fwd, err := p.cache.lookup(ctx, primary, r.Header)
 	if err != nil {
@@ -106,7 +106,7 @@ func (p *Proxy) coalesce(w *respWriter, r *http.Request, t *target, f fetch) {
 		p.flights.waiting.Add(-1)
 	case <-ctx.Done():
 		p.flights.waiting.Add(-1)
-		return
+		p.clientGone(w)
 	}
 	// The leader's response is shared only through the store, i.e. only
 	// if it turned out storable, and only if it fits this request's Vary.
@@ -195,6 +195,13 @@ func (p *Proxy) refreshed(w *respWriter, r *http.Request, f fetch, resp *http.Re
 	}
 	p.counters.revalidated.Add(1)
 	cs := httpcache.CacheStatus{Cache: p.name, Fwd: f.fwd, FwdStatus: http.StatusNotModified, TTL: e.response().TTL(respTime), HasTTL: true}
+	// The stored entry never keeps cookies; the client whose request
+	// went to the origin gets the ones its 304 carried.
+	for _, k := range []string{"Set-Cookie", "Set-Cookie2"} {
+		if v := resp.Header[k]; len(v) > 0 {
+			w.Header()[k] = v
+		}
+	}
 	p.serveStored(w, r, e, cs, false)
 }
 
@@ -255,7 +262,7 @@ func (p *Proxy) revalidateInBackground(r *http.Request, t *target, key string, s
 			out.Host = host
 		}
 		reqTime := p.now()
-		resp, err := p.transport.RoundTrip(out)
+		resp, err := p.transportFor(t).RoundTrip(out)
 		respTime := p.now()
 		if err != nil {
 			p.log.Debug("background revalidation failed", "url", t.keyURI, "err", err)

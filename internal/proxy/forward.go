@@ -98,11 +98,11 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 		}
 	}
 	reqTime := p.now()
-	resp, err := p.transport.RoundTrip(out)
+	resp, err := p.transportFor(t).RoundTrip(out)
 	respTime := p.now()
 	if err != nil {
 		if ctx.Err() != nil {
-			return // the client left; nobody to answer
+			p.clientGone(w)
 		}
 		if f.stored != nil && httpcache.StaleIfError(p.request(r), f.stored.response(), respTime) {
 			p.counters.upstreamErrors.Add(1)
@@ -179,7 +179,7 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 		// §4.4: an unsafe method's non-error response invalidates the
 		// target and same-origin Location / Content-Location.
 		for _, u := range httpcache.Invalidates(r.Method, resp.StatusCode, t.keyURI, h) {
-			_, _ = p.cache.invalidate(ctx, httpcache.PrimaryKey(http.MethodGet, u))
+			_, _ = p.cache.invalidate(ctx, t.key(http.MethodGet, u))
 		}
 		if f.headOf != nil && resp.StatusCode == http.StatusOK {
 			p.headUpdate(ctx, f, h, reqTime, respTime)
@@ -214,8 +214,10 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 	body, store, err := p.copyBody(dst, w, resp.Body, body, store, resp.ContentLength < 0)
 	if err != nil {
 		var we *clientWriteError
-		if errors.As(err, &we) {
-			return // the client left; an incomplete body is never stored
+		if errors.As(err, &we) || ctx.Err() != nil {
+			// The client left; an incomplete body is never stored.
+			f.release()
+			p.clientGone(w)
 		}
 		// The upstream died mid-body. Close the client connection
 		// without completing the message, so the client sees an error

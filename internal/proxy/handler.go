@@ -46,10 +46,20 @@ func (w *respWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // target is where a request goes and what the cache calls it.
 type target struct {
-	url     *url.URL // the URL fetched upstream
-	keyURI  string   // absolute target URI (RFC 9110 §7.1), the cache key
-	reverse bool
-	name    string // upstream host:port for error messages
+	url      *url.URL // the URL fetched upstream
+	keyURI   string   // absolute target URI (RFC 9110 §7.1), the cache key
+	reverse  bool
+	upstream string // reverse: the configured upstream, naming the key space
+	name     string // upstream host:port for error messages
+}
+
+// key is the cache key of a request for uri in t's key space: reverse
+// entries never answer forward requests nor the other way round.
+func (t *target) key(method, uri string) string {
+	if t.reverse {
+		return httpcache.ReverseKey(method, t.upstream, uri)
+	}
+	return httpcache.PrimaryKey(method, uri)
 }
 
 // resolveTarget maps a request to its target: absolute-form goes where it
@@ -72,6 +82,9 @@ func (p *Proxy) resolveTarget(r *http.Request) (*target, error) {
 	up := p.cfg.Upstream
 	u := &url.URL{Scheme: up.Scheme, Host: up.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
 	if up.Path != "" && up.Path != "/" {
+		if escapesRoot(r.URL.Path) {
+			return nil, fmt.Errorf("path %q climbs above the upstream's %s", r.URL.EscapedPath(), up.Path)
+		}
 		u.Path = path.Join(up.Path, r.URL.Path)
 		u.RawPath = ""
 	}
@@ -79,7 +92,30 @@ func (p *Proxy) resolveTarget(r *http.Request) (*target, error) {
 	if host == "" {
 		host = up.Host
 	}
-	return &target{url: u, keyURI: "http://" + host + r.URL.RequestURI(), reverse: true, name: hostPort(up)}, nil
+	return &target{url: u, keyURI: "http://" + host + r.URL.RequestURI(), reverse: true, upstream: up.String(), name: hostPort(up)}, nil
+}
+
+// escapesRoot reports whether a decoded request path climbs above "/" at
+// any point ("/../x", "/a/../../x"; "%2e%2e" and "%2f" arrive decoded).
+// With an --upstream path prefix, such a path would leave the prefix once
+// joined to it, so it is refused rather than cleaned (RFC 3986 §5.2.4
+// removes dot-segments; an origin may resolve them differently). A
+// backslash counts as a separator too: some origins treat it as one.
+func escapesRoot(p string) bool {
+	depth := 0
+	for _, seg := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+		switch seg {
+		case ".":
+		case "..":
+			if depth == 0 {
+				return true
+			}
+			depth--
+		default:
+			depth++
+		}
+	}
+	return false
 }
 
 // maxViaHops bounds how many socklab hops a request may already have
@@ -204,6 +240,22 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
+// StatusClientClosed is what the access log records for a request whose
+// client went away before its response began (nginx's 499). It is never
+// sent: there is nobody to send it to.
+const StatusClientClosed = 499
+
+// clientGone ends a request whose client has left (its context ended, or a
+// write to it failed). Nothing more is written: a handler that returned
+// instead would have net/http make up an empty 200. The log records 499
+// unless a status was already sent. It does not return.
+func (p *Proxy) clientGone(w *respWriter) {
+	if w.status == 0 {
+		w.status = StatusClientClosed
+	}
+	panic(http.ErrAbortHandler) // close the connection, write nothing
+}
+
 // plainError answers with a short readable text body, marked as a miss.
 func (p *Proxy) plainError(w http.ResponseWriter, status int, msg string) {
 	h := w.Header()
@@ -225,7 +277,7 @@ func (p *Proxy) servePurge(w http.ResponseWriter, r *http.Request, t *target) {
 		return
 	}
 	p.counters.purges.Add(1)
-	found, err := p.cache.invalidate(r.Context(), httpcache.PrimaryKey(http.MethodGet, t.keyURI))
+	found, err := p.cache.invalidate(r.Context(), t.key(http.MethodGet, t.keyURI))
 	if err != nil {
 		p.plainError(w, http.StatusServiceUnavailable, "purge "+t.keyURI+": "+err.Error())
 		return

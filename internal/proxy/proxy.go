@@ -46,7 +46,7 @@ type Config struct {
 	// BlockLocalDest refuses absolute-form and CONNECT destinations in
 	// loopback and link-local ranges (checked on the resolved address at
 	// dial time), except those in AllowDest. Set it when the proxy listens
-	// beyond loopback.
+	// beyond loopback. Upstream is never subject to it.
 	BlockLocalDest bool
 	AllowDest      []netip.Prefix
 	// Store keeps the cache. Nil: nothing is cached (every response is a
@@ -103,8 +103,10 @@ type Proxy struct {
 	allow        []netip.Prefix
 	cache        *cache
 	flights      flights
-	transport    http.RoundTripper
+	transport    http.RoundTripper // client-chosen targets, through the destination ACL
+	upTransport  http.RoundTripper // the configured upstream
 	dialer       *net.Dialer
+	upDialer     *net.Dialer
 	connectPorts map[int]bool
 	timeout      time.Duration
 	maxObject    int64
@@ -154,19 +156,16 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Store != nil {
 		p.cache = &cache{store: cfg.Store}
 	}
+	// The destination ACL guards the targets clients choose (absolute-form,
+	// CONNECT); the upstream the operator configured is always reachable.
+	// Two transports, so that a pooled connection dialed to the upstream
+	// is never reused for a forward request naming the same address.
 	p.dialer = &net.Dialer{Timeout: p.timeout, KeepAlive: 30 * time.Second, Control: p.destControl}
-	p.transport = cfg.Transport
-	if p.transport == nil {
-		p.transport = &http.Transport{
-			DialContext:           p.dialUpstream,
-			MaxIdleConns:          512,
-			MaxIdleConnsPerHost:   128,
-			IdleConnTimeout:       90 * time.Second,
-			ResponseHeaderTimeout: p.timeout,
-			TLSHandshakeTimeout:   p.timeout,
-			ExpectContinueTimeout: time.Second,
-			DisableCompression:    true, // pass Accept-Encoding through untouched
-		}
+	p.upDialer = &net.Dialer{Timeout: p.timeout, KeepAlive: 30 * time.Second}
+	p.transport, p.upTransport = cfg.Transport, cfg.Transport
+	if cfg.Transport == nil {
+		p.transport = p.newTransport(p.dialer)
+		p.upTransport = p.newTransport(p.upDialer)
 	}
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(&collector{p: p}); err != nil {
@@ -176,16 +175,40 @@ func New(cfg Config) (*Proxy, error) {
 	return p, nil
 }
 
-// dialUpstream dials for the transport; the connection gives up on a read
+func (p *Proxy) newTransport(d *net.Dialer) *http.Transport {
+	return &http.Transport{
+		DialContext:           p.dialUpstream(d),
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: p.timeout,
+		TLSHandshakeTimeout:   p.timeout,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true, // pass Accept-Encoding through untouched
+	}
+}
+
+// transportFor is the round tripper for t: the configured upstream's, or
+// the one that checks client-chosen destinations.
+func (p *Proxy) transportFor(t *target) http.RoundTripper {
+	if t.reverse {
+		return p.upTransport
+	}
+	return p.transport
+}
+
+// dialUpstream dials for a transport; the connection gives up on a read
 // that waits longer than the upstream timeout, so an upstream that stalls
 // mid-body cannot hold a client (and the requests coalesced behind it)
 // forever.
-func (p *Proxy) dialUpstream(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := p.dialer.DialContext(ctx, network, addr)
-	if err != nil {
-		return nil, err
+func (p *Proxy) dialUpstream(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &readTimeoutConn{Conn: c, timeout: p.timeout}, nil
 	}
-	return &readTimeoutConn{Conn: c, timeout: p.timeout}, nil
 }
 
 type readTimeoutConn struct {
@@ -240,8 +263,10 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 		<-tunnelsDone
 	}
 	p.bg.Wait()
-	if t, ok := p.transport.(*http.Transport); ok {
-		t.CloseIdleConnections()
+	for _, rt := range []http.RoundTripper{p.transport, p.upTransport} {
+		if t, ok := rt.(*http.Transport); ok {
+			t.CloseIdleConnections()
+		}
 	}
 	return nil
 }

@@ -1,0 +1,230 @@
+package proxy
+
+// The hostile-client suite (issue 13): each TestHostile* attacks the proxy
+// the way an attacker would, over real sockets on 127.0.0.1, and fails
+// without the fix it guards. `go test -run Hostile ./...` runs them all.
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// rawExchange writes req on a fresh connection to addr and returns every
+// byte the proxy sends back until it closes (bounded by 5 s).
+func rawExchange(t *testing.T, addr, req string) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(c)
+	return string(b)
+}
+
+// statusOf is the status code of the first response in raw, 0 if none.
+func statusOf(raw string) int {
+	r, err := http.ReadResponse(bufio.NewReader(strings.NewReader(raw)), nil)
+	if err != nil {
+		return 0
+	}
+	r.Body.Close()
+	return r.StatusCode
+}
+
+// An origin's Set-Cookie reaches the client whose request went to it and
+// nobody else: the stored response is reused without it.
+func TestHostileCookieIsolation(t *testing.T) {
+	var n atomic.Int64
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Add("Set-Cookie", fmt.Sprintf("session=client%d; HttpOnly", n.Add(1)))
+		w.Header().Add("Set-Cookie2", "legacy=1")
+		io.WriteString(w, "page")
+	})
+	h := reverse(t, o)
+	first := h.get("/account")
+	if first.verdict() != "MISS" || first.Header.Get("Set-Cookie") != "session=client1; HttpOnly" {
+		t.Fatalf("first client: %s, Set-Cookie %q (its own cookie must reach it)", first.verdict(), first.Header.Get("Set-Cookie"))
+	}
+	second := h.get("/account")
+	if second.verdict() != "HIT" || second.body != "page" {
+		t.Fatalf("second client: %s %q, want a HIT (reusable without the cookie)", second.verdict(), second.body)
+	}
+	if c := second.Header.Values("Set-Cookie"); len(c) != 0 {
+		t.Fatalf("second client got the first one's cookie: %q", c)
+	}
+	if c := second.Header.Values("Set-Cookie2"); len(c) != 0 {
+		t.Fatalf("second client got Set-Cookie2: %q", c)
+	}
+	if o.hits.Load() != 1 {
+		t.Errorf("origin hits %d, want 1", o.hits.Load())
+	}
+}
+
+// A reverse-proxy client claiming another server's Host cannot store a
+// response that forward-proxy clients then get for that server.
+func TestHostileReverseHostPoisoning(t *testing.T) {
+	up := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "upstream")
+	})
+	victim := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "victim")
+	})
+	uu, _ := url.Parse(up.URL)
+	vu, _ := url.Parse(victim.URL)
+	h := start(t, Config{Upstream: uu})
+	pu, _ := url.Parse(h.url)
+
+	// Origin-form with the victim's Host: the reverse upstream answers.
+	req, _ := http.NewRequest(http.MethodGet, h.url+"/", nil)
+	req.Host = vu.Host
+	r, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if string(b) != "upstream" {
+		t.Fatalf("reverse request: %q", b)
+	}
+	fc := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+	defer fc.CloseIdleConnections()
+	r, err = fc.Get(victim.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(r.Body)
+	r.Body.Close()
+	if string(b) != "victim" || r.Header.Get("X-Cache") != "MISS" || victim.hits.Load() != 1 {
+		t.Fatalf("forward request for %s: %q %s, victim hits %d: the reverse entry poisoned the forward key space",
+			victim.URL, b, r.Header.Get("X-Cache"), victim.hits.Load())
+	}
+	// The reverse entry is still there for reverse clients.
+	req, _ = http.NewRequest(http.MethodGet, h.url+"/", nil)
+	req.Host = vu.Host
+	if r, err = client.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.Header.Get("X-Cache") != "HIT" || up.hits.Load() != 1 {
+		t.Errorf("reverse again: %s, upstream hits %d", r.Header.Get("X-Cache"), up.hits.Load())
+	}
+}
+
+// With --upstream http://origin/app, no request reaches the origin outside
+// /app: every escape is a 400.
+func TestHostileUpstreamPrefixEscape(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "origin saw "+r.URL.Path)
+	})
+	u, _ := url.Parse(o.URL + "/app")
+	h := start(t, Config{Upstream: u})
+	addr := strings.TrimPrefix(h.url, "http://")
+	for _, p := range []string{"/../echo", "/..%2fecho", "/%2e%2e/echo", "/x/../../echo", "/%2E%2E%2Fecho", "/..\\echo", "/./../echo"} {
+		raw := rawExchange(t, addr, "GET "+p+" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+		if st := statusOf(raw); st != http.StatusBadRequest {
+			t.Errorf("GET %s: status %d, want 400\n%s", p, st, raw)
+		}
+	}
+	if n := o.hits.Load(); n != 0 {
+		t.Fatalf("%d escapes reached the origin", n)
+	}
+	// Paths that stay inside the prefix still work.
+	for p, want := range map[string]string{"/echo": "/app/echo", "/x/../echo": "/app/echo"} {
+		raw := rawExchange(t, addr, "GET "+p+" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+		if !strings.HasSuffix(raw, "origin saw "+want) {
+			t.Errorf("GET %s: %q, want the origin to see %s", p, raw, want)
+		}
+	}
+}
+
+// The destination check guards the targets clients choose; the configured
+// upstream is always reachable, even on a loopback address.
+func TestHostileDestCheckSparesUpstream(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, "ok")
+	})
+	u, _ := url.Parse(o.URL)
+	// BlockLocalDest is what the cli sets for a non-loopback --http.
+	h := start(t, Config{Upstream: u, BlockLocalDest: true})
+	if r := h.get("/"); r.StatusCode != http.StatusOK || r.body != "ok" {
+		t.Fatalf("reverse request to the configured upstream: %d %q", r.StatusCode, r.body)
+	}
+	// A forward request for the same loopback address is still refused,
+	// though a connection to it sits in the upstream's pool.
+	pu, _ := url.Parse(h.url)
+	fc := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(pu)}}
+	defer fc.CloseIdleConnections()
+	r, err := fc.Get(o.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusForbidden {
+		t.Fatalf("forward request to a loopback destination: %d, want 403", r.StatusCode)
+	}
+	if o.hits.Load() != 1 {
+		t.Errorf("origin hits %d, want 1", o.hits.Load())
+	}
+}
+
+// A client that half-closes before its miss is answered gets no made-up
+// response, the log says 499, and nothing is cached.
+func TestHostileHalfClosedClient(t *testing.T) {
+	var n atomic.Int64
+	arrived := make(chan struct{}, 1)
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		if n.Add(1) == 1 {
+			arrived <- struct{}{}
+			select { // held until the proxy gives up on it
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+		io.WriteString(w, "full")
+	})
+	h := reverse(t, o)
+	c, err := net.Dial("tcp", strings.TrimPrefix(h.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /slow HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+	<-arrived
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(c)
+	if len(got) != 0 {
+		t.Fatalf("half-closed client was answered %q", got)
+	}
+	select {
+	case e := <-h.log:
+		if e.Status != StatusClientClosed {
+			t.Errorf("access log status %d, want %d", e.Status, StatusClientClosed)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no access-log entry")
+	}
+	if r := h.get("/slow"); r.verdict() != "MISS" || r.body != "full" {
+		t.Errorf("next request: %s %q, want a MISS (nothing cached from the abandoned one)", r.verdict(), r.body)
+	}
+}

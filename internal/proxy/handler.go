@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/internal/httpcache"
+	"github.com/socklab/socklab/internal/httpframe"
 )
 
 // respWriter records what was sent, for the access log.
@@ -176,6 +177,16 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	// Deferred so the line is written even when an upstream dies mid-body
 	// and the handler aborts the client connection.
 	defer p.logAccess(w, r, start)
+	if e, ok := p.guard.Rejection(r); ok {
+		w.Header().Set("Connection", "close")
+		p.plainError(w, e.Status, e.Reason)
+		return
+	}
+	if httpframe.MustClose(r) {
+		// Nothing after a chunked body, nor after a tunnel request that
+		// is refused, is read as a request (RFC 9112 §6.1).
+		w.Header().Set("Connection", "close")
+	}
 	if !p.clientAllowed(r.RemoteAddr) {
 		p.counters.denied.Add(1)
 		p.plainError(w, http.StatusForbidden, fmt.Sprintf("client %s is not in the proxy's --allow list", remoteIP(r)))

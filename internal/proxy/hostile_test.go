@@ -6,6 +6,7 @@ package proxy
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -226,5 +228,138 @@ func TestHostileHalfClosedClient(t *testing.T) {
 	}
 	if r := h.get("/slow"); r.verdict() != "MISS" || r.body != "full" {
 		t.Errorf("next request: %s %q, want a MISS (nothing cached from the abandoned one)", r.verdict(), r.body)
+	}
+}
+
+// exchange writes req on a fresh connection to addr while reading: the
+// first response, then everything after it until the proxy closes (5 s
+// bound). closed says the proxy closed the connection.
+func exchange(t *testing.T, addr, req string) (status int, body, after string, closed bool) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	go io.WriteString(c, req) // the proxy may answer before all is sent
+	br := bufio.NewReader(c)
+	r, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return 0, "", "", false
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	rest, err := io.ReadAll(br)
+	// A reset counts as closed: the proxy closed with the rest of an
+	// oversized request unread.
+	return r.StatusCode, string(b), string(rest), err == nil || errors.Is(err, syscall.ECONNRESET)
+}
+
+// smuggle is a request that would ride inside the attack's body.
+const smuggle = "GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+// Ambiguous framing is a 400 before anything reaches the origin, and the
+// connection closes: no second request rides inside the first.
+func TestHostileRequestSmuggling(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "origin saw "+r.URL.Path)
+	})
+	h := reverse(t, o)
+	addr := strings.TrimPrefix(h.url, "http://")
+	const post = "POST /a HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	cases := map[string]string{
+		"CL and TE":              post + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+		"TE and CL":              post + "Transfer-Encoding: chunked\r\nContent-Length: 48\r\n\r\n0\r\n\r\n" + smuggle,
+		"TE obs-fold":            post + "Transfer-Encoding:\r\n chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggle,
+		"TE obs-fold only":       post + "Transfer-Encoding: identity\r\n\tchunked\r\n\r\n0\r\n\r\n" + smuggle,
+		"obs-fold other field":   post + "X-A: a\r\n b\r\nContent-Length: 0\r\n\r\n" + smuggle,
+		"TE last not chunked":    post + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + smuggle,
+		"TE gzip":                post + "Transfer-Encoding: gzip\r\n\r\n" + smuggle,
+		"TE chunked twice":       post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+		"TE in HTTP/1.0":         "POST /a HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+		"space before colon":     post + "Transfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggle,
+		"differing CL":           post + "Content-Length: 5\r\nContent-Length: 48\r\n\r\nhello" + smuggle,
+		"differing CL list":      post + "Content-Length: 5, 48\r\n\r\nhello" + smuggle,
+		"CL with sign":           post + "Content-Length: +5\r\n\r\nhello" + smuggle,
+		"bare CR":                post + "X-A: a\rTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n" + smuggle,
+		"chunk size not hex":     post + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n" + smuggle,
+		"chunk size 0x":          post + "Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n" + smuggle,
+		"chunk size negative":    post + "Transfer-Encoding: chunked\r\n\r\n-1\r\nhello\r\n0\r\n\r\n" + smuggle,
+		"chunk size space":       post + "Transfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n" + smuggle,
+		"chunk size overflow":    post + "Transfer-Encoding: chunked\r\n\r\n10000000000000005\r\nhello\r\n0\r\n\r\n" + smuggle,
+		"chunk size bare LF":     post + "Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n" + smuggle,
+		"chunk data overrun":     post + "Transfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n" + smuggle,
+		"second chunk size bad":  post + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n\r\n" + smuggle,
+		"CL and TE on a GET":     "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 48\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+		"TE on a pipelined 2nd":  "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + post + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+	}
+	for name, req := range cases {
+		t.Run(name, func(t *testing.T) {
+			before := o.hits.Load()
+			status, body, after, closed := exchange(t, addr, req)
+			if name == "TE on a pipelined 2nd" {
+				// The first request is fine; the second is the attack.
+				if status != http.StatusOK {
+					t.Fatalf("first response %d", status)
+				}
+				status, body, after, closed = statusOf(after), after, "", strings.Count(after, "HTTP/1.1 ") == 1
+				before++
+			}
+			if status != http.StatusBadRequest || !closed || strings.Contains(after, "HTTP/1.1") {
+				t.Errorf("status %d, closed %v, then %q; want one 400 and the connection closed\n%s", status, closed, after, body)
+			}
+			if n := o.hits.Load() - before; n != 0 {
+				t.Errorf("%d request(s) reached the origin", n)
+			}
+		})
+	}
+	// A well-framed chunked request still works, and closes the
+	// connection after its response: what follows is never read.
+	status, body, after, closed := exchange(t, addr, post+"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"+smuggle)
+	if status != http.StatusOK || body != "origin saw /a" || after != "" || !closed {
+		t.Errorf("chunked request: %d %q, then %q, closed %v", status, body, after, closed)
+	}
+	o.mu.Lock()
+	last := o.last.URL.Path
+	o.mu.Unlock()
+	if last != "/a" {
+		t.Errorf("the origin saw %s after the chunked request", last)
+	}
+}
+
+// Header size and count are bounded: 431, and nothing reaches the origin.
+func TestHostileHeaderLimits(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	h := reverse(t, o)
+	addr := strings.TrimPrefix(h.url, "http://")
+	many := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "X-%d: v\r\n", i)
+		}
+		return b.String()
+	}
+	const get = "GET /h HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	for name, req := range map[string]string{
+		"100 KB field":    get + "X-Big: " + strings.Repeat("a", 100<<10) + "\r\n\r\n",
+		"10000 fields":    get + many(10000) + "\r\n",
+		"101 fields":      get + many(100) + "\r\n",
+		"unfinished 1MiB": get + "X-Slow: " + strings.Repeat("a", 1<<20),
+	} {
+		t.Run(name, func(t *testing.T) {
+			status, _, _, closed := exchange(t, addr, req)
+			if status != http.StatusRequestHeaderFieldsTooLarge || !closed {
+				t.Errorf("status %d closed %v, want 431 and closed", status, closed)
+			}
+		})
+	}
+	if n := o.hits.Load(); n != 0 {
+		t.Fatalf("%d oversized requests reached the origin", n)
+	}
+	// At the limits, requests pass.
+	if status, body, _, _ := exchange(t, addr, get+many(98)+"Connection: close\r\n\r\n"); status != http.StatusOK || body != "ok" {
+		t.Errorf("100 fields: %d %q", status, body)
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/socklab/socklab/internal/httpframe"
 )
 
 // Defaults for zero Config fields.
@@ -60,6 +62,12 @@ type Config struct {
 	// MaxObjectSize is the largest body stored; larger responses stream
 	// through uncached. Zero: DefaultMaxObjectSize.
 	MaxObjectSize int64
+	// MaxHeaderBytes bounds a request's line and header section, and
+	// MaxHeaderFields the number of its field lines; beyond either the
+	// request gets 431 and never reaches the origin. Zero:
+	// httpframe.DefaultMaxHeaderBytes (64 KiB), DefaultMaxFields (100).
+	MaxHeaderBytes  int
+	MaxHeaderFields int
 	// WrapConn, when set, wraps every accepted client connection (the UDP
 	// relay's TCP impairment hooks in here).
 	WrapConn func(net.Conn) net.Conn
@@ -114,6 +122,7 @@ type Proxy struct {
 	via          string
 	now          func() time.Time
 	counters     counters
+	guard        *httpframe.Guard
 
 	bg        sync.WaitGroup // background revalidations
 	tunnelsWG sync.WaitGroup // open CONNECT tunnels
@@ -156,6 +165,7 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Store != nil {
 		p.cache = &cache{store: cfg.Store}
 	}
+	p.guard = httpframe.New(httpframe.Limits{MaxHeaderBytes: cfg.MaxHeaderBytes, MaxFields: cfg.MaxHeaderFields})
 	// The destination ACL guards the targets clients choose (absolute-form,
 	// CONNECT); the upstream the operator configured is always reachable.
 	// Two transports, so that a pooled connection dialed to the upstream
@@ -229,8 +239,12 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	if p.cfg.WrapConn != nil {
 		ln = &wrapListener{Listener: ln, wrap: p.cfg.WrapConn}
 	}
+	// Every request head is checked before net/http reads it: ambiguous
+	// framing (request smuggling) is a 400, oversized heads a 431.
+	ln = p.guard.Listener(ln)
 	srv := &http.Server{
 		Handler:           p,
+		MaxHeaderBytes:    p.guard.Limits().MaxHeaderBytes,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),

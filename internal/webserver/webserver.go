@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/socklab/socklab/internal/httpframe"
 )
 
 // Defaults used when the matching Config field is zero.
@@ -190,9 +192,17 @@ func (s *Server) Close() error {
 // closes what is left. It returns nil after a shutdown and an error only if
 // the listener fails. Serve closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	var handler http.Handler = s
+	if s.cfg.TLS == nil {
+		// Request heads are checked before net/http reads them (request
+		// smuggling, RFC 9112 §6.1). Over TLS net/http frames alone: the
+		// guard reads plaintext, and HTTP/2 frames its own messages.
+		guard := httpframe.New(httpframe.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes})
+		ln, handler = guard.Listener(ln), guard.Handler(s)
+	}
 	ln = s.conns.wrap(ln)
 	srv := &http.Server{
-		Handler:           s,
+		Handler:           handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,

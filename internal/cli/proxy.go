@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/socklab/socklab/internal/httpframe"
 	"github.com/socklab/socklab/internal/proxy"
 	"github.com/socklab/socklab/internal/proxy/redisstore"
 	"github.com/socklab/socklab/internal/units"
@@ -37,6 +38,7 @@ type proxyFlags struct {
 	admin, metrics   string
 	accessLog        string
 	grace            time.Duration
+	maxHeader        int
 	relay            relayFlags
 	shared           sharedTierFlags
 }
@@ -89,6 +91,7 @@ func newProxyCmd(e *env) *cobra.Command {
 	fl.StringVar(&f.admin, "admin", "", "serve GET /_socklab/stats (JSON) on this address (off by default)")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
 	fl.StringVar(&f.accessLog, "access-log", "-", `access log file, one line per request with the cache verdict ("-": stderr, "off": none)`)
+	fl.IntVar(&f.maxHeader, "max-header-bytes", httpframe.DefaultMaxHeaderBytes, "largest request header block; a larger one, or more than 100 header lines, gets 431")
 	fl.DurationVar(&f.grace, "grace", proxy.DefaultGrace, "on SIGINT/SIGTERM, how long in-flight requests and tunnels get to finish")
 	addSharedTierFlags(fl, &f.shared)
 	addRelayFlags(fl, &f.relay)
@@ -112,7 +115,10 @@ func proxyConfig(f proxyFlags) (proxy.Config, int64, error) {
 	if f.grace <= 0 {
 		return cfg, 0, usageErrf("--grace must be positive, not %s", f.grace)
 	}
-	cfg.UpstreamTimeout, cfg.Grace = f.upstreamTimeout, f.grace
+	if f.maxHeader <= 0 {
+		return cfg, 0, usageErrf("--max-header-bytes must be positive, not %d", f.maxHeader)
+	}
+	cfg.UpstreamTimeout, cfg.Grace, cfg.MaxHeaderBytes = f.upstreamTimeout, f.grace, f.maxHeader
 	cfg.ConnectPorts = []int{}
 	for _, p := range f.connectPorts {
 		if p < 1 || p > 65535 {

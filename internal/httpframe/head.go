@@ -178,32 +178,53 @@ func (f *fields) add(line []byte, h *Head) error {
 	if colon <= 0 {
 		return bad("header line without a field name")
 	}
-	name := string(line[:colon])
-	if strings.ContainsAny(name, " \t") {
+	name := line[:colon]
+	if bytes.ContainsAny(name, " \t") {
 		return bad("whitespace in or after the field name %q", name) // RFC 9112 §5.1
 	}
-	value := strings.Trim(string(line[colon+1:]), " \t")
+	// Only the few fields that matter here are turned into strings.
+	value := func() string { return strings.Trim(string(line[colon+1:]), " \t") }
 	switch {
-	case strings.EqualFold(name, "Content-Length"):
-		return f.contentLength(value)
-	case strings.EqualFold(name, "Transfer-Encoding"):
+	case eqFold(name, "Content-Length"):
+		return f.contentLength(value())
+	case eqFold(name, "Transfer-Encoding"):
 		f.teSeen = true
-		for _, c := range strings.Split(value, ",") {
+		for _, c := range strings.Split(value(), ",") {
 			c, _, _ = strings.Cut(c, ";")
 			if c = strings.ToLower(strings.Trim(c, " \t")); c != "" {
 				f.te = append(f.te, c)
 			}
 		}
-	case strings.EqualFold(name, "Expect"):
-		h.ExpectContinue = h.ExpectContinue || strings.EqualFold(value, "100-continue")
-	case strings.EqualFold(name, "Upgrade"):
+	case eqFold(name, "Expect"):
+		h.ExpectContinue = h.ExpectContinue || strings.EqualFold(value(), "100-continue")
+	case eqFold(name, "Upgrade"):
 		h.Tunnel = true
-	case strings.EqualFold(name, "Host"):
+	case eqFold(name, "Host"):
 		if h.Host == "" {
-			h.Host = value
+			h.Host = value()
 		}
 	}
 	return nil
+}
+
+// eqFold is ASCII case-insensitive equality of a field name with want.
+func eqFold(name []byte, want string) bool {
+	if len(name) != len(want) {
+		return false
+	}
+	for i := range len(name) {
+		a, b := name[i], want[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if a != b {
+			return false
+		}
+	}
+	return true
 }
 
 // contentLength checks one Content-Length line: a list of equal decimal

@@ -163,3 +163,16 @@ func FuzzChunkScanner(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkScan measures the check every request head goes through.
+func BenchmarkScan(b *testing.B) {
+	head := []byte("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n" +
+		"Accept: text/html,application/xhtml+xml\r\nAccept-Encoding: gzip, br\r\nAccept-Language: en\r\nConnection: keep-alive\r\n\r\n")
+	b.SetBytes(int64(len(head)))
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := Scan(head, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

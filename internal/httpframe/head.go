@@ -6,16 +6,15 @@
 // so a request can carry a second one that a front or back server sees and
 // the other does not.
 //
-// The scanners (Scan, ChunkScanner) are pure and fuzzed; Guard applies
-// them to a listener's connections and lets a handler answer what they
-// refuse (400, or 431 for header limits) as a normal response.
+// The scanners here (Scan, ChunkScanner) are pure and fuzzed; package
+// guard applies them to a listener's connections and lets a handler answer
+// what they refuse (400, or 431 for header limits) as a normal response.
 package httpframe
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 )
 
@@ -36,7 +35,8 @@ type Limits struct {
 	MaxFields int
 }
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with zero fields set to the defaults.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxHeaderBytes <= 0 {
 		l.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
@@ -81,7 +81,8 @@ func (e *Error) Error() string { return fmt.Sprintf("%d: %s", e.Status, e.Reason
 // ErrIncomplete means the head has not ended yet and is within the limits.
 var ErrIncomplete = errors.New("request head incomplete")
 
-func bad(format string, a ...any) *Error {
+// Bad is a 400 refusal.
+func Bad(format string, a ...any) *Error {
 	return &Error{Status: 400, Reason: fmt.Sprintf(format, a...)}
 }
 
@@ -94,7 +95,7 @@ func tooLarge(format string, a ...any) *Error {
 // and the Head otherwise. Lines end at LF with an optional CR before it, as
 // net/http reads them, so both agree on where the head ends.
 func Scan(b []byte, lim Limits) (Head, error) {
-	lim = lim.withDefaults()
+	lim = lim.WithDefaults()
 	var h Head
 	pos := 0
 	// RFC 9112 §2.2: empty lines before the request line may be ignored.
@@ -124,11 +125,11 @@ func Scan(b []byte, lim Limits) (Head, error) {
 		}
 		line = bytes.TrimSuffix(line, []byte{'\r'})
 		if bytes.IndexByte(line, '\r') >= 0 {
-			return h, bad("bare CR in the request head") // RFC 9112 §2.2
+			return h, Bad("bare CR in the request head") // RFC 9112 §2.2
 		}
 		if first {
 			first = false
-			h.Method, h.Target, h.Proto = requestLine(string(line))
+			h.Method, h.Target, h.Proto = RequestLine(string(line))
 			continue
 		}
 		if len(line) == 0 {
@@ -145,18 +146,25 @@ func Scan(b []byte, lim Limits) (Head, error) {
 	return h, f.framing(&h)
 }
 
-// requestLine splits a request line the way net/http does (at the first
+// RequestLine splits a request line the way net/http does (at the first
 // two spaces); net/http itself refuses what is malformed.
-func requestLine(s string) (method, target, proto string) {
+func RequestLine(s string) (method, target, proto string) {
 	method, rest, _ := strings.Cut(s, " ")
 	target, proto, _ = strings.Cut(rest, " ")
 	return method, target, proto
 }
 
-// before11 reports whether proto is a valid HTTP version below 1.1.
+// before11 reports whether proto is an HTTP version below 1.1, read as
+// net/http's ParseHTTPVersion reads it ("HTTP/" digit "." digit).
 func before11(proto string) bool {
-	major, minor, ok := http.ParseHTTPVersion(proto)
-	return ok && (major < 1 || major == 1 && minor < 1)
+	if len(proto) != len("HTTP/1.1") || !strings.HasPrefix(proto, "HTTP/") || proto[6] != '.' {
+		return false
+	}
+	major, minor := proto[5], proto[7]
+	if major < '0' || major > '9' || minor < '0' || minor > '9' {
+		return false
+	}
+	return major < '1' || major == '1' && minor < '1'
 }
 
 // fields accumulates the framing fields of one head.
@@ -172,15 +180,15 @@ func (f *fields) add(line []byte, h *Head) error {
 	if line[0] == ' ' || line[0] == '\t' {
 		// RFC 9112 §5.2: obs-fold is either rejected or replaced; a proxy
 		// that forwards it lets the next hop read it differently.
-		return bad("obs-fold (a header line continued on the next)")
+		return Bad("obs-fold (a header line continued on the next)")
 	}
 	colon := bytes.IndexByte(line, ':')
 	if colon <= 0 {
-		return bad("header line without a field name")
+		return Bad("header line without a field name")
 	}
 	name := line[:colon]
 	if bytes.ContainsAny(name, " \t") {
-		return bad("whitespace in or after the field name %q", name) // RFC 9112 §5.1
+		return Bad("whitespace in or after the field name %q", name) // RFC 9112 §5.1
 	}
 	// Only the few fields that matter here are turned into strings.
 	value := func() string { return strings.Trim(string(line[colon+1:]), " \t") }
@@ -233,14 +241,14 @@ func (f *fields) contentLength(value string) error {
 	for _, m := range strings.Split(value, ",") {
 		m = strings.Trim(m, " \t")
 		if m == "" || len(m) > 18 || strings.Trim(m, "0123456789") != "" {
-			return bad("invalid Content-Length %q", value)
+			return Bad("invalid Content-Length %q", value)
 		}
 		var n int64
 		for _, d := range m {
 			n = n*10 + int64(d-'0')
 		}
 		if f.clSeen && n != f.cl {
-			return bad("differing Content-Length values")
+			return Bad("differing Content-Length values")
 		}
 		f.cl, f.clSeen = n, true
 	}
@@ -260,18 +268,18 @@ func (f *fields) framing(h *Head) error {
 	}
 	switch {
 	case f.clSeen:
-		return bad("both Content-Length and Transfer-Encoding")
+		return Bad("both Content-Length and Transfer-Encoding")
 	case before11(h.Proto):
 		// RFC 9112 §6.1: faulty framing; net/http would ignore the field.
-		return bad("Transfer-Encoding in an %s request", h.Proto)
+		return Bad("Transfer-Encoding in an %s request", h.Proto)
 	case len(f.te) == 0:
-		return bad("empty Transfer-Encoding")
+		return Bad("empty Transfer-Encoding")
 	case f.te[len(f.te)-1] != "chunked":
-		return bad("Transfer-Encoding %q does not end in chunked", strings.Join(f.te, ", "))
+		return Bad("Transfer-Encoding %q does not end in chunked", strings.Join(f.te, ", "))
 	}
 	for _, c := range f.te[:len(f.te)-1] {
 		if c == "chunked" {
-			return bad("chunked applied more than once")
+			return Bad("chunked applied more than once")
 		}
 	}
 	h.Framing = Chunked

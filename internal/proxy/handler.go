@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/internal/httpcache"
-	"github.com/socklab/socklab/internal/httpframe"
+	"github.com/socklab/socklab/internal/httpframe/guard"
 )
 
 // respWriter records what was sent, for the access log.
@@ -182,7 +182,7 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		p.plainError(w, e.Status, e.Reason)
 		return
 	}
-	if httpframe.MustClose(r) {
+	if guard.MustClose(r) {
 		// Nothing after a chunked body, nor after a tunnel request that
 		// is refused, is read as a request (RFC 9112 §6.1).
 		w.Header().Set("Connection", "close")

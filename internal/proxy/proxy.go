@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/socklab/socklab/internal/httpframe"
+	"github.com/socklab/socklab/internal/httpframe/guard"
 )
 
 // Defaults for zero Config fields.
@@ -122,7 +123,7 @@ type Proxy struct {
 	via          string
 	now          func() time.Time
 	counters     counters
-	guard        *httpframe.Guard
+	guard        *guard.Guard
 
 	bg        sync.WaitGroup // background revalidations
 	tunnelsWG sync.WaitGroup // open CONNECT tunnels
@@ -165,7 +166,7 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Store != nil {
 		p.cache = &cache{store: cfg.Store}
 	}
-	p.guard = httpframe.New(httpframe.Limits{MaxHeaderBytes: cfg.MaxHeaderBytes, MaxFields: cfg.MaxHeaderFields})
+	p.guard = guard.New(httpframe.Limits{MaxHeaderBytes: cfg.MaxHeaderBytes, MaxFields: cfg.MaxHeaderFields})
 	// The destination ACL guards the targets clients choose (absolute-form,
 	// CONNECT); the upstream the operator configured is always reachable.
 	// Two transports, so that a pooled connection dialed to the upstream

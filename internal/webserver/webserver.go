@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/socklab/socklab/internal/httpframe"
+	"github.com/socklab/socklab/internal/httpframe/guard"
 )
 
 // Defaults used when the matching Config field is zero.
@@ -197,8 +198,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// Request heads are checked before net/http reads them (request
 		// smuggling, RFC 9112 §6.1). Over TLS net/http frames alone: the
 		// guard reads plaintext, and HTTP/2 frames its own messages.
-		guard := httpframe.New(httpframe.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes})
-		ln, handler = guard.Listener(ln), guard.Handler(s)
+		g := guard.New(httpframe.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes})
+		ln, handler = g.Listener(ln), g.Handler(s)
 	}
 	ln = s.conns.wrap(ln)
 	srv := &http.Server{

@@ -1,9 +1,13 @@
-package httpframe
+// Package guard puts httpframe's checks in front of an HTTP/1.1 server:
+// a listener wrapper that sees every request head before net/http does,
+// and the handler side that answers what it refused.
+package guard
 
 import (
 	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +15,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/socklab/socklab/internal/httpframe"
 )
 
 // Guard checks every request head on its connections before net/http reads
@@ -29,17 +35,17 @@ import (
 // Memory per connection is bounded by the Limits: a head is held whole
 // until it is checked, never beyond MaxHeaderBytes.
 type Guard struct {
-	lim    Limits
+	lim    httpframe.Limits
 	secret string
 }
 
 // New returns a Guard with the given limits.
-func New(lim Limits) *Guard {
-	return &Guard{lim: lim.withDefaults(), secret: rand.Text()}
+func New(lim httpframe.Limits) *Guard {
+	return &Guard{lim: lim.WithDefaults(), secret: rand.Text()}
 }
 
 // Limits reports the limits in force, defaults filled in.
-func (g *Guard) Limits() Limits { return g.lim }
+func (g *Guard) Limits() httpframe.Limits { return g.lim }
 
 // rejectField carries a refusal from the Guard to the handler.
 const rejectField = "Socklab-Frame-Reject"
@@ -47,7 +53,7 @@ const rejectField = "Socklab-Frame-Reject"
 // Rejection reports whether r is the stand-in for a request the Guard
 // refused, and why. It removes the marker field from r either way, so a
 // client's own copy of it goes no further.
-func (g *Guard) Rejection(r *http.Request) (*Error, bool) {
+func (g *Guard) Rejection(r *http.Request) (*httpframe.Error, bool) {
 	v, ok := r.Header[rejectField]
 	if !ok {
 		return nil, false
@@ -62,7 +68,7 @@ func (g *Guard) Rejection(r *http.Request) (*Error, bool) {
 	if err != nil || subtle.ConstantTimeCompare([]byte(secret), []byte(g.secret)) != 1 {
 		return nil, false
 	}
-	return &Error{Status: status, Reason: reason}, true
+	return &httpframe.Error{Status: status, Reason: reason}, true
 }
 
 // MustClose reports whether the connection must close after r's response:
@@ -90,7 +96,7 @@ func (g *Guard) Handler(h http.Handler) http.Handler {
 }
 
 // WriteRejection answers a refused request; the connection closes after.
-func WriteRejection(w http.ResponseWriter, e *Error) {
+func WriteRejection(w http.ResponseWriter, e *httpframe.Error) {
 	h := w.Header()
 	h.Set("Connection", "close")
 	h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -138,7 +144,7 @@ type conn struct {
 	st     connState
 	after  connState // where a body's end leads
 	left   int64     // stLength: body bytes to come
-	chunks ChunkScanner
+	chunks httpframe.ChunkScanner
 	broken error
 	rbuf   []byte
 	// scanned is how much of in the last incomplete Scan saw: a head
@@ -255,20 +261,21 @@ func (c *conn) head() (bool, error) {
 		c.scanned = len(c.in)
 		return false, nil
 	}
-	h, err := Scan(c.in, c.g.lim)
-	if err == ErrIncomplete {
+	h, err := httpframe.Scan(c.in, c.g.lim)
+	if errors.Is(err, httpframe.ErrIncomplete) {
 		c.scanned = len(c.in)
 		return false, nil
 	}
-	if e, ok := err.(*Error); ok {
+	var e *httpframe.Error
+	if errors.As(err, &e) {
 		c.reject(e)
 		return true, nil
 	}
-	c.chunks = ChunkScanner{}
-	if h.Framing == Chunked {
+	c.chunks = httpframe.ChunkScanner{}
+	if h.Framing == httpframe.Chunked {
 		probe := c.chunks
 		if _, err := probe.Feed(c.in[h.Len:]); err != nil {
-			c.reject(bad("chunked request body: %v", err))
+			c.reject(httpframe.Bad("chunked request body: %v", err))
 			return true, nil
 		}
 		if !probe.SawSize() && !h.ExpectContinue {
@@ -279,15 +286,15 @@ func (c *conn) head() (bool, error) {
 	c.take(h.Len)
 	c.after = stHead
 	switch {
-	case h.Framing == Chunked:
+	case h.Framing == httpframe.Chunked:
 		c.after = stDiscard
 	case h.Tunnel:
 		c.after = stOpaque
 	}
 	switch h.Framing {
-	case Length:
+	case httpframe.Length:
 		c.st, c.left = stLength, h.ContentLength
-	case Chunked:
+	case httpframe.Chunked:
 		c.st = stChunked
 	default:
 		c.st = c.after
@@ -297,15 +304,15 @@ func (c *conn) head() (bool, error) {
 
 // reject replaces the refused request with the stand-in head and drops
 // the rest of the connection's input.
-func (c *conn) reject(e *Error) {
+func (c *conn) reject(e *httpframe.Error) {
 	method, target, host := "GET", "/", "invalid"
 	if line, _, ok := strings.Cut(string(c.in[:min(len(c.in), 2048)]), "\n"); ok {
-		m, t, _ := requestLine(strings.TrimSuffix(line, "\r"))
+		m, t, _ := httpframe.RequestLine(strings.TrimSuffix(line, "\r"))
 		if isToken(m) && m != http.MethodConnect && isTarget(t) {
 			method, target = m, t
 		}
 	}
-	if h, _ := Scan(c.in, Limits{MaxHeaderBytes: 1 << 30, MaxFields: 1 << 30}); isHost(h.Host) {
+	if h, _ := httpframe.Scan(c.in, httpframe.Limits{MaxHeaderBytes: 1 << 30, MaxFields: 1 << 30}); isHost(h.Host) {
 		host = h.Host
 	}
 	reason := strings.Map(func(r rune) rune {

@@ -358,6 +358,17 @@ func TestHostileHeaderLimits(t *testing.T) {
 	if n := o.hits.Load(); n != 0 {
 		t.Fatalf("%d oversized requests reached the origin", n)
 	}
+	// Each refusal is in the access log.
+	for range 4 {
+		select {
+		case e := <-h.log:
+			if e.Status != http.StatusRequestHeaderFieldsTooLarge || e.Method != http.MethodGet || !strings.HasSuffix(e.URL, "/h") {
+				t.Errorf("access entry %+v", e)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a refusal is missing from the access log")
+		}
+	}
 	// At the limits, requests pass.
 	if status, body, _, _ := exchange(t, addr, get+many(98)+"Connection: close\r\n\r\n"); status != http.StatusOK || body != "ok" {
 		t.Errorf("100 fields: %d %q", status, body)

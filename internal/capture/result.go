@@ -85,17 +85,21 @@ type SizeStats struct {
 	Max float64 `json:"max"`
 }
 
-// Latency summarises RTT samples in milliseconds. Quantiles are present when
-// the analyzer's histogram budget allowed one for this flow.
+// Latency summarises RTT samples in milliseconds, in the one latency shape
+// every socklab JSON document uses (n, min, avg, p50, p90, p95, p99, max,
+// stddev). Quantiles are null when the analyzer's histogram budget allowed
+// none for this flow. Stddev is the population standard deviation (ping's
+// mdev).
 type Latency struct {
-	Samples int64    `json:"samples"`
+	Samples int64    `json:"n"`
 	MinMs   float64  `json:"min_ms"`
 	AvgMs   float64  `json:"avg_ms"`
+	P50Ms   *float64 `json:"p50_ms"`
+	P90Ms   *float64 `json:"p90_ms"`
+	P95Ms   *float64 `json:"p95_ms"`
+	P99Ms   *float64 `json:"p99_ms"`
 	MaxMs   float64  `json:"max_ms"`
-	MdevMs  float64  `json:"mdev_ms"`
-	P50Ms   *float64 `json:"p50_ms,omitempty"`
-	P95Ms   *float64 `json:"p95_ms,omitempty"`
-	P99Ms   *float64 `json:"p99_ms,omitempty"`
+	MdevMs  float64  `json:"stddev_ms"`
 }
 
 // IPDVReport is RFC 5481 inter-packet delay variation in milliseconds.
@@ -378,7 +382,7 @@ func (l *latency) report() *Latency {
 	}
 	if l.hist != nil {
 		q := func(x float64) *float64 { v := ms(float64(l.hist.Quantile(x))); return &v }
-		r.P50Ms, r.P95Ms, r.P99Ms = q(0.50), q(0.95), q(0.99)
+		r.P50Ms, r.P90Ms, r.P95Ms, r.P99Ms = q(0.50), q(0.90), q(0.95), q(0.99)
 	}
 	return r
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -98,12 +97,12 @@ func runAnalyze(ctx context.Context, e *env, file string, fl analyzeFlags) error
 	}
 
 	if fl.csv != "" {
-		if err := analyzeWriteFile(fl.csv, func(w io.Writer) error { return report.CaptureCSV(w, res) }); err != nil {
+		if err := writeFile(fl.csv, func(w io.Writer) error { return report.CaptureCSV(w, res) }); err != nil {
 			return fmt.Errorf("analyze: write csv: %w", err)
 		}
 	}
 	if fl.report != "" {
-		if err := analyzeWriteFile(fl.report, func(w io.Writer) error { return report.CaptureHTML(w, res) }); err != nil {
+		if err := writeFile(fl.report, func(w io.Writer) error { return report.CaptureHTML(w, res, time.Now()) }); err != nil {
 			return fmt.Errorf("analyze: write report: %w", err)
 		}
 	}
@@ -119,22 +118,4 @@ func runAnalyze(ctx context.Context, e *env, file string, fl analyzeFlags) error
 		return fmt.Errorf("analyze %s: %w", file, res.Stopped)
 	}
 	return nil
-}
-
-// analyzeWriteFile creates path and fills it with render; it reports the first
-// error of rendering, flushing and closing.
-func analyzeWriteFile(path string, render func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(f)
-	err = render(bw)
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -147,7 +147,7 @@ func (a *clientActions) connectivity(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(w, "  tcp  %-6s %-21s FAILED (%s): %v\n", c.name, c.addr, load.ErrorKind(err), err)
 			continue
 		}
-		fmt.Fprintf(w, "  tcp  %-6s %-21s ok, connect %s\n", c.name, c.addr, fmtMs(d))
+		fmt.Fprintf(w, "  tcp  %-6s %-21s ok, connect %s\n", c.name, c.addr, report.FormatMs(d))
 	}
 	rtt, h, err := load.CheckUDPEcho(ctx, a.o.udp, a.o.timeout)
 	if err != nil {
@@ -158,7 +158,7 @@ func (a *clientActions) connectivity(ctx context.Context, w io.Writer) error {
 		if h.IsReply() {
 			kind = "QoS reflector"
 		}
-		fmt.Fprintf(w, "  udp  %-6s %-21s ok, round trip %s (%s)\n", "echo", a.o.udp, fmtMs(rtt), kind)
+		fmt.Fprintf(w, "  udp  %-6s %-21s ok, round trip %s (%s)\n", "echo", a.o.udp, report.FormatMs(rtt), kind)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of 3 checks failed", failed)
@@ -181,9 +181,11 @@ func (a *clientActions) httpRequest(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	a.history = append(a.history, r)
-	renderProbe(w, r, len(a.history)-1, &getOptions{count: 2, proxy: a.o.proxy})
-	if s := cacheSaving(a.history); s != nil && r.Cache != load.CacheMiss && load.IsCacheHit(r.Cache) {
-		renderGetSaving(w, a.history)
+	if err := report.WriteGetText(w, r, report.GetTextOptions{Number: len(a.history), Proxy: a.o.proxy}); err != nil {
+		return err
+	}
+	if load.IsCacheHit(r.Cache) {
+		return report.WriteGetSaving(w, a.history)
 	}
 	return nil
 }
@@ -204,7 +206,7 @@ func (a *clientActions) qosTest(ctx context.Context, w io.Writer, p menu.QoSPara
 		return err
 	}
 	if a.o.csv != "" {
-		if err := report.AppendQoSCSV(a.o.csv, res); err != nil {
+		if err := appendQoSCSV(a.o.csv, res); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "appended to %s\n", a.o.csv)
@@ -224,7 +226,9 @@ func (a *clientActions) multiClient(ctx context.Context, w io.Writer, clients in
 	if err != nil {
 		return err
 	}
-	renderLoad(w, r)
+	if err := report.WriteLoadText(w, r); err != nil {
+		return err
+	}
 	if r.Successes == 0 {
 		return errors.New("no request succeeded")
 	}
@@ -253,17 +257,19 @@ func (a *clientActions) ping(ctx context.Context, w io.Writer, host string) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, pingHeader(host, ip, 56))
+	fmt.Fprintln(w, report.PingHeader(host, ip, 56))
 	res, err := icmp.Ping(ctx, icmp.PingConfig{
 		Hosts: []netip.Addr{ip}, Count: 4, Interval: 200 * time.Millisecond, Timeout: 2 * time.Second,
 		Logger:  a.e.logger(a.e.stderr),
-		OnEvent: func(ev icmp.PingEvent) { fmt.Fprintln(w, formatPingEvent(ev, false)) },
+		OnEvent: func(ev icmp.PingEvent) { fmt.Fprintln(w, report.FormatPingEvent(ev, false)) },
 	})
 	if err != nil {
 		return fmt.Errorf("ping %s: %w", host, err)
 	}
 	for _, h := range res.Hosts {
-		writePingSummary(w, host, h)
+		if err := report.WritePingSummary(w, host, h); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -277,7 +283,7 @@ func (a *clientActions) traceroute(ctx context.Context, w io.Writer, host string
 	fmt.Fprintf(w, "traceroute to %s (%s), 30 hops max\n", host, ip)
 	_, err = icmp.Trace(ctx, icmp.TraceConfig{
 		Target: ip, Wait: 2 * time.Second, Logger: a.e.logger(a.e.stderr),
-		OnHop: func(h icmp.Hop) { fmt.Fprintln(w, formatHop(h, true)) },
+		OnHop: func(h icmp.Hop) { fmt.Fprintln(w, report.FormatHop(h, true)) },
 	})
 	if err != nil {
 		return fmt.Errorf("traceroute %s: %w", host, err)

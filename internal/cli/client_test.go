@@ -16,6 +16,7 @@ import (
 
 	"github.com/socklab/socklab/internal/load"
 	"github.com/socklab/socklab/internal/proxy"
+	"github.com/socklab/socklab/internal/report"
 	"github.com/socklab/socklab/internal/udpecho"
 )
 
@@ -212,11 +213,11 @@ func TestLoadCommand(t *testing.T) {
 	lab := newClientLab(t)
 	t.Run("json through proxy", func(t *testing.T) {
 		code, out, stderr := run(t, "", "load", "--json", "--per-client", "-c", "3", "-n", "30", "--proxy", lab.proxy.URL, lab.origin.URL+"/l")
-		var r load.Result
+		var r report.LoadDoc
 		if err := json.Unmarshal([]byte(out), &r); err != nil || code != ExitOK {
 			t.Fatalf("exit %d %v\n%s\n%s", code, err, out, stderr)
 		}
-		if r.Requests != 30 || r.Successes != 30 || len(r.PerClient) != 3 || r.Cache == nil || r.Cache.Hits != 29 || r.Latency.Count != 30 {
+		if r.Requests != 30 || r.Successes != 30 || len(r.PerClient) != 3 || r.Cache == nil || r.Cache.Hits != 29 || r.Latency.N != 30 {
 			t.Fatalf("%+v cache %+v", r, r.Cache)
 		}
 	})

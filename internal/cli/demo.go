@@ -393,7 +393,7 @@ func (d *demo) fetchTwice(ctx context.Context) (string, error) {
 			return "", fmt.Errorf("fetch %d: %s", i+1, r.StatusText)
 		}
 		rs[i] = r
-		fmt.Fprintf(d.w, "  fetch %d  %s  %d bytes in %s   X-Cache: %s\n", i+1, r.StatusText, r.Size, fmtMs(r.Timing.Total), r.Header.Get("X-Cache"))
+		fmt.Fprintf(d.w, "  fetch %d  %s  %d bytes in %s   X-Cache: %s\n", i+1, r.StatusText, r.Size, report.FormatMs(r.Timing.Total), r.Header.Get("X-Cache"))
 		fmt.Fprintf(d.w, "           Cache-Status: %s\n", r.CacheStatus)
 		select {
 		case a := <-s.access:
@@ -415,12 +415,12 @@ func (d *demo) fetchTwice(ctx context.Context) (string, error) {
 	}
 	if saved > 0 {
 		fmt.Fprintf(d.w, "  the cache saved %s: MISS %s, then %s %s (%.0f%% faster; the MISS also paid for the connection)\n",
-			fmtMs(saved), fmtMs(miss), verdict, fmtMs(hit), 100*float64(saved)/float64(miss))
-		return fmt.Sprintf("MISS %s, then %s %s: %s saved", fmtMs(miss), verdict, fmtMs(hit), fmtMs(saved)), nil
+			report.FormatMs(saved), report.FormatMs(miss), verdict, report.FormatMs(hit), 100*float64(saved)/float64(miss))
+		return fmt.Sprintf("MISS %s, then %s %s: %s saved", report.FormatMs(miss), verdict, report.FormatMs(hit), report.FormatMs(saved)), nil
 	}
 	fmt.Fprintf(d.w, "  no time saved this run: MISS %s, then %s %s (on loopback the origin is as near as the cache)\n",
-		fmtMs(miss), verdict, fmtMs(hit))
-	return fmt.Sprintf("MISS %s, then %s %s", fmtMs(miss), verdict, fmtMs(hit)), nil
+		report.FormatMs(miss), verdict, report.FormatMs(hit))
+	return fmt.Sprintf("MISS %s, then %s %s", report.FormatMs(miss), verdict, report.FormatMs(hit)), nil
 }
 
 // explainVerdict says in words what the proxy did for one response.
@@ -463,7 +463,7 @@ func (d *demo) qosTest(ctx context.Context) (string, error) {
 				_ = report.WriteQoSIntervalHeader(iw)
 				header = true
 			}
-			_ = report.WriteQoSInterval(iw, ev)
+			_ = report.WriteQoSInterval(iw, ev.Intervals)
 		},
 	})
 	if err != nil {
@@ -487,7 +487,7 @@ func (d *demo) qosTest(ctx context.Context) (string, error) {
 	fmt.Fprintf(d.w, "  the relay saw: up %d datagrams, %d dropped by the loss model; down %d, %d dropped\n",
 		rs.Up.Packets, rs.Up.DropsLoss, rs.Down.Packets, rs.Down.DropsLoss)
 	csvPath := filepath.Join(d.o.out, "qos_result.csv")
-	if err := report.AppendQoSCSV(csvPath, res); err != nil {
+	if err := appendQoSCSV(csvPath, res); err != nil {
 		return "", err
 	}
 	htmlPath := filepath.Join(d.o.out, "qos_report.html")
@@ -497,7 +497,7 @@ func (d *demo) qosTest(ctx context.Context) (string, error) {
 	fmt.Fprintf(d.w, "  appended a row to %s\n", csvPath)
 	fmt.Fprintf(d.w, "  wrote %s (open it in a browser: RTT over time, histogram, jitter)\n", htmlPath)
 	return fmt.Sprintf("%d sent, %d received, %.2f%% lost; RTT avg %s p95 %s; jitter %s; %s, %s",
-		tot.Sent, tot.Received, tot.LossPct, fmtMs(tot.RTT.Avg), fmtMs(tot.RTT.P95), fmtMs(tot.JitterUp),
+		tot.Sent, tot.Received, tot.LossPct, report.FormatMs(tot.RTT.Avg), report.FormatMs(tot.RTT.P95), report.FormatMs(tot.JitterUp),
 		filepath.Base(csvPath), filepath.Base(htmlPath)), nil
 }
 
@@ -519,7 +519,7 @@ func (d *demo) loadTest(ctx context.Context) (string, error) {
 	if ctx.Err() != nil {
 		return "", ctx.Err()
 	}
-	renderLoad(&indentWriter{w: d.w, prefix: "  "}, r)
+	report.WriteLoadText(&indentWriter{w: d.w, prefix: "  "}, r)
 	line := fmt.Sprintf("%d requests by %d clients, %d errors, %.0f req/s, p50 %.3f ms, p99 %.3f ms",
 		r.Requests, r.Clients, r.Failures, r.RequestsPerSec, r.Latency.P50, r.Latency.P99)
 	if c := r.Cache; c != nil {
@@ -539,9 +539,9 @@ func (d *demo) ping(ctx context.Context) (string, error) {
 		Hosts: []netip.Addr{host}, Count: 3, Interval: 200 * time.Millisecond, Timeout: 2 * time.Second,
 		Logger: d.log,
 		OnStart: func() {
-			fmt.Fprintf(d.w, "  %s\n", pingHeader("127.0.0.1", host, 56))
+			fmt.Fprintf(d.w, "  %s\n", report.PingHeader("127.0.0.1", host, 56))
 		},
-		OnEvent: func(ev icmp.PingEvent) { fmt.Fprintf(d.w, "  %s\n", formatPingEvent(ev, false)) },
+		OnEvent: func(ev icmp.PingEvent) { fmt.Fprintf(d.w, "  %s\n", report.FormatPingEvent(ev, false)) },
 	})
 	if errors.Is(err, icmp.ErrNoPermission) {
 		return "no permission for ICMP sockets (see above)", fmt.Errorf("%v: %w", err, errDemoSkipped)
@@ -553,11 +553,11 @@ func (d *demo) ping(ctx context.Context) (string, error) {
 		return "", ctx.Err()
 	}
 	h := res.Hosts[0]
-	writePingSummary(&indentWriter{w: d.w, prefix: "  "}, "127.0.0.1", h)
+	report.WritePingSummary(&indentWriter{w: d.w, prefix: "  "}, "127.0.0.1", h)
 	if h.Received == 0 {
 		return "", fmt.Errorf("no reply from 127.0.0.1 (%d requests sent)", h.Transmitted)
 	}
-	return fmt.Sprintf("%d/%d replies, RTT avg %s ms", h.Received, h.Transmitted, msMicros(h.RTT.Mean())), nil
+	return fmt.Sprintf("%d/%d replies, RTT avg %s ms", h.Received, h.Transmitted, report.MsMicros(h.RTT.Mean())), nil
 }
 
 // indentWriter prefixes every line written through it, so the engines'

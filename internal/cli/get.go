@@ -5,13 +5,13 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/socklab/socklab/internal/load"
+	"github.com/socklab/socklab/internal/report"
 )
 
 // getOptions are the flags of "socklab get".
@@ -77,22 +77,6 @@ func parseHeaders(lines []string) (http.Header, error) {
 	return h, nil
 }
 
-// getReport is the --json document of "socklab get".
-type getReport struct {
-	URL         string              `json:"url"`
-	Proxy       string              `json:"proxy,omitempty"`
-	Requests    []*load.ProbeResult `json:"requests"`
-	CacheSaving *cacheSavingReport  `json:"cache_saving,omitempty"`
-}
-
-// cacheSavingReport compares the first MISS with the first HIT after it.
-type cacheSavingReport struct {
-	MissMs  float64 `json:"miss_ms"`
-	HitMs   float64 `json:"hit_ms"`
-	SavedMs float64 `json:"saved_ms"`
-	Hit     string  `json:"hit_verdict"` // HIT or REVALIDATED
-}
-
 func runGet(cmd *cobra.Command, e *env, o *getOptions, url string) error {
 	if o.count < 1 {
 		return usageErrf("-n must be at least 1, not %d", o.count)
@@ -112,7 +96,7 @@ func runGet(cmd *cobra.Command, e *env, o *getOptions, url string) error {
 	if o.output == "-" {
 		out = e.stderr // the body owns stdout
 	}
-	rep := getReport{URL: url, Proxy: o.proxy}
+	var rs []*load.ProbeResult
 	for i := range o.count {
 		body, done, err := openBody(e, o.output)
 		if err != nil {
@@ -123,24 +107,22 @@ func runGet(cmd *cobra.Command, e *env, o *getOptions, url string) error {
 			err = cerr
 		}
 		if err != nil {
-			if !o.json && len(rep.Requests) > 0 {
-				renderGetSaving(out, rep.Requests)
+			if !o.json {
+				_ = report.WriteGetSaving(out, rs)
 			}
 			return fmt.Errorf("get: %w", err)
 		}
-		rep.Requests = append(rep.Requests, r)
+		rs = append(rs, r)
 		if !o.json {
-			renderProbe(out, r, i, o)
+			if err := report.WriteGetText(out, r, o.textOptions(i)); err != nil {
+				return err
+			}
 		}
 	}
 	if o.json {
-		if s := cacheSaving(rep.Requests); s != nil {
-			rep.CacheSaving = s
-		}
-		return writeJSON(out, rep)
+		return writeJSON(out, report.GetJSON(url, o.proxy, rs))
 	}
-	renderGetSaving(out, rep.Requests)
-	return nil
+	return report.WriteGetSaving(out, rs)
 }
 
 // openBody returns where a response body goes: nowhere, stdout, or FILE
@@ -159,78 +141,11 @@ func openBody(e *env, name string) (io.Writer, func() error, error) {
 	return f, f.Close, nil
 }
 
-// mainHeaders are the response headers get prints without --headers: the
-// ones that say what came back and whether a cache served it.
-var mainHeaders = []string{"Content-Type", "Content-Length", "Content-Encoding", "Last-Modified", "Etag",
-	"Cache-Control", "Age", "Via", "Location", "Cache-Status", "X-Cache"}
-
-func renderProbe(w io.Writer, r *load.ProbeResult, i int, o *getOptions) {
+// textOptions label request i (0-based) of the run.
+func (o *getOptions) textOptions(i int) report.GetTextOptions {
+	t := report.GetTextOptions{Proxy: o.proxy, AllHeaders: o.all}
 	if o.count > 1 {
-		fmt.Fprintf(w, "#%d ", i+1)
+		t.Number = i + 1
 	}
-	fmt.Fprintf(w, "%s %s", r.Method, r.URL)
-	if o.proxy != "" {
-		fmt.Fprintf(w, " via %s", o.proxy)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  %s %s\n", r.Proto, r.StatusText)
-	names := mainHeaders
-	if o.all {
-		names = make([]string, 0, len(r.Header))
-		for k := range r.Header {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-	}
-	for _, k := range names {
-		for _, v := range r.Header.Values(k) {
-			fmt.Fprintf(w, "  %s: %s\n", k, v)
-		}
-	}
-	fmt.Fprintf(w, "  size       %d bytes\n", r.Size)
-	t := r.Timing
-	fmt.Fprintf(w, "  timing     dns %s  connect %s  tls %s  first byte %s  total %s",
-		fmtMs(t.DNS), fmtMs(t.Connect), fmtMs(t.TLS), fmtMs(t.FirstByte), fmtMs(t.Total))
-	if r.ConnReused {
-		fmt.Fprint(w, "  (connection reused)")
-	}
-	fmt.Fprintln(w)
-	switch r.Cache {
-	case "":
-	case load.CacheRevalidated:
-		fmt.Fprintf(w, "  cache      %s (served from the cache after the origin answered 304)\n", r.Cache)
-	default:
-		fmt.Fprintf(w, "  cache      %s\n", r.Cache)
-	}
+	return t
 }
-
-func renderGetSaving(w io.Writer, rs []*load.ProbeResult) {
-	s := cacheSaving(rs)
-	if s == nil {
-		return
-	}
-	pct := 0.0
-	if s.MissMs > 0 {
-		pct = s.SavedMs / s.MissMs * 100
-	}
-	fmt.Fprintf(w, "cache saved %.3f ms: MISS %.3f ms, then %s %.3f ms (%.0f%% faster)\n", s.SavedMs, s.MissMs, s.Hit, s.HitMs, pct)
-}
-
-// cacheSaving compares the first MISS with the first HIT that follows it.
-func cacheSaving(rs []*load.ProbeResult) *cacheSavingReport {
-	var miss *load.ProbeResult
-	for _, r := range rs {
-		switch {
-		case r.Cache == load.CacheMiss && miss == nil:
-			miss = r
-		case load.IsCacheHit(r.Cache) && miss != nil:
-			m, h := msOf(miss.Timing.Total), msOf(r.Timing.Total)
-			return &cacheSavingReport{MissMs: m, HitMs: h, SavedMs: m - h, Hit: r.Cache}
-		}
-	}
-	return nil
-}
-
-func msOf(d time.Duration) float64 { return float64(d) / 1e6 }
-
-func fmtMs(d time.Duration) string { return fmt.Sprintf("%.3f ms", msOf(d)) }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/socklab/socklab/internal/load"
+	"github.com/socklab/socklab/internal/report"
 	"github.com/socklab/socklab/internal/units"
 )
 
@@ -121,11 +122,11 @@ func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
 		r.PerClient = nil
 	}
 	if o.json {
-		if err := writeJSON(e.stdout, r); err != nil {
+		if err := writeJSON(e.stdout, report.LoadJSON(r)); err != nil {
 			return err
 		}
-	} else {
-		renderLoad(e.stdout, r)
+	} else if err := report.WriteLoadText(e.stdout, r); err != nil {
+		return err
 	}
 	if r.Successes == 0 {
 		return silentExit(ExitFailure)
@@ -172,65 +173,6 @@ func progressLine(p load.Progress, width int) string {
 		rate = float64(p.Done) / s
 	}
 	return fmt.Sprintf("%s %3.0f%%  %d req  %d err  %.0f req/s", bar, p.Fraction()*100, p.Done, p.Errors, rate)
-}
-
-// renderLoad prints a load result for people.
-func renderLoad(w io.Writer, r *load.Result) {
-	mode := "closed loop"
-	if r.Mode == "open" {
-		mode = fmt.Sprintf("open loop at %g req/s", r.Rate)
-	}
-	fmt.Fprintf(w, "load %s: %d clients, %s", r.Target, r.Clients, mode)
-	if r.Proxy != "" {
-		fmt.Fprintf(w, ", via %s", r.Proxy)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintf(w, "  requests    %d in %.2f s: %d ok, %d failed\n", r.Requests, r.DurationMs/1000, r.Successes, r.Failures)
-	fmt.Fprintf(w, "  rate        %.1f req/s, %s/s (%s)\n", r.RequestsPerSec, units.FormatBytes(r.BytesPerSec), units.FormatBitrate(r.ThroughputBps))
-	if len(r.StatusCodes) > 0 {
-		fmt.Fprint(w, "  status     ")
-		for _, k := range r.SortedStatus() {
-			fmt.Fprintf(w, " %s: %d", k, r.StatusCodes[k])
-		}
-		fmt.Fprintln(w)
-	}
-	if len(r.Errors) > 0 {
-		fmt.Fprint(w, "  errors     ")
-		for _, k := range r.SortedErrors() {
-			fmt.Fprintf(w, " %s: %d", k, r.Errors[k])
-		}
-		fmt.Fprintln(w)
-	}
-	name := "latency"
-	if r.Protocol == "udp" {
-		name = "rtt    "
-	}
-	if lat := r.Latency; lat.Count > 0 {
-		fmt.Fprintf(w, "  %s     min %.3f  p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms (mean %.3f)\n",
-			name, lat.Min, lat.P50, lat.P90, lat.P99, lat.Max, lat.Mean)
-	}
-	if c := r.Cache; c != nil {
-		fmt.Fprintf(w, "  cache       %.1f%% hits (%d hits of which %d revalidated, %d misses)\n", c.HitRatio*100, c.Hits, c.Revalidated, c.Misses)
-	}
-	if u := r.UDP; u != nil {
-		fmt.Fprintf(w, "  udp         %d sent, %d received, %d lost (%.2f%%), %d duplicates\n", u.Sent, u.Received, u.Lost, u.LossPct, u.Duplicates)
-	}
-	if len(r.PerClient) == 0 {
-		return
-	}
-	fmt.Fprintln(w, "  per client:")
-	if r.Protocol == "udp" {
-		fmt.Fprintf(w, "  %6s %8s %8s %8s %8s %10s %10s %10s\n", "client", "sent", "recv", "lost", "loss%", "rtt p50", "rtt p99", "rtt max")
-	} else {
-		fmt.Fprintf(w, "  %6s %8s %8s %8s %10s %10s %10s\n", "client", "requests", "ok", "failed", "p50 ms", "p99 ms", "max ms")
-	}
-	for _, c := range r.PerClient {
-		if u := c.UDP; u != nil {
-			fmt.Fprintf(w, "  %6d %8d %8d %8d %8.2f %10.3f %10.3f %10.3f\n", c.ID, u.Sent, u.Received, u.Lost, u.LossPct, c.Latency.P50, c.Latency.P99, c.Latency.Max)
-			continue
-		}
-		fmt.Fprintf(w, "  %6d %8d %8d %8d %10.3f %10.3f %10.3f\n", c.ID, c.Requests, c.Successes, c.Requests-c.Successes, c.Latency.P50, c.Latency.P99, c.Latency.Max)
-	}
 }
 
 // loadProcs resolves --procs. A load generator on the same machine as the

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/socklab/socklab/internal/icmp"
+	"github.com/socklab/socklab/internal/report"
 )
 
 // pingOptions are the flags of "socklab ping", named as iputils ping's.
@@ -76,12 +76,6 @@ none did, 2 on an error.`,
 	return cmd
 }
 
-// pingTarget is one host as typed and the address it resolved to.
-type pingTarget struct {
-	name string
-	addr netip.Addr
-}
-
 func (o *pingOptions) config() (icmp.PingConfig, error) {
 	var cfg icmp.PingConfig
 	switch {
@@ -127,7 +121,7 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 
 // resolveHosts turns each argument into one address: literals as they are,
 // names through the resolver, keeping the first address of the wanted family.
-func resolveHosts(ctx context.Context, hosts []string, v4, v6 bool) ([]pingTarget, error) {
+func resolveHosts(ctx context.Context, hosts []string, v4, v6 bool) ([]report.PingTarget, error) {
 	network := "ip"
 	switch {
 	case v4:
@@ -135,13 +129,13 @@ func resolveHosts(ctx context.Context, hosts []string, v4, v6 bool) ([]pingTarge
 	case v6:
 		network = "ip6"
 	}
-	var out []pingTarget
+	var out []report.PingTarget
 	for _, h := range hosts {
 		addr, err := resolvePingHost(ctx, network, h)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, pingTarget{name: h, addr: addr})
+		out = append(out, report.PingTarget{Name: h, Addr: addr})
 	}
 	return out, nil
 }
@@ -173,7 +167,7 @@ func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 		return &exitError{code: ExitUsage, err: fmt.Errorf("ping: %w", err)}
 	}
 	for _, t := range targets {
-		cfg.Hosts = append(cfg.Hosts, t.addr)
+		cfg.Hosts = append(cfg.Hosts, t.Addr)
 	}
 	cfg.Logger = e.logger(e.stderr)
 	r := &pingRenderer{w: e.stdout, quiet: o.quiet || o.json, stamps: o.stamps}
@@ -182,7 +176,7 @@ func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 	if !o.json {
 		cfg.OnStart = func() {
 			for _, t := range targets {
-				fmt.Fprintln(e.stdout, pingHeader(t.name, t.addr, p.PayloadSize()))
+				fmt.Fprintln(e.stdout, report.PingHeader(t.Name, t.Addr, p.PayloadSize()))
 			}
 		}
 	}
@@ -195,12 +189,14 @@ func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 		return &exitError{code: ExitUsage, err: err} // iputils exits 2 when it cannot ping at all
 	}
 	if o.json {
-		if err := writeJSON(e.stdout, pingJSON(targets, res, r.replies())); err != nil {
+		if err := writeJSON(e.stdout, report.PingJSON(targets, res, r.replies())); err != nil {
 			return err
 		}
 	} else {
 		for i, h := range res.Hosts {
-			writePingSummary(e.stdout, targets[i].name, h)
+			if err := report.WritePingSummary(e.stdout, targets[i].Name, h); err != nil {
+				return err
+			}
 		}
 	}
 	for _, h := range res.Hosts {
@@ -209,14 +205,6 @@ func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 		}
 	}
 	return silentExit(ExitFailure)
-}
-
-// pingHeader is iputils' first line.
-func pingHeader(name string, addr netip.Addr, size int) string {
-	if addr.Is6() {
-		return fmt.Sprintf("PING %s (%s) %d data bytes", name, addr, size)
-	}
-	return fmt.Sprintf("PING %s (%s) %d(%d) bytes of data.", name, addr, size, size+28)
 }
 
 // pingRenderer prints reply and error lines as they come and keeps them for
@@ -236,139 +224,11 @@ func (r *pingRenderer) event(ev icmp.PingEvent) {
 	if r.quiet {
 		return
 	}
-	fmt.Fprintln(r.w, formatPingEvent(ev, r.stamps))
+	fmt.Fprintln(r.w, report.FormatPingEvent(ev, r.stamps))
 }
 
 func (r *pingRenderer) replies() []icmp.PingEvent {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.events
-}
-
-// formatPingEvent renders one line as iputils does (ping_common.c).
-func formatPingEvent(ev icmp.PingEvent, stamps bool) string {
-	var b strings.Builder
-	if stamps {
-		fmt.Fprintf(&b, "[%d.%06d] ", ev.At.Unix(), ev.At.Nanosecond()/1000)
-	}
-	if ev.Kind == icmp.PingError {
-		fmt.Fprintf(&b, "From %s icmp_seq=%d %s", ev.From, ev.Seq, ev.Message)
-		return b.String()
-	}
-	fmt.Fprintf(&b, "%d bytes from %s: icmp_seq=%d", ev.Bytes, ev.From, ev.Seq)
-	if ev.TTL >= 0 {
-		fmt.Fprintf(&b, " ttl=%d", ev.TTL)
-	}
-	fmt.Fprintf(&b, " time=%s ms", formatReplyTime(ev.RTT))
-	if ev.Dup {
-		b.WriteString(" (DUP!)")
-	}
-	return b.String()
-}
-
-// formatReplyTime prints fewer decimals as the time grows, as iputils does:
-// three below 1 ms, two below 10 ms, one below 100 ms, none above.
-func formatReplyTime(d time.Duration) string {
-	us := d.Microseconds()
-	switch {
-	case us >= 100000:
-		return strconv.FormatInt(us/1000, 10)
-	case us >= 10000:
-		return fmt.Sprintf("%d.%01d", us/1000, us%1000/100)
-	case us >= 1000:
-		return fmt.Sprintf("%d.%02d", us/1000, us%1000/10)
-	}
-	return fmt.Sprintf("%d.%03d", us/1000, us%1000)
-}
-
-// writePingSummary prints iputils' closing statistics for one host.
-func writePingSummary(w io.Writer, name string, h icmp.HostResult) {
-	fmt.Fprintf(w, "\n--- %s ping statistics ---\n", name)
-	fmt.Fprintf(w, "%d packets transmitted, %d received", h.Transmitted, h.Received)
-	if h.Duplicates > 0 {
-		fmt.Fprintf(w, ", +%d duplicates", h.Duplicates)
-	}
-	if h.Errors > 0 {
-		fmt.Fprintf(w, ", +%d errors", h.Errors)
-	}
-	if h.Transmitted > 0 {
-		// iputils prints the loss with %g of a float: 33.3333%.
-		fmt.Fprintf(w, ", %s%% packet loss, time %dms", strconv.FormatFloat(float64(float32(h.LossPercent())), 'g', 6, 32), h.Elapsed.Milliseconds())
-	}
-	fmt.Fprintln(w)
-	if h.RTT.N() > 0 {
-		fmt.Fprintf(w, "rtt min/avg/max/mdev = %s/%s/%s/%s ms\n", msMicros(h.RTT.Min()), msMicros(h.RTT.Mean()), msMicros(h.RTT.Max()), msMicros(h.RTT.Stddev()))
-	}
-}
-
-// msMicros prints milliseconds cut to whole microseconds, as iputils' "%ld.%03ld".
-func msMicros(ms float64) string {
-	us := int64(ms * 1000)
-	return fmt.Sprintf("%d.%03d", us/1000, us%1000)
-}
-
-type pingReplyJSON struct {
-	Seq   int      `json:"seq"`
-	From  string   `json:"from"`
-	Bytes int      `json:"bytes,omitempty"`
-	TTL   *int     `json:"ttl,omitempty"`
-	RTTms *float64 `json:"rtt_ms,omitempty"`
-	Dup   bool     `json:"dup,omitempty"`
-	Error string   `json:"error,omitempty"`
-}
-
-type pingHostJSON struct {
-	Host        string          `json:"host"`
-	Address     string          `json:"address"`
-	Transmitted int             `json:"transmitted"`
-	Received    int             `json:"received"`
-	Duplicates  int             `json:"duplicates"`
-	Errors      int             `json:"errors"`
-	LossPct     float64         `json:"loss_pct"`
-	TimeMs      float64         `json:"time_ms"`
-	RTTMinMs    *float64        `json:"rtt_min_ms"`
-	RTTAvgMs    *float64        `json:"rtt_avg_ms"`
-	RTTMaxMs    *float64        `json:"rtt_max_ms"`
-	RTTMdevMs   *float64        `json:"rtt_mdev_ms"`
-	Replies     []pingReplyJSON `json:"replies"`
-}
-
-func pingJSON(targets []pingTarget, res icmp.PingResult, events []icmp.PingEvent) any {
-	hosts := make([]pingHostJSON, 0, len(res.Hosts))
-	for i, h := range res.Hosts {
-		j := pingHostJSON{
-			Host: targets[i].name, Address: h.Host.String(),
-			Transmitted: h.Transmitted, Received: h.Received, Duplicates: h.Duplicates, Errors: h.Errors,
-			LossPct: h.LossPercent(), TimeMs: float64(h.Elapsed) / float64(time.Millisecond),
-			Replies: []pingReplyJSON{},
-		}
-		if h.RTT.N() > 0 {
-			mn, avg, mx, md := h.RTT.Min(), h.RTT.Mean(), h.RTT.Max(), h.RTT.Stddev()
-			j.RTTMinMs, j.RTTAvgMs, j.RTTMaxMs, j.RTTMdevMs = &mn, &avg, &mx, &md
-		}
-		hosts = append(hosts, j)
-	}
-	for _, ev := range events {
-		for i := range res.Hosts {
-			if res.Hosts[i].Host != ev.Host {
-				continue
-			}
-			r := pingReplyJSON{Seq: ev.Seq, From: ev.From.String(), Dup: ev.Dup}
-			if ev.Kind == icmp.PingError {
-				r.Error = ev.Message
-			} else {
-				rtt := float64(ev.RTT) / float64(time.Millisecond)
-				r.RTTms, r.Bytes = &rtt, ev.Bytes
-				if ev.TTL >= 0 {
-					ttl := ev.TTL
-					r.TTL = &ttl
-				}
-			}
-			hosts[i].Replies = append(hosts[i].Replies, r)
-			break
-		}
-	}
-	return struct {
-		Hosts []pingHostJSON `json:"hosts"`
-	}{hosts}
 }

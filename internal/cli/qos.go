@@ -208,7 +208,7 @@ func runQoS(cmd *cobra.Command, e *env, f qosFlags, args []string) error {
 	}
 	errs := []error{runErr}
 	if f.csv != "" {
-		if err := report.AppendQoSCSV(f.csv, res); err != nil {
+		if err := appendQoSCSV(f.csv, res); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -226,15 +226,29 @@ func runQoS(cmd *cobra.Command, e *env, f qosFlags, args []string) error {
 	return nil
 }
 
-func writeQoSReport(path string, res *qos.Result) error {
-	fh, err := os.Create(path)
+// appendQoSCSV appends res as one row to the CSV file at path, creating it
+// (with the header) if it does not exist or is empty.
+func appendQoSCSV(path string, res *qos.Result) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("qos: report: %w", err)
+		return fmt.Errorf("qos: csv: %w", err)
 	}
-	err = report.WriteQoSHTML(fh, res)
-	if cerr := fh.Close(); err == nil {
+	st, err := f.Stat()
+	if err == nil {
+		err = report.WriteQoSCSV(f, res, st.Size() == 0)
+	}
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err != nil {
+		return fmt.Errorf("qos: csv: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeQoSReport writes the --report HTML page, dated now.
+func writeQoSReport(path string, res *qos.Result) error {
+	err := writeFile(path, func(w io.Writer) error { return report.WriteQoSHTML(w, res, time.Now()) })
 	if err != nil {
 		return fmt.Errorf("qos: report: write %s: %w", path, err)
 	}
@@ -259,7 +273,7 @@ func (o *qosOutput) event(ev qos.Event) {
 	}
 	if o.f.jsonStream {
 		if ev.Kind != qos.EventProgress {
-			_ = report.WriteQoSEvent(o.e.stdout, ev)
+			_ = report.WriteQoSEvent(o.e.stdout, qosEvent(ev))
 		}
 		return
 	}
@@ -281,15 +295,29 @@ func (o *qosOutput) event(ev qos.Event) {
 			o.header = true
 		}
 		if tcp {
-			_ = report.WriteTCPInterval(o.e.stdout, ev)
+			_ = report.WriteTCPInterval(o.e.stdout, ev.Intervals)
 		} else {
-			_ = report.WriteQoSInterval(o.e.stdout, ev)
+			_ = report.WriteQoSInterval(o.e.stdout, ev.Intervals)
 		}
 	case qos.EventProgress:
 		if o.progress && o.longRun(ev) {
 			o.drawBar(ev)
 		}
 	}
+}
+
+// qosEvent is ev as report renders it: the configuration reduced to the
+// target it names.
+func qosEvent(ev qos.Event) report.QoSEvent {
+	r := report.QoSEvent{Kind: string(ev.Kind), Time: ev.Time, Elapsed: ev.Elapsed, Intervals: ev.Intervals,
+		Sent: ev.Sent, Received: ev.Received, Fraction: ev.Fraction, Result: ev.Result}
+	if c := ev.Config; c != nil {
+		r.Target = c.Target
+		if c.TCP != "" {
+			r.Target = c.TCP
+		}
+	}
+	return r
 }
 
 // longRun: the bar is for runs over 2 s — planned so, or already past 2 s.

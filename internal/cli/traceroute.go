@@ -3,16 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"net"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/socklab/socklab/internal/icmp"
+	"github.com/socklab/socklab/internal/report"
 )
 
 // tracerouteOptions are the flags of "socklab traceroute", named as
@@ -139,22 +138,21 @@ func runTraceroute(ctx context.Context, e *env, o *tracerouteOptions, host strin
 		cfg.Resolve = reverseName
 	}
 	if !o.json {
-		r := &traceRenderer{w: e.stdout, numeric: o.numeric}
-		cfg.OnHop = r.hop
+		cfg.OnHop = func(h icmp.Hop) { fmt.Fprintln(e.stdout, report.FormatHop(h, o.numeric)) }
 	}
 	tr, err := icmp.NewTracer(cfg)
 	if err != nil {
 		return usageErr(err)
 	}
 	if !o.json {
-		fmt.Fprintf(e.stdout, "traceroute to %s (%s), %d hops max, %d byte packets\n", host, addr, cfg.MaxTTL, tr.PacketLen())
+		fmt.Fprintln(e.stdout, report.TraceHeader(host, addr, cfg.MaxTTL, tr.PacketLen()))
 	}
 	res, err := tr.Run(ctx)
 	if err != nil {
 		return err
 	}
 	if o.json {
-		return writeJSON(e.stdout, traceJSON(host, res))
+		return writeJSON(e.stdout, report.TraceJSON(host, res))
 	}
 	return nil
 }
@@ -166,92 +164,4 @@ func reverseName(ctx context.Context, addr netip.Addr) string {
 		return ""
 	}
 	return strings.TrimSuffix(names[0], ".")
-}
-
-// traceRenderer prints one traceroute 2.1 line per hop.
-type traceRenderer struct {
-	w       io.Writer
-	numeric bool
-}
-
-func (r *traceRenderer) hop(h icmp.Hop) {
-	fmt.Fprintln(r.w, formatHop(h, r.numeric))
-}
-
-// formatHop renders a hop as traceroute 2.1's print_probe does: the address is
-// printed before the first answered probe and again whenever it changes.
-func formatHop(h icmp.Hop, numeric bool) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%2d ", h.TTL)
-	var last netip.Addr
-	for _, p := range h.Probes {
-		if !p.Answered {
-			b.WriteString(" *")
-			continue
-		}
-		if p.From != last {
-			switch {
-			case numeric:
-				fmt.Fprintf(&b, " %s", p.From)
-			case p.Name != "":
-				fmt.Fprintf(&b, " %s (%s)", p.Name, p.From)
-			default:
-				fmt.Fprintf(&b, " %s (%s)", p.From, p.From)
-			}
-			last = p.From
-		}
-		fmt.Fprintf(&b, "  %.3f ms", float64(p.RTT)/float64(time.Millisecond))
-		if p.Annotation != "" {
-			fmt.Fprintf(&b, " %s", p.Annotation)
-		}
-	}
-	return b.String()
-}
-
-type traceProbeJSON struct {
-	Flow       int      `json:"flow"`
-	Answered   bool     `json:"answered"`
-	Address    string   `json:"address,omitempty"`
-	Name       string   `json:"name,omitempty"`
-	RTTms      *float64 `json:"rtt_ms,omitempty"`
-	Annotation string   `json:"annotation,omitempty"`
-}
-
-type traceHopJSON struct {
-	TTL    int              `json:"ttl"`
-	Probes []traceProbeJSON `json:"probes"`
-}
-
-func traceJSON(host string, res icmp.TraceResult) any {
-	hops := make([]traceHopJSON, 0, len(res.Hops))
-	for _, h := range res.Hops {
-		hj := traceHopJSON{TTL: h.TTL, Probes: []traceProbeJSON{}}
-		for _, p := range h.Probes {
-			pj := traceProbeJSON{Flow: p.Flow, Answered: p.Answered, Annotation: p.Annotation}
-			if p.Answered {
-				rtt := float64(p.RTT) / float64(time.Millisecond)
-				pj.Address, pj.Name, pj.RTTms = p.From.String(), p.Name, &rtt
-			}
-			hj.Probes = append(hj.Probes, pj)
-		}
-		hops = append(hops, hj)
-	}
-	return struct {
-		Target     string         `json:"target"`
-		Address    string         `json:"address"`
-		Protocol   string         `json:"protocol"`
-		Port       int            `json:"port,omitempty"`
-		MaxHops    int            `json:"max_hops"`
-		PacketLen  int            `json:"packet_len"`
-		Reached    bool           `json:"reached"`
-		DurationMs float64        `json:"duration_ms"`
-		Hops       []traceHopJSON `json:"hops"`
-	}{host, res.Target.String(), res.Protocol.String(), portIfAny(res), res.MaxTTL, res.PacketLen, res.Reached, float64(res.Elapsed) / float64(time.Millisecond), hops}
-}
-
-func portIfAny(res icmp.TraceResult) int {
-	if res.Protocol == icmp.TraceICMP {
-		return 0
-	}
-	return res.Port
 }

@@ -8,39 +8,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/socklab/socklab/internal/icmp"
 	"github.com/socklab/socklab/internal/netns"
 )
-
-func TestFormatHop(t *testing.T) {
-	a := netip.MustParseAddr("10.0.2.1")
-	b := netip.MustParseAddr("10.0.3.1")
-	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
-	tests := []struct {
-		name    string
-		hop     icmp.Hop
-		numeric bool
-		want    string
-	}{
-		{"three answers", icmp.Hop{TTL: 2, Probes: []icmp.ProbeResult{{Answered: true, From: a, RTT: ms(0.051)}, {Answered: true, From: a, RTT: ms(0.040)}, {Answered: true, From: a, RTT: ms(0.038)}}}, true,
-			" 2  10.0.2.1  0.051 ms  0.040 ms  0.038 ms"},
-		{"no answer", icmp.Hop{TTL: 12, Probes: []icmp.ProbeResult{{}, {}, {}}}, true,
-			"12  * * *"},
-		{"star then answers from two routers", icmp.Hop{TTL: 3, Probes: []icmp.ProbeResult{{}, {Answered: true, From: a, RTT: ms(1)}, {Answered: true, From: b, RTT: ms(2)}}}, true,
-			" 3  * 10.0.2.1  1.000 ms 10.0.3.1  2.000 ms"},
-		{"unreachable with names", icmp.Hop{TTL: 1, Probes: []icmp.ProbeResult{{Answered: true, From: a, Name: "r1.lab", RTT: ms(0.5), Annotation: "!N"}}}, false,
-			" 1  r1.lab (10.0.2.1)  0.500 ms !N"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := formatHop(tt.hop, tt.numeric); got != tt.want {
-				t.Errorf("got  %q\nwant %q", got, tt.want)
-			}
-		})
-	}
-}
 
 func TestTracerouteUsageErrors(t *testing.T) {
 	for _, args := range [][]string{

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/socklab/socklab/internal/icmp/icmpresult"
 	"github.com/socklab/socklab/internal/icmp/probe"
-	"github.com/socklab/socklab/internal/stats"
 )
 
 // EmptyPayload as PingConfig.Size sends echo requests with no data ("-s 0").
@@ -62,62 +62,20 @@ type PingConfig struct {
 	Logger *slog.Logger
 }
 
-// PingEventKind says what a PingEvent reports.
-type PingEventKind int
-
-const (
-	// PingReply is an echo reply (possibly a duplicate).
-	PingReply PingEventKind = iota
-	// PingError is an ICMP error caused by one of our requests: time
-	// exceeded, destination unreachable, packet too big...
-	PingError
+// The result types live in icmpresult, which opens no socket, so that
+// internal/report can render them without importing this engine.
+type (
+	PingEventKind = icmpresult.PingEventKind
+	PingEvent     = icmpresult.PingEvent
+	HostResult    = icmpresult.HostResult
+	PingResult    = icmpresult.PingResult
 )
 
-// PingEvent is one reply or error, for rendering iputils-style lines.
-type PingEvent struct {
-	Kind PingEventKind
-	Host netip.Addr
-	// From is who sent it: the host for replies, a router for most errors.
-	From netip.Addr
-	Seq  int
-	// Bytes is the ICMP message length (iputils' "64 bytes").
-	Bytes int
-	TTL   int // -1 when unknown
-	RTT   time.Duration
-	Dup   bool
-	// Message is the ICMP error's description ("Time to live exceeded").
-	Message string
-	// At is when the reply arrived (wall clock), for ping -D.
-	At time.Time
-}
-
-// HostResult is the summary for one host.
-type HostResult struct {
-	Host        netip.Addr
-	Transmitted int
-	Received    int
-	Duplicates  int
-	Errors      int
-	// RTT holds the round-trip times of first replies, in milliseconds.
-	RTT stats.Summary
-	// Elapsed runs from the first request to the last reply or request.
-	Elapsed time.Duration
-}
-
-// LossPercent is (transmitted − received) / transmitted × 100, as iputils.
-func (h HostResult) LossPercent() float64 {
-	if h.Transmitted == 0 {
-		return 0
-	}
-	return float64(h.Transmitted-h.Received) * 100 / float64(h.Transmitted)
-}
-
-// PingResult is what Ping returns.
-type PingResult struct {
-	Hosts []HostResult
-	// Raw reports whether raw sockets were used (false: datagram sockets).
-	Raw bool
-}
+// Ping event kinds.
+const (
+	PingReply = icmpresult.PingReply
+	PingError = icmpresult.PingError
+)
 
 // Ping runs a Pinger for cfg.
 func Ping(ctx context.Context, cfg PingConfig) (PingResult, error) {

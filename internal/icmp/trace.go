@@ -12,29 +12,19 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/socklab/socklab/internal/icmp/icmpresult"
 )
 
-// TraceProtocol is the kind of probe a traceroute sends.
-type TraceProtocol int
+// TraceProtocol is the kind of probe a traceroute sends (see icmpresult).
+type TraceProtocol = icmpresult.TraceProtocol
 
+// Probe protocols.
 const (
-	// TraceUDP sends UDP datagrams to port 33434 (the default, as traceroute).
-	TraceUDP TraceProtocol = iota
-	// TraceICMP sends echo requests (traceroute -I).
-	TraceICMP
-	// TraceTCP sends SYNs to Port (traceroute -T).
-	TraceTCP
+	TraceUDP  = icmpresult.TraceUDP
+	TraceICMP = icmpresult.TraceICMP
+	TraceTCP  = icmpresult.TraceTCP
 )
-
-func (p TraceProtocol) String() string {
-	switch p {
-	case TraceICMP:
-		return "icmp"
-	case TraceTCP:
-		return "tcp"
-	}
-	return "udp"
-}
 
 // ParseTraceProtocol reads "udp", "icmp" or "tcp".
 func ParseTraceProtocol(s string) (TraceProtocol, error) {
@@ -92,38 +82,12 @@ type TraceConfig struct {
 	Logger *slog.Logger
 }
 
-// ProbeResult is one probe's outcome.
-type ProbeResult struct {
-	Flow     int
-	Answered bool
-	From     netip.Addr
-	Name     string // reverse DNS name, "" when not resolved
-	RTT      time.Duration
-	// Annotation is traceroute's mark for an unreachable: !H !N !P !X ...
-	Annotation string
-	// Reached is true when the answer came from the destination itself.
-	Reached bool
-}
-
-// Hop is one TTL's probes.
-type Hop struct {
-	TTL    int
-	Probes []ProbeResult
-}
-
-// TraceResult is what Trace returns.
-type TraceResult struct {
-	Target   netip.Addr
-	Protocol TraceProtocol
-	Port     int
-	MaxTTL   int
-	// PacketLen is the size of the first probe's IP packet.
-	PacketLen int
-	Hops      []Hop
-	// Reached is true when the destination answered.
-	Reached bool
-	Elapsed time.Duration
-}
+// The trace result types live in icmpresult, which opens no socket.
+type (
+	ProbeResult = icmpresult.ProbeResult
+	Hop         = icmpresult.Hop
+	TraceResult = icmpresult.TraceResult
+)
 
 // Trace runs a Tracer for cfg.
 func Trace(ctx context.Context, cfg TraceConfig) (TraceResult, error) {

@@ -3,20 +3,19 @@ package load
 import (
 	"net/http"
 	"strings"
+
+	"github.com/socklab/socklab/internal/load/loadresult"
 )
 
-// Cache verdicts returned by CacheVerdict.
+// Cache verdicts returned by CacheVerdict (see loadresult).
 const (
-	CacheHit         = "HIT"
-	CacheMiss        = "MISS"
-	CacheRevalidated = "REVALIDATED" // stale entry confirmed by the origin (304)
+	CacheHit         = loadresult.CacheHit
+	CacheMiss        = loadresult.CacheMiss
+	CacheRevalidated = loadresult.CacheRevalidated
 )
 
-// IsCacheHit reports whether a verdict means the body came from the cache:
-// a fresh HIT, or a stale entry the origin confirmed with a 304 (which
-// socklab's proxy also marks X-Cache: HIT, as Squid counts
-// TCP_REFRESH_UNMODIFIED among its hits).
-func IsCacheHit(verdict string) bool { return verdict == CacheHit || verdict == CacheRevalidated }
+// IsCacheHit reports whether a verdict means the body came from the cache.
+func IsCacheHit(verdict string) bool { return loadresult.IsCacheHit(verdict) }
 
 // CacheVerdict reads a proxy's cache verdict from a response: the RFC 9211
 // Cache-Status field first, then the older X-Cache. It returns "" when the

@@ -3,12 +3,13 @@ package load
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"time"
+
+	"github.com/socklab/socklab/internal/load/loadresult"
 )
 
 // ProbeConfig describes the request "socklab get" sends.
@@ -76,44 +77,11 @@ func (p *Prober) Close() {
 	}
 }
 
-// Timing is the httptrace split of one request. A phase that did not happen
-// (no DNS for an IP literal, no connect on a reused connection) is zero.
-type Timing struct {
-	DNS       time.Duration // name lookup
-	Connect   time.Duration // TCP handshake (to the proxy, when there is one)
-	TLS       time.Duration // TLS handshake
-	FirstByte time.Duration // from the start to the first response byte
-	Total     time.Duration // from the start to the last body byte
-}
-
-// MarshalJSON writes the phases in milliseconds, the SPEC's unit.
-func (t Timing) MarshalJSON() ([]byte, error) {
-	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
-	return json.Marshal(struct {
-		DNS       float64 `json:"dns"`
-		Connect   float64 `json:"connect"`
-		TLS       float64 `json:"tls"`
-		FirstByte float64 `json:"first_byte"`
-		Total     float64 `json:"total"`
-	}{ms(t.DNS), ms(t.Connect), ms(t.TLS), ms(t.FirstByte), ms(t.Total)})
-}
-
-// ProbeResult is what one request returned.
-type ProbeResult struct {
-	URL         string      `json:"url"`
-	Method      string      `json:"method"`
-	Proto       string      `json:"proto"`       // "HTTP/1.1"
-	Status      int         `json:"status"`      // 200
-	StatusText  string      `json:"status_text"` // "200 OK"
-	Header      http.Header `json:"headers"`
-	Size        int64       `json:"size_bytes"` // body bytes received
-	Timing      Timing      `json:"timing_ms"`
-	ConnReused  bool        `json:"conn_reused"`
-	RemoteAddr  string      `json:"remote_addr,omitempty"`  // the peer connected to (the proxy, when there is one)
-	TLSVersion  string      `json:"tls_version,omitempty"`  // "TLS 1.3"
-	Cache       string      `json:"cache,omitempty"`        // HIT, MISS, REVALIDATED; empty without a cache
-	CacheStatus string      `json:"cache_status,omitempty"` // the raw Cache-Status field
-}
+// The probe's result types live in loadresult, which opens no socket.
+type (
+	Timing      = loadresult.Timing
+	ProbeResult = loadresult.ProbeResult
+)
 
 // Do sends the request once, copies the body to body (nil discards it) and
 // returns the status, headers, size and timing split. Errors are wrapped

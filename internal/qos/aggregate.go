@@ -70,7 +70,7 @@ func total(rs []StreamResult, cols []*collector, senders []*stream) (StreamResul
 		c.mu.Unlock()
 		schedErr.Merge(&senders[i].schedErr)
 	}
-	t.fillPcts()
+	fillPcts(&t)
 	if t.Received > 0 {
 		t.JitterUp = time.Duration(jitUp / float64(t.Received))
 		t.JitterDown = time.Duration(jitDown / float64(t.Received))

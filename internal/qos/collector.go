@@ -253,7 +253,7 @@ func (c *collector) result(stream int, sendDur time.Duration, wire int) StreamRe
 	}
 	r.Lost = max(sent-c.received, 0)
 	r.LostUp, r.LostDown = splitLoss(sent, r.Lost, c.received+c.late, c.reflMaxSeq, c.reflMaxCount)
-	r.fillPcts()
+	fillPcts(&r)
 	if c.owd {
 		up, down := latencyOf(c.owdUp, &c.owdUpSum), latencyOf(c.owdDown, &c.owdDnSum)
 		r.OWDUp, r.OWDDown = &up, &down
@@ -297,7 +297,7 @@ func splitLoss(sent, lost, answered int64, maxSeq, maxCount uint64) (up, down in
 	return up, lost - up
 }
 
-func (r *StreamResult) fillPcts() {
+func fillPcts(r *StreamResult) {
 	r.LossPct = stats.LossPct(r.Sent, r.Received)
 	if r.Sent > 0 {
 		r.LossUpPct = float64(r.LostUp) * 100 / float64(r.Sent)

@@ -32,24 +32,3 @@ type Event struct {
 	Config *Config
 	Result *Result
 }
-
-// IntervalStats covers one stream (or all, Stream 0) over [Start, End).
-type IntervalStats struct {
-	Stream     int
-	Start, End time.Duration
-	Sent       int64 // probes sent in the interval
-	Received   int64 // unique replies that arrived in the interval
-	Lost       int64 // new gaps below the highest answered sequence number (as iperf3 counts)
-	Duplicates int64
-	Late       int64
-	RTTMin     time.Duration // of replies that arrived in the interval
-	RTTAvg     time.Duration
-	RTTMax     time.Duration
-	JitterUp   time.Duration // RFC 3550 estimate at the end of the interval
-	JitterDown time.Duration
-	GoodputBps float64 // payload bit/s of the interval's unique replies
-	// TCP mode only:
-	Bytes          int64 // received in the interval
-	TCPRTT         time.Duration
-	TCPRetransmits int64
-}

@@ -119,7 +119,7 @@ func TestCaptureCSV(t *testing.T) {
 
 func TestCaptureHTML(t *testing.T) {
 	var b bytes.Buffer
-	if err := CaptureHTML(&b, captureFixture()); err != nil {
+	if err := CaptureHTML(&b, captureFixture(), genTime); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -142,7 +142,7 @@ func TestCaptureHTML(t *testing.T) {
 	}
 	// An empty capture still renders a page.
 	b.Reset()
-	if err := CaptureHTML(&b, &capture.Result{File: "empty.pcap"}); err != nil || !strings.Contains(b.String(), "</html>") {
+	if err := CaptureHTML(&b, &capture.Result{File: "empty.pcap"}, genTime); err != nil || !strings.Contains(b.String(), "</html>") {
 		t.Fatalf("empty capture: %v", err)
 	}
 }

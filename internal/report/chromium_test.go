@@ -23,7 +23,7 @@ func TestQoSHTMLRendersInChromium(t *testing.T) {
 	dir := t.TempDir()
 	page := filepath.Join(dir, "qos_report.html")
 	var b bytes.Buffer
-	if err := WriteQoSHTML(&b, fixture()); err != nil {
+	if err := WriteQoSHTML(&b, fixture(), genTime); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {

@@ -3,13 +3,11 @@ package report
 import (
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
-	"github.com/socklab/socklab/internal/qos"
+	"github.com/socklab/socklab/internal/qos/qosresult"
 )
 
 // QoSCSVHeader is the column list of the QoS CSV. The first 18 columns are
@@ -24,29 +22,9 @@ var QoSCSVHeader = []string{
 	"streams", "size", "interval_ms", "timer_misses", "recv_drops", "tcp_retransmits", "late_sends",
 }
 
-// AppendQoSCSV appends res as one row to the CSV file at path, creating it
-// (with the header) if it does not exist or is empty.
-func AppendQoSCSV(path string, res *qos.Result) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("qos: csv: %w", err)
-	}
-	st, err := f.Stat()
-	if err == nil {
-		err = WriteQoSCSV(f, res, st.Size() == 0)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("qos: csv: write %s: %w", path, err)
-	}
-	return nil
-}
-
 // WriteQoSCSV writes res as one CSV row, preceded by the header when
-// header is true.
-func WriteQoSCSV(w io.Writer, res *qos.Result, header bool) error {
+// header is true (the caller knows whether the file it appends to is new).
+func WriteQoSCSV(w io.Writer, res *qosresult.Result, header bool) error {
 	cw := csv.NewWriter(w)
 	if header {
 		if err := cw.Write(QoSCSVHeader); err != nil {
@@ -63,7 +41,7 @@ func WriteQoSCSV(w io.Writer, res *qos.Result, header bool) error {
 // QoSCSVRow is res's row, in QoSCSVHeader's order. Figures that do not
 // apply (RTT percentiles of a TCP run, drops the platform does not report)
 // are empty.
-func QoSCSVRow(res *qos.Result) []string {
+func QoSCSVRow(res *qosresult.Result) []string {
 	if res == nil {
 		return nil
 	}

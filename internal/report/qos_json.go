@@ -5,11 +5,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/socklab/socklab/internal/qos"
+	"github.com/socklab/socklab/internal/qos/qosresult"
 )
-
-// ms converts a duration to float milliseconds, the unit of every *_ms field.
-func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // QoSDoc is the --json document of a QoS run. Its leading fields repeat
 // the CSV columns (for all streams together); the nested objects hold the
@@ -24,7 +21,7 @@ type QoSDoc struct {
 	LossPct       float64 `json:"loss_pct"`
 	Duplicates    int64   `json:"duplicates"`
 	Reordered     int64   `json:"reordered"`
-	DurationS     float64 `json:"duration_s"`
+	DurationS     float64 `json:"duration_s"` // the CSV column, kept for scripts; duration_ms below is the same
 	ThroughputBps float64 `json:"throughput_bps"`
 	RTTMinMs      float64 `json:"rtt_min_ms"`
 	RTTAvgMs      float64 `json:"rtt_avg_ms"`
@@ -34,7 +31,8 @@ type QoSDoc struct {
 	RTTMaxMs      float64 `json:"rtt_max_ms"`
 	JitterMs      float64 `json:"jitter_ms"` // RFC 3550, upstream (as iperf3 reports it)
 
-	ElapsedS    float64 `json:"elapsed_s"`
+	DurationMs  float64 `json:"duration_ms"`
+	ElapsedMs   float64 `json:"elapsed_ms"`
 	WaitMs      float64 `json:"wait_ms"`
 	Interrupted bool    `json:"interrupted"`
 	Size        int     `json:"size"`
@@ -70,19 +68,6 @@ type StreamDoc struct {
 	OWDDown     *LatencyDoc   `json:"owd_down,omitempty"`
 	Throughput  ThroughputDoc `json:"throughput"`
 	Diag        DiagDoc       `json:"diagnostics"`
-}
-
-// LatencyDoc is a delay distribution in milliseconds.
-type LatencyDoc struct {
-	N        int64   `json:"n"`
-	MinMs    float64 `json:"min_ms"`
-	AvgMs    float64 `json:"avg_ms"`
-	P50Ms    float64 `json:"p50_ms"`
-	P90Ms    float64 `json:"p90_ms"`
-	P95Ms    float64 `json:"p95_ms"`
-	P99Ms    float64 `json:"p99_ms"`
-	MaxMs    float64 `json:"max_ms"`
-	StddevMs float64 `json:"stddev_ms"`
 }
 
 // IPDVDoc is RFC 3393 delay variation in milliseconds.
@@ -135,8 +120,8 @@ type TCPDoc struct {
 
 // TCPIntervalDoc is one report interval of a TCP run.
 type TCPIntervalDoc struct {
-	StartS      float64 `json:"start_s"`
-	EndS        float64 `json:"end_s"`
+	StartMs     float64 `json:"start_ms"`
+	EndMs       float64 `json:"end_ms"`
 	Bytes       int64   `json:"bytes"`
 	GoodputBps  float64 `json:"goodput_bps"`
 	RTTMs       float64 `json:"rtt_ms"`
@@ -144,7 +129,7 @@ type TCPIntervalDoc struct {
 }
 
 // QoSJSON builds the --json document of res.
-func QoSJSON(res *qos.Result) QoSDoc {
+func QoSJSON(res *qosresult.Result) QoSDoc {
 	t := res.Total
 	d := QoSDoc{
 		Time: res.Start.UTC().Format(time.RFC3339Nano), Target: res.Target, Protocol: res.Protocol,
@@ -153,7 +138,7 @@ func QoSJSON(res *qos.Result) QoSDoc {
 		DurationS: res.SendDuration.Seconds(), ThroughputBps: t.Throughput.GoodputBps,
 		RTTMinMs: ms(t.RTT.Min), RTTAvgMs: ms(t.RTT.Avg), RTTP50Ms: ms(t.RTT.P50), RTTP95Ms: ms(t.RTT.P95),
 		RTTP99Ms: ms(t.RTT.P99), RTTMaxMs: ms(t.RTT.Max), JitterMs: ms(t.JitterUp),
-		ElapsedS: res.Elapsed.Seconds(), WaitMs: ms(res.Wait), Interrupted: res.Interrupted,
+		DurationMs: ms(res.SendDuration), ElapsedMs: ms(res.Elapsed), WaitMs: ms(res.Wait), Interrupted: res.Interrupted,
 		Size: res.Size, IntervalMs: ms(res.Interval), RateBps: res.Rate,
 		Total: streamDoc(t),
 	}
@@ -168,7 +153,7 @@ func QoSJSON(res *qos.Result) QoSDoc {
 	return d
 }
 
-func streamDoc(s qos.StreamResult) StreamDoc {
+func streamDoc(s qosresult.StreamResult) StreamDoc {
 	d := StreamDoc{
 		Stream: s.Stream, Sent: s.Sent, Received: s.Received, Lost: s.Lost, LossPct: s.LossPct,
 		LostUp: s.LostUp, LostDown: s.LostDown, LossUpPct: s.LossUpPct, LossDownPct: s.LossDownPct,
@@ -206,38 +191,31 @@ func sessionHex(v uint64) string {
 	return string(b)
 }
 
-func latencyDoc(l qos.Latency) LatencyDoc {
-	return LatencyDoc{N: l.N, MinMs: ms(l.Min), AvgMs: ms(l.Avg), P50Ms: ms(l.P50), P90Ms: ms(l.P90),
-		P95Ms: ms(l.P95), P99Ms: ms(l.P99), MaxMs: ms(l.Max), StddevMs: ms(l.Stddev)}
-}
-
-func ipdvDoc(i qos.IPDV) IPDVDoc {
+func ipdvDoc(i qosresult.IPDV) IPDVDoc {
 	return IPDVDoc{N: i.N, MeanMs: ms(i.Mean), P95Ms: ms(i.P95), MaxMs: ms(i.Max)}
 }
 
-func tcpDoc(t *qos.TCPResult) *TCPDoc {
+func tcpDoc(t *qosresult.TCPResult) *TCPDoc {
 	d := &TCPDoc{URL: t.URL, Bytes: t.Bytes, GoodputBps: t.GoodputBps, InfoKnown: t.InfoKnown,
 		RTTMs: ms(t.RTT), RTTVarMs: ms(t.RTTVar), Retransmits: t.Retransmits, OutOfOrder: t.OutOfOrder, MSS: t.MSS, Cwnd: t.Cwnd,
 		Intervals: []TCPIntervalDoc{}}
 	for _, iv := range t.Intervals {
-		d.Intervals = append(d.Intervals, TCPIntervalDoc{StartS: iv.Start.Seconds(), EndS: iv.End.Seconds(), Bytes: iv.Bytes,
+		d.Intervals = append(d.Intervals, TCPIntervalDoc{StartMs: ms(iv.Start), EndMs: ms(iv.End), Bytes: iv.Bytes,
 			GoodputBps: iv.GoodputBps, RTTMs: ms(iv.RTT), Retransmits: iv.Retransmits})
 	}
 	return d
 }
 
 // WriteQoSJSON writes res as one indented JSON document (the --json output).
-func WriteQoSJSON(w io.Writer, res *qos.Result) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(QoSJSON(res))
+func WriteQoSJSON(w io.Writer, res *qosresult.Result) error {
+	return WriteJSON(w, QoSJSON(res))
 }
 
 // EventDoc is one NDJSON line of --json-stream.
 type EventDoc struct {
 	Event     string        `json:"event"`
 	Time      string        `json:"time"`
-	ElapsedS  float64       `json:"elapsed_s"`
+	ElapsedMs float64       `json:"elapsed_ms"`
 	Intervals []IntervalDoc `json:"intervals,omitempty"`
 	Sent      *int64        `json:"sent,omitempty"`
 	Received  *int64        `json:"received,omitempty"`
@@ -249,8 +227,8 @@ type EventDoc struct {
 // IntervalDoc is one stream's interval (stream 0: all streams).
 type IntervalDoc struct {
 	Stream     int     `json:"stream"`
-	StartS     float64 `json:"start_s"`
-	EndS       float64 `json:"end_s"`
+	StartMs    float64 `json:"start_ms"`
+	EndMs      float64 `json:"end_ms"`
 	Sent       int64   `json:"sent"`
 	Received   int64   `json:"received"`
 	Lost       int64   `json:"lost"`
@@ -267,31 +245,41 @@ type IntervalDoc struct {
 	TCPRetrans int64   `json:"tcp_retransmits,omitempty"`
 }
 
-// QoSEventDoc converts an engine event to its NDJSON form.
-func QoSEventDoc(ev qos.Event) EventDoc {
-	d := EventDoc{Event: string(ev.Kind), Time: ev.Time.UTC().Format(time.RFC3339Nano), ElapsedS: ev.Elapsed.Seconds()}
+// QoSEvent is one event of a QoS run as --json-stream writes it: the
+// engine's event with its configuration reduced to the target. Kind is
+// "start", "interval", "progress" or "end".
+type QoSEvent struct {
+	Kind      string
+	Time      time.Time
+	Elapsed   time.Duration
+	Intervals []qosresult.IntervalStats // interval
+	Sent      int64                     // progress
+	Received  int64                     // progress
+	Fraction  float64                   // progress: share done, -1 when unknown
+	Target    string                    // start
+	Result    *qosresult.Result         // end
+}
+
+// QoSEventDoc converts an event to its NDJSON form.
+func QoSEventDoc(ev QoSEvent) EventDoc {
+	d := EventDoc{Event: ev.Kind, Time: ev.Time.UTC().Format(time.RFC3339Nano), ElapsedMs: ms(ev.Elapsed)}
 	switch ev.Kind {
-	case qos.EventStart:
-		if ev.Config != nil {
-			d.Target = ev.Config.Target
-			if ev.Config.TCP != "" {
-				d.Target = ev.Config.TCP
-			}
-		}
-	case qos.EventInterval:
+	case "start":
+		d.Target = ev.Target
+	case "interval":
 		for _, iv := range ev.Intervals {
 			d.Intervals = append(d.Intervals, IntervalDoc{
-				Stream: iv.Stream, StartS: iv.Start.Seconds(), EndS: iv.End.Seconds(),
+				Stream: iv.Stream, StartMs: ms(iv.Start), EndMs: ms(iv.End),
 				Sent: iv.Sent, Received: iv.Received, Lost: iv.Lost, Duplicates: iv.Duplicates, Late: iv.Late,
 				RTTMinMs: ms(iv.RTTMin), RTTAvgMs: ms(iv.RTTAvg), RTTMaxMs: ms(iv.RTTMax),
 				JitterUpMs: ms(iv.JitterUp), JitterDnMs: ms(iv.JitterDown), GoodputBps: iv.GoodputBps,
 				Bytes: iv.Bytes, TCPRTTMs: ms(iv.TCPRTT), TCPRetrans: iv.TCPRetransmits,
 			})
 		}
-	case qos.EventProgress:
+	case "progress":
 		s, r, f := ev.Sent, ev.Received, ev.Fraction
 		d.Sent, d.Received, d.Fraction = &s, &r, &f
-	case qos.EventEnd:
+	case "end":
 		if ev.Result != nil {
 			doc := QoSJSON(ev.Result)
 			d.Result = &doc
@@ -301,6 +289,6 @@ func QoSEventDoc(ev qos.Event) EventDoc {
 }
 
 // WriteQoSEvent writes ev as one compact JSON line (NDJSON).
-func WriteQoSEvent(w io.Writer, ev qos.Event) error {
+func WriteQoSEvent(w io.Writer, ev QoSEvent) error {
 	return json.NewEncoder(w).Encode(QoSEventDoc(ev))
 }

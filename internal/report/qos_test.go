@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"flag"
 	"os"
@@ -12,35 +11,35 @@ import (
 	"testing"
 	"time"
 
-	"github.com/socklab/socklab/internal/qos"
+	"github.com/socklab/socklab/internal/qos/qosresult"
 	"github.com/socklab/socklab/internal/stats"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // fixture is a hand-made result with round numbers.
-func fixture() *qos.Result {
+func fixture() *qosresult.Result {
 	h := stats.NewHistogram()
 	for i := 1; i <= 100; i++ {
 		h.Record(int64(i) * 100_000) // 0.1 .. 10 ms
 	}
-	s := qos.StreamResult{
+	s := qosresult.StreamResult{
 		Stream: 1, Session: 0xabc,
 		Sent: 1000, Received: 950, Lost: 50, LossPct: 5, LostUp: 30, LostDown: 20, LossUpPct: 3, LossDownPct: 2,
 		Duplicates: 2, Reordered: 3, Late: 1,
-		RTT: qos.Latency{N: 950, Min: 100 * time.Microsecond, Avg: 1500 * time.Microsecond, P50: 1250 * time.Microsecond,
+		RTT: qosresult.Latency{N: 950, Min: 100 * time.Microsecond, Avg: 1500 * time.Microsecond, P50: 1250 * time.Microsecond,
 			P90: 3 * time.Millisecond, P95: 4 * time.Millisecond, P99: 9 * time.Millisecond, Max: 10 * time.Millisecond, Stddev: 750 * time.Microsecond},
 		JitterUp: 125 * time.Microsecond, JitterDown: 250 * time.Microsecond,
-		IPDVUp:     qos.IPDV{N: 900, Mean: 1000, P95: 300 * time.Microsecond, Max: time.Millisecond},
-		IPDVDown:   qos.IPDV{N: 900, Mean: -1000, P95: 400 * time.Microsecond, Max: 2 * time.Millisecond},
-		Throughput: qos.Throughput{OfferedBps: 51200, OfferedWireBps: 73600, ReflectorBps: 50000, ReceivedBps: 48800, ReceivedWireBps: 70000, GoodputBps: 48640, SentPPS: 100, ReceivedPPS: 95},
-		Diag:       qos.Diagnostics{TimerMisses: 4, SchedErrMean: 20 * time.Microsecond, SchedErrMax: 2 * time.Millisecond, RecvDrops: 0, RecvDropsKnown: true, KernelRxTime: true},
+		IPDVUp:     qosresult.IPDV{N: 900, Mean: 1000, P95: 300 * time.Microsecond, Max: time.Millisecond},
+		IPDVDown:   qosresult.IPDV{N: 900, Mean: -1000, P95: 400 * time.Microsecond, Max: 2 * time.Millisecond},
+		Throughput: qosresult.Throughput{OfferedBps: 51200, OfferedWireBps: 73600, ReflectorBps: 50000, ReceivedBps: 48800, ReceivedWireBps: 70000, GoodputBps: 48640, SentPPS: 100, ReceivedPPS: 95},
+		Diag:       qosresult.Diagnostics{TimerMisses: 4, SchedErrMean: 20 * time.Microsecond, SchedErrMax: 2 * time.Millisecond, RecvDrops: 0, RecvDropsKnown: true, KernelRxTime: true},
 	}
 	tot := s
 	tot.Stream, tot.Session = 0, 0
-	var series []qos.Point
+	var series []qosresult.Point
 	for i := range 100 {
-		p := qos.Point{T: time.Duration(i) * 100 * time.Millisecond, Width: 100 * time.Millisecond, Sent: 10, Received: 10,
+		p := qosresult.Point{T: time.Duration(i) * 100 * time.Millisecond, Width: 100 * time.Millisecond, Sent: 10, Received: 10,
 			RTTMin: time.Duration(500+10*i) * time.Microsecond, RTTAvg: time.Duration(1000+20*i) * time.Microsecond,
 			RTTMax: time.Duration(2000+40*i) * time.Microsecond, Jitter: time.Duration(100+i) * time.Microsecond}
 		if i%17 == 5 {
@@ -48,14 +47,17 @@ func fixture() *qos.Result {
 		}
 		series = append(series, p)
 	}
-	return &qos.Result{
+	return &qosresult.Result{
 		Target: "127.0.0.1:9090", Protocol: "udp",
 		Start:        time.Date(2026, 11, 21, 5, 0, 0, 0, time.UTC),
 		SendDuration: 10 * time.Second, Elapsed: 10200 * time.Millisecond, Wait: 200 * time.Millisecond,
 		Size: 64, Interval: 10 * time.Millisecond,
-		Streams: []qos.StreamResult{s}, Total: tot, RTT: h, Series: series,
+		Streams: []qosresult.StreamResult{s}, Total: tot, RTT: h, Series: series,
 	}
 }
+
+// genTime is the generation time the HTML golden files carry.
+var genTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
@@ -90,31 +92,6 @@ func TestQoSCSVSpecColumns(t *testing.T) {
 	}
 	if n := len(QoSCSVRow(fixture())); n != len(QoSCSVHeader) {
 		t.Fatalf("row has %d fields, header %d", n, len(QoSCSVHeader))
-	}
-}
-
-func TestAppendQoSCSV(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "qos_result.csv")
-	for range 3 {
-		if err := AppendQoSCSV(path, fixture()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) != 4 || recs[0][0] != "time" || recs[1][0] == "time" || recs[3][3] != "1000" {
-		t.Fatalf("want header + 3 rows, got %d records: %v", len(recs), recs)
-	}
-	if err := AppendQoSCSV(filepath.Join(t.TempDir(), "no", "such", "dir.csv"), fixture()); err == nil ||
-		!strings.Contains(err.Error(), "csv") {
-		t.Fatalf("missing directory: err %v", err)
 	}
 }
 
@@ -170,12 +147,12 @@ func TestQoSJSON(t *testing.T) {
 
 func TestQoSEventNDJSON(t *testing.T) {
 	var b bytes.Buffer
-	evs := []qos.Event{
-		{Kind: qos.EventStart, Time: time.Unix(0, 0), Config: &qos.Config{Target: "127.0.0.1:9000"}},
-		{Kind: qos.EventInterval, Time: time.Unix(1, 0), Elapsed: time.Second,
-			Intervals: []qos.IntervalStats{{Stream: 1, End: time.Second, Sent: 100, Received: 99, RTTAvg: 2 * time.Millisecond}}},
-		{Kind: qos.EventProgress, Time: time.Unix(1, 0), Sent: 100, Received: 99, Fraction: 0.1},
-		{Kind: qos.EventEnd, Time: time.Unix(10, 0), Result: fixture()},
+	evs := []QoSEvent{
+		{Kind: "start", Time: time.Unix(0, 0), Target: "127.0.0.1:9000"},
+		{Kind: "interval", Time: time.Unix(1, 0), Elapsed: time.Second,
+			Intervals: []qosresult.IntervalStats{{Stream: 1, End: time.Second, Sent: 100, Received: 99, RTTAvg: 2 * time.Millisecond}}},
+		{Kind: "progress", Time: time.Unix(1, 0), Sent: 100, Received: 99, Fraction: 0.1},
+		{Kind: "end", Time: time.Unix(10, 0), Result: fixture()},
 	}
 	for _, e := range evs {
 		if err := WriteQoSEvent(&b, e); err != nil {
@@ -204,6 +181,7 @@ func TestQoSEventNDJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[3]), &end); err != nil || end.Result.Lost != 50 {
 		t.Fatalf("end line: %v %+v", err, end)
 	}
+	golden(t, "qos_events.ndjson", b.Bytes())
 }
 
 func TestQoSText(t *testing.T) {
@@ -224,10 +202,10 @@ func TestQoSText(t *testing.T) {
 	}
 	b.Reset()
 	WriteQoSIntervalHeader(&b)
-	WriteQoSInterval(&b, qos.Event{Kind: qos.EventInterval, Intervals: []qos.IntervalStats{
+	WriteQoSInterval(&b, []qosresult.IntervalStats{
 		{Stream: 1, End: time.Second, Sent: 100, Received: 98, Lost: 2, RTTMin: time.Millisecond, RTTAvg: 2 * time.Millisecond, RTTMax: 3 * time.Millisecond, GoodputBps: 50000},
 		{Stream: 0, End: time.Second, Sent: 100, Received: 98},
-	}})
+	})
 	if out := b.String(); !strings.Contains(out, "[  1] 0.00-1.00 s") || !strings.Contains(out, "1.000/2.000/3.000") || !strings.Contains(out, "[SUM]") {
 		t.Fatalf("interval lines:\n%s", out)
 	}
@@ -235,7 +213,7 @@ func TestQoSText(t *testing.T) {
 
 func TestQoSHTMLSelfContained(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteQoSHTML(&b, fixture()); err != nil {
+	if err := WriteQoSHTML(&b, fixture(), genTime); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -294,12 +272,12 @@ func TestNiceTicks(t *testing.T) {
 }
 
 func TestQoSTCPRenders(t *testing.T) {
-	res := &qos.Result{
+	res := &qosresult.Result{
 		Target: "127.0.0.1:8000", Protocol: "tcp", Start: time.Date(2026, 11, 21, 5, 0, 0, 0, time.UTC),
 		SendDuration: 2 * time.Second,
-		TCP: &qos.TCPResult{URL: "http://127.0.0.1:8000/_socklab/bytes?n=10GiB", Bytes: 250_000_000, GoodputBps: 1e9,
+		TCP: &qosresult.TCPResult{URL: "http://127.0.0.1:8000/_socklab/bytes?n=10GiB", Bytes: 250_000_000, GoodputBps: 1e9,
 			InfoKnown: true, RTT: 50 * time.Microsecond, Retransmits: 1, OutOfOrder: 2, MSS: 65483,
-			Intervals: []qos.TCPInterval{{End: time.Second, Bytes: 125_000_000, GoodputBps: 1e9}, {Start: time.Second, End: 2 * time.Second, Bytes: 125_000_000, GoodputBps: 1e9}}},
+			Intervals: []qosresult.TCPInterval{{End: time.Second, Bytes: 125_000_000, GoodputBps: 1e9}, {Start: time.Second, End: 2 * time.Second, Bytes: 125_000_000, GoodputBps: 1e9}}},
 	}
 	res.Total.Throughput.GoodputBps = 1e9
 	var b bytes.Buffer
@@ -315,12 +293,12 @@ func TestQoSTCPRenders(t *testing.T) {
 		t.Fatalf("json %+v", doc)
 	}
 	b.Reset()
-	if err := WriteQoSHTML(&b, res); err != nil || strings.Count(b.String(), "<svg") != 2 {
+	if err := WriteQoSHTML(&b, res, genTime); err != nil || strings.Count(b.String(), "<svg") != 2 {
 		t.Fatalf("html %v", err)
 	}
 	b.Reset()
 	WriteTCPIntervalHeader(&b)
-	WriteTCPInterval(&b, qos.Event{Kind: qos.EventInterval, Intervals: []qos.IntervalStats{{Stream: 1, End: time.Second, Bytes: 1 << 20, GoodputBps: 8e6, TCPRTT: time.Millisecond, TCPRetransmits: 3}}})
+	WriteTCPInterval(&b, []qosresult.IntervalStats{{Stream: 1, End: time.Second, Bytes: 1 << 20, GoodputBps: 8e6, TCPRTT: time.Millisecond, TCPRetransmits: 3}})
 	if !strings.Contains(b.String(), "1.00 MiB") || !strings.Contains(b.String(), "8.00 Mbit/s") {
 		t.Fatalf("tcp interval:\n%s", b.String())
 	}
@@ -331,9 +309,9 @@ func TestQoSTCPRenders(t *testing.T) {
 // join the data, and lift only where probes were sent and all were lost.
 func TestQoSHTMLRTTLineSpansSparseBuckets(t *testing.T) {
 	res := fixture()
-	var series []qos.Point
+	var series []qosresult.Point
 	for i := range 40 {
-		p := qos.Point{T: time.Duration(i) * 2500 * time.Microsecond, Width: 2500 * time.Microsecond}
+		p := qosresult.Point{T: time.Duration(i) * 2500 * time.Microsecond, Width: 2500 * time.Microsecond}
 		if i%4 == 0 { // one probe every 10ms
 			p.Sent, p.Received = 1, 1
 			p.RTTMin, p.RTTAvg, p.RTTMax = 20*time.Millisecond, 20*time.Millisecond, 20*time.Millisecond
@@ -345,7 +323,7 @@ func TestQoSHTMLRTTLineSpansSparseBuckets(t *testing.T) {
 	}
 	res.Series = series
 	var b bytes.Buffer
-	if err := WriteQoSHTML(&b, res); err != nil {
+	if err := WriteQoSHTML(&b, res, genTime); err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`<path d="([^"]*)"[^>]*><title>average</title>`).FindStringSubmatch(b.String())

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/socklab/socklab/internal/qos"
+	"github.com/socklab/socklab/internal/qos/qosresult"
 	"github.com/socklab/socklab/internal/units"
 )
 
@@ -30,10 +30,9 @@ func WriteQoSIntervalHeader(w io.Writer) error {
 }
 
 // WriteQoSInterval writes one line per stream of an interval event,
-// iperf3-style; the all-streams line is labelled SUM. Other events write
-// nothing.
-func WriteQoSInterval(w io.Writer, ev qos.Event) error {
-	for _, iv := range ev.Intervals {
+// iperf3-style; the all-streams line is labelled SUM.
+func WriteQoSInterval(w io.Writer, ivs []qosresult.IntervalStats) error {
+	for _, iv := range ivs {
 		id := fmt.Sprintf("[%3d]", iv.Stream)
 		if iv.Stream == 0 {
 			id = "[SUM]"
@@ -55,7 +54,7 @@ func WriteQoSInterval(w io.Writer, ev qos.Event) error {
 
 // WriteQoSText writes the end-of-run summary: a per-stream table, then RTT,
 // jitter, IPDV, throughput and self-diagnostics for all streams.
-func WriteQoSText(w io.Writer, res *qos.Result) error {
+func WriteQoSText(w io.Writer, res *qosresult.Result) error {
 	if res == nil {
 		return errNoResult
 	}
@@ -79,7 +78,7 @@ func WriteQoSText(w io.Writer, res *qos.Result) error {
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stream\tsent\treceived\tlost\tloss\tlost up\tlost down\tdup\treordered\tlate\t")
-	row := func(name string, s qos.StreamResult) {
+	row := func(name string, s qosresult.StreamResult) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t\n", name, s.Sent, s.Received, s.Lost, pct(s.LossPct),
 			s.LostUp, s.LostDown, s.Duplicates, s.Reordered, s.Late)
 	}
@@ -126,7 +125,7 @@ func WriteQoSText(w io.Writer, res *qos.Result) error {
 	return ew.err
 }
 
-func writeTCPText(w io.Writer, res *qos.Result) error {
+func writeTCPText(w io.Writer, res *qosresult.Result) error {
 	ew := &errWriter{w: w}
 	tc := res.TCP
 	ew.printf("\n--- %s qos statistics (tcp, %.2f s) ---\n", tc.URL, res.SendDuration.Seconds())
@@ -174,8 +173,8 @@ func WriteTCPIntervalHeader(w io.Writer) error {
 
 // WriteTCPInterval writes TCP mode's interval line: bytes, goodput and the
 // TCP_INFO RTT and retransmitted (or, receiving, out-of-order) segments.
-func WriteTCPInterval(w io.Writer, ev qos.Event) error {
-	for _, iv := range ev.Intervals {
+func WriteTCPInterval(w io.Writer, ivs []qosresult.IntervalStats) error {
+	for _, iv := range ivs {
 		span := fmt.Sprintf("%.2f-%.2f s", iv.Start.Seconds(), iv.End.Seconds())
 		if _, err := fmt.Fprintf(w, "[%3d] %-13s %12s %16s %12s %8d\n", iv.Stream, span, units.FormatBytes(float64(iv.Bytes)),
 			units.FormatBitrate(iv.GoodputBps), msStr(iv.TCPRTT), iv.TCPRetransmits); err != nil {

@@ -24,6 +24,7 @@ type Histogram struct {
 	count    int64
 	min, max int64
 	sum      float64
+	sumSq    float64 // for Stddev
 }
 
 // NewHistogram returns an empty histogram.
@@ -65,6 +66,7 @@ func (h *Histogram) Record(v int64) {
 	}
 	h.count++
 	h.sum += float64(v)
+	h.sumSq += float64(v) * float64(v)
 }
 
 // Merge adds every value recorded in o to h.
@@ -86,6 +88,7 @@ func (h *Histogram) Merge(o *Histogram) {
 	}
 	h.count += o.count
 	h.sum += o.sum
+	h.sumSq += o.sumSq
 }
 
 // Count is the number of recorded values.
@@ -103,6 +106,16 @@ func (h *Histogram) Mean() float64 {
 		return 0
 	}
 	return h.sum / float64(h.count)
+}
+
+// Stddev is the population standard deviation of the recorded values
+// (from exact sums, not from the buckets), 0 when empty.
+func (h *Histogram) Stddev() float64 {
+	if h.count == 0 {
+		return 0
+	}
+	m := h.sum / float64(h.count)
+	return math.Sqrt(max(h.sumSq/float64(h.count)-m*m, 0))
 }
 
 // Quantile returns the value at quantile q in [0, 1] by the nearest-rank

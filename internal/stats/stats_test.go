@@ -317,3 +317,23 @@ func FuzzSeqTracker(f *testing.F) {
 		}
 	})
 }
+
+func TestHistogramStddevMatchesSummary(t *testing.T) {
+	h, o := NewHistogram(), NewHistogram()
+	var s Summary
+	for i, v := range []int64{1000, 2000, 3000, 7000, 150000, 151000, 90} {
+		s.Add(float64(v))
+		if i%2 == 0 {
+			h.Record(v)
+		} else {
+			o.Record(v)
+		}
+	}
+	h.Merge(o)
+	if got, want := h.Stddev(), s.Stddev(); math.Abs(got-want) > 1e-6*want {
+		t.Errorf("Stddev = %g, want %g (Welford)", got, want)
+	}
+	if NewHistogram().Stddev() != 0 {
+		t.Error("empty histogram: Stddev != 0")
+	}
+}

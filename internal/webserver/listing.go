@@ -1,7 +1,9 @@
 package webserver
 
 import (
-	"html/template"
+	"fmt"
+	"html"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -16,23 +18,28 @@ import (
 // not become a huge page.
 const maxListing = 5000
 
-var listingPage = template.Must(template.New("listing").Parse(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Index of {{.Path}}</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}td,th{padding:.2rem 1rem;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}</style>
-</head>
-<body>
-<h1>Index of {{.Path}}</h1>
-<table>
-<tr><th>Name</th><th>Size</th><th>Modified</th></tr>
-{{if ne .Path "/"}}<tr><td><a href="../">../</a></td><td></td><td></td></tr>
-{{end}}{{range .Entries}}<tr><td><a href="{{.Href}}">{{.Name}}</a></td><td class="n">{{.Size}}</td><td>{{.Mod}}</td></tr>
-{{end}}</table>
-{{if .Truncated}}<p>Only the first {{.Shown}} entries are listed.</p>{{end}}
-<hr><address>socklab</address>
-</body>
-</html>
-`))
+// listingPage renders a folder listing (built without html/template, as
+// errorPage is); every name is escaped here.
+func listingPage(path string, entries []listingEntry, truncated bool, shown int) string {
+	p := html.EscapeString(path)
+	var b strings.Builder
+	b.WriteString("<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Index of " + p + "</title>\n" +
+		"<style>body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}td,th{padding:.2rem 1rem;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}</style>\n" +
+		"</head>\n<body>\n<h1>Index of " + p + "</h1>\n<table>\n<tr><th>Name</th><th>Size</th><th>Modified</th></tr>\n")
+	if path != "/" {
+		b.WriteString("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n")
+	}
+	for _, e := range entries {
+		fmt.Fprintf(&b, "<tr><td><a href=\"%s\">%s</a></td><td class=\"n\">%s</td><td>%s</td></tr>\n",
+			html.EscapeString(e.Href), html.EscapeString(e.Name), html.EscapeString(e.Size), html.EscapeString(e.Mod))
+	}
+	b.WriteString("</table>\n")
+	if truncated {
+		fmt.Fprintf(&b, "<p>Only the first %d entries are listed.</p>", shown)
+	}
+	b.WriteString("\n<hr><address>socklab</address>\n</body>\n</html>\n")
+	return b.String()
+}
 
 type listingEntry struct {
 	Name, Href, Size, Mod string
@@ -86,10 +93,5 @@ func (s *Server) serveListing(w http.ResponseWriter, r *http.Request, dir fs.Rea
 	if r.Method == http.MethodHead {
 		return
 	}
-	_ = listingPage.Execute(w, struct {
-		Path      string
-		Entries   []listingEntry
-		Truncated bool
-		Shown     int
-	}{r.URL.Path, list, truncated, maxListing})
+	_, _ = io.WriteString(w, listingPage(r.URL.Path, list, truncated, maxListing))
 }

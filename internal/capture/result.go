@@ -20,7 +20,8 @@ type Result struct {
 	Packets    int64        `json:"packets"`
 	Bytes      int64        `json:"bytes"`
 	Start      time.Time    `json:"start"`
-	DurationS  float64      `json:"duration_s"`
+	DurationS  float64      `json:"-"` // for text; JSON has milliseconds, as every socklab document
+	DurationMs float64      `json:"duration_ms"`
 	NonIP      int64        `json:"non_ip_packets"`
 	OtherIP    int64        `json:"other_ip_packets"`
 	Malformed  int64        `json:"malformed_packets"`
@@ -57,7 +58,8 @@ type FlowReport struct {
 	Client        string      `json:"client"`
 	Server        string      `json:"server"`
 	Start         time.Time   `json:"start"`
-	DurationS     float64     `json:"duration_s"`
+	DurationS     float64     `json:"-"`
+	DurationMs    float64     `json:"duration_ms"`
 	Packets       int64       `json:"packets"`
 	Bytes         int64       `json:"bytes"`
 	PacketsFwd    int64       `json:"packets_fwd"`
@@ -209,6 +211,7 @@ func (a *Analyzer) Result() *Result {
 	if t.packets > 0 {
 		r.Start = time.Unix(0, t.first).UTC()
 		r.DurationS = float64(t.last-t.first) / 1e9
+		r.DurationMs = float64(t.last-t.first) / 1e6
 		r.Series = t.series.points(t.first)
 	}
 	for _, lc := range t.links {
@@ -240,6 +243,7 @@ func (a *Analyzer) flowReport(f *flow) FlowReport {
 		Server:     endpoint(f, f.b.Addr().String(), f.b.Port()),
 		Start:      time.Unix(0, f.first).UTC(),
 		DurationS:  float64(dur) / 1e9,
+		DurationMs: float64(dur) / 1e6,
 		Packets:    f.totalPackets(),
 		Bytes:      f.totalBytes(),
 		PacketsFwd: f.packets[0],

@@ -16,11 +16,11 @@ func captureFixture() *capture.Result {
 	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	return &capture.Result{
 		File: `cap<script>.pcap`, Format: "pcapng", Gzip: true, LinkTypes: []string{"ethernet"},
-		Packets: 1234, Bytes: 567890, Start: start, DurationS: 2.5, Malformed: 3, FlowsTotal: 4,
+		Packets: 1234, Bytes: 567890, Start: start, DurationS: 2.5, DurationMs: 2500, Malformed: 3, FlowsTotal: 4,
 		Series: []capture.RatePoint{{T: 0, Bps: 1e6}, {T: 1, Bps: 2e6}},
 		Flows: []capture.FlowReport{
 			{
-				Protocol: "udp", Client: "127.0.0.1:40000", Server: "127.0.0.1:9000", Start: start, DurationS: 2,
+				Protocol: "udp", Client: "127.0.0.1:40000", Server: "127.0.0.1:9000", Start: start, DurationS: 2, DurationMs: 2000,
 				Packets: 196, Bytes: 39200, PacketsFwd: 100, PacketsRev: 96, ThroughputBps: 156800, PeakBps: 160000,
 				PacketSize: capture.SizeStats{Min: 200, Avg: 200, Max: 200},
 				Series:     []capture.RatePoint{{T: 0, Bps: 150000}, {T: 1, Bps: 160000}},

@@ -8,9 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/netip"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,9 +25,7 @@ import (
 	"github.com/socklab/socklab/internal/proxy"
 	"github.com/socklab/socklab/internal/qos"
 	"github.com/socklab/socklab/internal/report"
-	"github.com/socklab/socklab/internal/udpecho"
 	"github.com/socklab/socklab/internal/udprelay"
-	"github.com/socklab/socklab/internal/webserver"
 )
 
 // demoOptions are the flags of "socklab demo".
@@ -216,17 +212,14 @@ func (d *demo) keep(ctx context.Context) {
 	fmt.Fprintln(d.w)
 }
 
-// demoServers are the services the demo runs in-process.
+// demoServers are the services the demo runs in-process: the stacks
+// "socklab serve" and "socklab proxy" build, under one supervisor.
 type demoServers struct {
 	webURL, echoAddr    string // serve
 	proxyURL, relayAddr string // proxy
 
-	spawn  func(fn func(ctx context.Context) error) // runs a service under the servers' context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	errs   []error
-	close  []func()
+	g     *group
+	relay *udprelay.Relay
 
 	// The proxy's access log goes to the fetch step (capture) or, with
 	// --keep, to stderr (show).
@@ -234,41 +227,18 @@ type demoServers struct {
 	capture atomic.Bool
 	show    atomic.Pointer[io.Writer]
 	showMu  sync.Mutex
-	relay   *udprelay.Relay
 }
 
 // newDemoServers returns an empty set of services. They run under a
 // context of their own, detached from the steps' (values kept), so they
 // outlive each step and stop only in stop.
 func newDemoServers(parent context.Context) *demoServers {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	s := &demoServers{cancel: cancel, access: make(chan proxy.AccessEntry, 8)}
-	s.spawn = func(fn func(context.Context) error) {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if err := fn(ctx); err != nil {
-				s.mu.Lock()
-				s.errs = append(s.errs, err)
-				s.mu.Unlock()
-			}
-		}()
-	}
-	return s
+	return &demoServers{g: newGroup(context.WithoutCancel(parent)), access: make(chan proxy.AccessEntry, 8)}
 }
 
 // stop cancels every service, waits for them to finish and returns their
 // errors.
-func (s *demoServers) stop() error {
-	s.cancel()
-	s.wg.Wait()
-	for _, c := range s.close {
-		c()
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return errors.Join(s.errs...)
-}
+func (s *demoServers) stop() error { return s.g.Stop() }
 
 func (s *demoServers) accessLog(a proxy.AccessEntry) {
 	if s.capture.Load() {
@@ -286,31 +256,32 @@ func (s *demoServers) accessLog(a proxy.AccessEntry) {
 
 func (s *demoServers) showAccess(w io.Writer) { s.show.Store(&w) }
 
+// demoServeFlags are "socklab serve"'s defaults on free loopback ports.
+func demoServeFlags() serveFlags {
+	f := defaultServeFlags()
+	f.http, f.udp, f.accessLog, f.grace = "127.0.0.1:0", "127.0.0.1:0", "off", 2*time.Second
+	return f
+}
+
+// demoProxyFlags are "socklab proxy"'s defaults on free loopback ports, in
+// front of serve, with the demo's impairment on the relay.
+func demoProxyFlags(webURL, echoAddr string, imp impair.Config) proxyFlags {
+	f := defaultProxyFlags()
+	f.http, f.upstream, f.cacheSize, f.grace = "127.0.0.1:0", webURL, "64MiB", 2*time.Second
+	f.relay.udp, f.relay.upstream = "127.0.0.1:0", echoAddr
+	f.relay.delay, f.relay.jitter, f.relay.loss, f.relay.seed = imp.Delay, imp.Jitter, fmt.Sprintf("%g%%", imp.Loss*100), imp.Seed
+	return f
+}
+
 func (d *demo) startServe(ctx context.Context) (string, error) {
 	s := newDemoServers(ctx)
 	d.servers = s
-	web, err := webserver.New(webserver.Config{Grace: 2 * time.Second, CacheControl: webserver.DefaultSiteCacheControl, Logger: d.log})
+	st, err := buildServe(WithOnListen(s.g.ctx, onListenOf(ctx)), d.e, demoServeFlags(), d.log)
 	if err != nil {
 		return "", err
 	}
-	s.close = append(s.close, func() { web.Close() })
-	echo, err := udpecho.New(udpecho.Config{Logger: d.log})
-	if err != nil {
-		return "", err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("http: %w", err)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		ln.Close()
-		return "", fmt.Errorf("udp: %w", err)
-	}
-	s.webURL = "http://" + ln.Addr().String()
-	s.echoAddr = pc.LocalAddr().String()
-	s.spawn(func(ctx context.Context) error { return web.Serve(ctx, ln) })
-	s.spawn(func(ctx context.Context) error { return echo.Serve(ctx, pc) })
+	st.start(s.g)
+	s.webURL, s.echoAddr = st.URL, st.UDPAddr()
 	fmt.Fprintf(d.w, "  web server      %s/  (GET the embedded site: an index, two pages, a stylesheet, an image)\n", s.webURL)
 	fmt.Fprintf(d.w, "  UDP reflector   %s  (echoes datagrams; stamps socklab QoS probes)\n", s.echoAddr)
 	return fmt.Sprintf("%s/, udp %s", s.webURL, s.echoAddr), nil
@@ -318,39 +289,14 @@ func (d *demo) startServe(ctx context.Context) (string, error) {
 
 func (d *demo) startProxy(ctx context.Context) (string, error) {
 	s := d.servers
-	upstream, err := url.Parse(s.webURL)
-	if err != nil {
-		return "", err
-	}
-	store, err := proxy.NewMemoryStore(64 << 20)
-	if err != nil {
-		return "", err
-	}
-	s.close = append(s.close, func() { store.Close() })
-	p, err := proxy.New(proxy.Config{Upstream: upstream, Store: store, Grace: 2 * time.Second,
-		AccessLog: s.accessLog, Logger: d.log})
-	if err != nil {
-		return "", err
-	}
 	imp := demoImpairment(d.o.seed)
-	relay, err := udprelay.New(udprelay.Config{Upstream: s.echoAddr, Impair: imp, Logger: d.log})
+	f := demoProxyFlags(s.webURL, s.echoAddr, imp)
+	st, err := buildProxy(WithOnListen(s.g.ctx, onListenOf(ctx)), d.e, f, d.log, proxyHooks{AccessLog: s.accessLog, NoStreamImpair: true})
 	if err != nil {
 		return "", err
 	}
-	s.relay = relay
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("http: %w", err)
-	}
-	uc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		ln.Close()
-		return "", fmt.Errorf("udp relay: %w", err)
-	}
-	s.proxyURL = "http://" + ln.Addr().String()
-	s.relayAddr = uc.LocalAddr().String()
-	s.spawn(func(ctx context.Context) error { return p.Serve(ctx, ln) })
-	s.spawn(func(ctx context.Context) error { return relay.Serve(ctx, uc) })
+	st.start(s.g)
+	s.proxyURL, s.relayAddr, s.relay = st.URL, st.relay.Addr, st.relay.Relay
 	imps := describeDemoImpairment(imp)
 	fmt.Fprintf(d.w, "  caching proxy   %s  → serve %s  (RFC 9111 cache in memory; marks responses X-Cache and Cache-Status)\n", s.proxyURL, s.webURL)
 	fmt.Fprintf(d.w, "  UDP relay       %s  → reflector %s\n", s.relayAddr, s.echoAddr)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -22,33 +21,34 @@ func newRegistry() *prometheus.Registry {
 	return reg
 }
 
-// serveMetrics listens on addr and serves reg at /metrics until ctx ends.
-func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) error {
+// metricsServer binds addr for reg at /metrics; run serves it until its
+// context ends.
+func metricsServer(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (run func(context.Context) error, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	return serveSide(ctx, "metrics", addr, "/metrics", mux, log)
+	return sideServer(ctx, "metrics", addr, "/metrics", mux, log)
 }
 
-// serveSide runs a small side listener (metrics, admin) for h on addr until
-// ctx ends. The listener is opened before it returns, so an address in use
-// is reported at start, not later in a goroutine.
-func serveSide(ctx context.Context, name, addr, path string, h http.Handler, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
+// sideServer binds a small side listener (metrics, admin) for h on addr
+// now, so an address in use is reported at start; run serves it until its
+// context ends, then shuts it down.
+func sideServer(ctx context.Context, name, addr, path string, h http.Handler, log *slog.Logger) (run func(context.Context) error, err error) {
+	ln, err := listenTCP(ctx, name, addr)
 	if err != nil {
-		return fmt.Errorf("%s listener %s: %w", name, addr, err)
+		return nil, fmt.Errorf("%s listener %s: %w", name, addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
-	}()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error(name+" server stopped", "addr", addr, "err", err)
-		}
-	}()
 	log.Info(name+" listening", "url", "http://"+ln.Addr().String()+path)
-	return nil
+	return func(ctx context.Context) error {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		stop := context.AfterFunc(ctx, func() {
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = srv.Shutdown(shutdownCtx)
+		})
+		defer stop()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("%s server: %w", name, err)
+		}
+		return nil
+	}, nil
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/socklab/socklab/internal/httpframe"
 	"github.com/socklab/socklab/internal/proxy"
@@ -78,7 +78,12 @@ func newProxyCmd(e *env) *cobra.Command {
 			return runProxy(cmd.Context(), e, f)
 		},
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the flags of "socklab proxy" on fl, with their defaults.
+func (f *proxyFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.http, "http", "127.0.0.1:8080", "HTTP proxy listen address")
 	fl.StringVar(&f.upstream, "upstream", "http://127.0.0.1:8000", `where origin-form requests go (reverse proxy; "" for a forward proxy only)`)
 	fl.DurationVar(&f.upstreamTimeout, "upstream-timeout", proxy.DefaultUpstreamTimeout, "longest wait on an upstream: to connect, for response headers (then 504), and between body bytes (then the response is cut)")
@@ -95,7 +100,13 @@ func newProxyCmd(e *env) *cobra.Command {
 	fl.DurationVar(&f.grace, "grace", proxy.DefaultGrace, "on SIGINT/SIGTERM, how long in-flight requests and tunnels get to finish")
 	addSharedTierFlags(fl, &f.shared)
 	addRelayFlags(fl, &f.relay)
-	return cmd
+}
+
+// defaultProxyFlags is the flags at their defaults, as the demo starts from.
+func defaultProxyFlags() proxyFlags {
+	var f proxyFlags
+	f.register(pflag.NewFlagSet("proxy", pflag.ContinueOnError))
+	return f
 }
 
 // proxyConfig validates the HTTP flags into an engine Config (without the
@@ -168,98 +179,188 @@ func parsePrefixes(flag string, values []string) ([]netip.Prefix, error) {
 
 func runProxy(ctx context.Context, e *env, f proxyFlags) error {
 	log := e.logger(e.stderr)
-	cfg, cacheSize, err := proxyConfig(f)
+	g := newGroup(ctx)
+	st, err := buildProxy(g.ctx, e, f, log, proxyHooks{})
 	if err != nil {
+		g.cancel()
 		return err
 	}
-	if cacheSize > 0 {
-		memBound := cacheSize
-		var store proxy.Store
-		if isRedisStore(f.cacheStore) {
-			store, memBound, err = openSharedTier(f.cacheStore, f.shared, log)
-			if err != nil {
-				return err
-			}
-			cfg.CoalesceShared = f.shared.coalesce
-		} else if store, err = openCacheStore(f.cacheStore, cacheSize); err != nil {
-			return usageErrf("--cache-store %w", err)
+	// Keep the heap, and so RSS, near the cache bound: without a limit the
+	// GC lets the heap reach twice the live cache. The headroom is for
+	// garbage, connections and the runtime.
+	if st.memBound > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		prev := debug.SetMemoryLimit(st.memBound + proxyMemHeadroom)
+		defer debug.SetMemoryLimit(prev)
+	}
+	st.start(g)
+	err = g.Wait()
+	ps := st.proxy.Stats()
+	log.Info("proxy stopped", "requests", ps.Requests, "hits", ps.Hits, "misses", ps.Misses, "stored_objects", ps.Objects, "stored_bytes", ps.Bytes, "evictions", ps.Evictions)
+	return err
+}
+
+// proxyHooks let the demo adjust what the flags cannot say.
+type proxyHooks struct {
+	// AccessLog, if set, replaces --access-log.
+	AccessLog func(proxy.AccessEntry)
+	// NoStreamImpair keeps the impairment on the UDP relay only.
+	NoStreamImpair bool
+}
+
+// proxyStack is "socklab proxy" built from its flags: the caching proxy
+// and the UDP relay with their sockets bound, and the side listeners. The
+// proxy command and the demo both build it, so a new flag reaches both.
+type proxyStack struct {
+	proxy    *proxy.Proxy
+	relay    *relayHandle
+	ln       net.Listener
+	side     []func(context.Context) error
+	close    []func()
+	memBound int64  // what the cache may hold in memory, 0 without a cache
+	URL      string // http://host:port of the proxy
+}
+
+// proxyStore opens the cache store the flags name; nil when --cache-size 0.
+func proxyStore(f proxyFlags, cacheSize int64, log *slog.Logger) (store proxy.Store, memBound int64, err error) {
+	if cacheSize <= 0 {
+		return nil, 0, nil
+	}
+	if isRedisStore(f.cacheStore) {
+		return openSharedTier(f.cacheStore, f.shared, log)
+	}
+	if store, err = openCacheStore(f.cacheStore, cacheSize); err != nil {
+		return nil, 0, usageErrf("--cache-store %w", err)
+	}
+	return store, cacheSize, nil
+}
+
+// buildProxy validates f, builds the proxy and the relay and binds their
+// sockets (so an address in use fails at once). The relay serves from
+// here on, under ctx; the proxy waits for start.
+func buildProxy(ctx context.Context, e *env, f proxyFlags, log *slog.Logger, hooks proxyHooks) (_ *proxyStack, err error) {
+	cfg, cacheSize, err := proxyConfig(f)
+	if err != nil {
+		return nil, err
+	}
+	s := &proxyStack{}
+	defer func() {
+		if err != nil {
+			s.release()
 		}
-		defer store.Close()
-		cfg.Store = store
-		// Keep the heap, and so RSS, near the cache bound: without a
-		// limit the GC lets the heap reach twice the live cache. The
-		// headroom is for garbage, connections and the runtime.
-		if os.Getenv("GOMEMLIMIT") == "" {
-			prev := debug.SetMemoryLimit(memBound + proxyMemHeadroom)
-			defer debug.SetMemoryLimit(prev)
-		}
+	}()
+	if cfg.Store, s.memBound, err = proxyStore(f, cacheSize, log); err != nil {
+		return nil, err
+	}
+	if cfg.Store != nil {
+		cfg.CoalesceShared = isRedisStore(f.cacheStore) && f.shared.coalesce
+		s.close = append(s.close, func() { cfg.Store.Close() })
 	}
 	accessLog, closeLog, err := openAccessLog(f.accessLog, e.stderr)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer closeLog()
-	cfg.AccessLog = accessLog
-	cfg.Logger = log
+	s.close = append(s.close, closeLog)
+	cfg.AccessLog, cfg.Logger = accessLog, log
+	if hooks.AccessLog != nil {
+		cfg.AccessLog = hooks.AccessLog
+	}
+	reg, registerer, err := proxyRegistry(f, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Registerer = registerer
+	if err := s.bind(ctx, f, cfg, registerer, log, hooks); err != nil {
+		return nil, err
+	}
+	return s, s.sides(ctx, f, reg, cfg.Store, log)
+}
+
+// proxyRegistry is the metrics registry, with the store's collector, when
+// --metrics asks for one.
+func proxyRegistry(f proxyFlags, store proxy.Store) (*prometheus.Registry, prometheus.Registerer, error) {
 	reg := newRegistry()
-	var registerer prometheus.Registerer
-	if f.metrics != "" {
-		registerer = reg
-		cfg.Registerer = reg
-		if st, ok := cfg.Store.(interface{ Collector() prometheus.Collector }); ok {
-			if err := reg.Register(st.Collector()); err != nil {
-				return fmt.Errorf("register cache store metrics: %w", err)
-			}
+	if f.metrics == "" {
+		return reg, nil, nil
+	}
+	if st, ok := store.(interface{ Collector() prometheus.Collector }); ok {
+		if err := reg.Register(st.Collector()); err != nil {
+			return nil, nil, fmt.Errorf("register cache store metrics: %w", err)
 		}
 	}
+	return reg, reg, nil
+}
 
-	// Bind the HTTP listener first, so an address in use fails at once.
-	ln, err := net.Listen("tcp", f.http)
+// bind opens the HTTP listener first, so an address in use fails at once,
+// then starts the relay on its own socket and builds the proxy.
+func (s *proxyStack) bind(ctx context.Context, f proxyFlags, cfg proxy.Config, reg prometheus.Registerer, log *slog.Logger, hooks proxyHooks) error {
+	ln, err := listenTCP(ctx, "proxy http", f.http)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	relay, err := f.relay.start(ctx, log, registerer)
+	s.ln = ln
+	s.close = append(s.close, func() { ln.Close() })
+	rctx, cancel := context.WithCancel(ctx)
+	relay, err := f.relay.start(rctx, log, reg)
 	if err != nil {
-		ln.Close()
-		return err
-	}
-	cfg.WrapConn = relay.WrapConn
-	p, err := proxy.New(cfg)
-	if err != nil {
-		ln.Close()
 		cancel()
-		_ = relay.Wait()
 		return err
 	}
-	fail := func(err error) error {
-		ln.Close()
-		cancel()
-		_ = relay.Wait()
+	s.relay = relay
+	s.close = append(s.close, func() { cancel(); _ = relay.Wait() })
+	if !hooks.NoStreamImpair {
+		cfg.WrapConn = relay.WrapConn
+	}
+	if s.proxy, err = proxy.New(cfg); err != nil {
 		return err
 	}
-	if f.metrics != "" {
-		if err := serveMetrics(ctx, f.metrics, reg, log); err != nil {
-			return fail(err)
-		}
-	}
-	if f.admin != "" {
-		if err := serveAdmin(ctx, f.admin, p, cfg.Store, relay, log); err != nil {
-			return fail(err)
-		}
-	}
+	s.URL = "http://" + ln.Addr().String()
 	upstream := f.upstream
 	if upstream == "" {
 		upstream = "(none: forward proxy only)"
 	}
-	log.Info("http proxy listening", "addr", ln.Addr().String(), "upstream", upstream, "cache_size", units.FormatBytes(float64(cacheSize)), "cache_store", storeName(f.cacheStore, cfg.Store))
-	serveErr := p.Serve(ctx, ln)
-	cancel()
-	relayErr := relay.Wait()
-	st := p.Stats()
-	log.Info("proxy stopped", "requests", st.Requests, "hits", st.Hits, "misses", st.Misses, "stored_objects", st.Objects, "stored_bytes", st.Bytes, "evictions", st.Evictions)
-	return errors.Join(serveErr, relayErr)
+	log.Info("http proxy listening", "addr", ln.Addr().String(), "upstream", upstream, "cache_size", units.FormatBytes(float64(s.memBound)), "cache_store", storeName(f.cacheStore, cfg.Store))
+	return nil
+}
+
+// sides binds the metrics and admin listeners the flags ask for.
+func (s *proxyStack) sides(ctx context.Context, f proxyFlags, reg *prometheus.Registry, store proxy.Store, log *slog.Logger) error {
+	if f.metrics != "" {
+		run, err := metricsServer(ctx, f.metrics, reg, log)
+		if err != nil {
+			return err
+		}
+		s.side = append(s.side, run)
+	}
+	if f.admin != "" {
+		run, err := adminServer(ctx, f.admin, s.proxy, store, s.relay, log)
+		if err != nil {
+			return err
+		}
+		s.side = append(s.side, run)
+	}
+	return nil
+}
+
+// start runs the proxy and the side listeners under g, and has g watch
+// the relay; g's cleanups release the rest.
+func (s *proxyStack) start(g *group) {
+	g.Defer(s.release)
+	g.Go(func(ctx context.Context) error { return s.proxy.Serve(ctx, s.ln) })
+	g.Go(func(ctx context.Context) error {
+		// The relay runs under the context buildProxy was given (the
+		// group's): it stops with the group.
+		return s.relay.Wait()
+	})
+	for _, run := range s.side {
+		g.Go(run)
+	}
+}
+
+func (s *proxyStack) release() {
+	for i := len(s.close) - 1; i >= 0; i-- {
+		s.close[i]()
+	}
+	s.close = nil
 }
 
 // openCacheStore builds the cache store named by --cache-store, bounded by
@@ -308,14 +409,14 @@ type proxyStats struct {
 	UDP        any               `json:"udp"`
 }
 
-// serveAdmin serves GET /_socklab/stats on addr until ctx ends; the
-// listener is bound before it returns.
-func serveAdmin(ctx context.Context, addr string, p *proxy.Proxy, store proxy.Store, relay *relayHandle, log *slog.Logger) error {
+// adminServer binds addr for GET /_socklab/stats; run serves it until its
+// context ends.
+func adminServer(ctx context.Context, addr string, p *proxy.Proxy, store proxy.Store, relay *relayHandle, log *slog.Logger) (run func(context.Context) error, err error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /_socklab/stats", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = writeJSON(w, proxyStats{Stats: p.Stats(), SharedTier: sharedTierStats(store), UDP: relay.Stats()})
 	})
-	return serveSide(ctx, "admin", addr, "/_socklab/stats", mux, log)
+	return sideServer(ctx, "admin", addr, "/_socklab/stats", mux, log)
 }

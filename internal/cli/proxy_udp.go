@@ -134,6 +134,10 @@ type relayHandle struct {
 	Stats func() any
 	// Wait blocks until the relay has stopped after ctx ends.
 	Wait func() error
+	// Relay is the running relay and Addr its address; nil and "" when
+	// --udp is "".
+	Relay *udprelay.Relay
+	Addr  string
 }
 
 // start validates the flags and starts the relay; its socket is bound before
@@ -182,10 +186,12 @@ func (f *relayFlags) start(ctx context.Context, log *slog.Logger, reg prometheus
 	if err != nil {
 		return nil, fmt.Errorf("udp relay: %w", err)
 	}
+	notifyListen(ctx, "proxy udp", ln.LocalAddr())
 	_ = ln.SetReadBuffer(4 << 20) // before the first datagram can queue
 	done := make(chan error, 1)
 	go func() { done <- relay.Serve(ctx, ln) }()
 	log.Info("udp relay listening", "addr", ln.LocalAddr().String(), "upstream", f.upstream)
+	h.Relay, h.Addr = relay, ln.LocalAddr().String()
 	h.Stats = func() any { return relay.Stats() }
 	h.Wait = sync.OnceValue(func() error { return <-done })
 	return h, nil

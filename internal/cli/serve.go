@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/socklab/socklab/internal/udpecho"
 	"github.com/socklab/socklab/internal/webserver"
@@ -66,7 +69,12 @@ finish for up to --grace, then exits 0.`,
 			return runServe(cmd.Context(), e, f)
 		},
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the flags of "socklab serve" on fl, with their defaults.
+func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.http, "http", "127.0.0.1:8000", "HTTP listen address")
 	fl.StringVar(&f.udp, "udp", "127.0.0.1:9000", "UDP echo/reflector listen address (\"off\" disables it)")
 	fl.StringVar(&f.root, "root", "", "folder to serve (default: the embedded site)")
@@ -83,11 +91,45 @@ finish for up to --grace, then exits 0.`,
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
 	fl.StringVar(&f.cacheCtl, "cache-control", "auto", "Cache-Control for successful responses, like nginx's expires (\"auto\": \""+webserver.DefaultSiteCacheControl+"\" for the embedded site, none for --root; \"none\": never)")
 	fl.IntVar(&f.udpMaxPPS, "udp-max-pps", udpecho.DefaultMaxPPS, "most UDP datagrams per second answered per source address (-1: no cap)")
-	return cmd
+}
+
+// defaultServeFlags is the flags at their defaults, as the demo starts from.
+func defaultServeFlags() serveFlags {
+	var f serveFlags
+	f.register(pflag.NewFlagSet("serve", pflag.ContinueOnError))
+	return f
 }
 
 func runServe(ctx context.Context, e *env, f serveFlags) error {
 	log := e.logger(e.stderr)
+	g := newGroup(ctx)
+	st, err := buildServe(g.ctx, e, f, log)
+	if err != nil {
+		g.cancel()
+		return err
+	}
+	st.start(g)
+	err = g.Wait()
+	es := st.echo.Stats()
+	log.Info("stopped", "udp_received", es.Received, "udp_reflected", es.Reflected, "udp_dropped", es.DroppedRate+es.DroppedPort)
+	return err
+}
+
+// serveStack is "socklab serve" built from its flags: the web server and
+// the UDP reflector with their sockets bound, and the metrics listener.
+// The serve command and the demo both build it, so a new flag reaches both.
+type serveStack struct {
+	web   *webserver.Server
+	echo  *udpecho.Server
+	ln    net.Listener
+	pc    net.PacketConn // nil with --udp off
+	side  []func(context.Context) error
+	close []func()
+	URL   string // http(s)://host:port of the web server
+}
+
+// validate checks the flags that the engines' configs cannot.
+func (f serveFlags) validate() error {
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return usageErrf("--tls-cert and --tls-key go together")
 	}
@@ -108,23 +150,22 @@ func runServe(ctx context.Context, e *env, f serveFlags) error {
 	if f.maxHeader <= 0 {
 		return usageErrf("--max-header-bytes must be positive, not %d", f.maxHeader)
 	}
+	return nil
+}
 
-	cfg := webserver.Config{
-		Root:              f.root,
-		NoListing:         f.noListing,
-		Dotfiles:          f.dotfiles,
-		ReadHeaderTimeout: f.readHeader,
-		IdleTimeout:       f.idle,
-		MaxHeaderBytes:    f.maxHeader,
-		MaxConns:          f.maxConns,
-		Grace:             f.grace,
-		CacheControl:      serveCacheControl(f.cacheCtl, f.root),
-		Logger:            log,
+// webConfig turns the flags into the web server's Config, opening the TLS
+// key pair and the access log (closed through closeFn).
+func (f serveFlags) webConfig(e *env, log *slog.Logger) (cfg webserver.Config, closeFn func(), err error) {
+	cfg = webserver.Config{
+		Root: f.root, NoListing: f.noListing, Dotfiles: f.dotfiles,
+		ReadHeaderTimeout: f.readHeader, IdleTimeout: f.idle, MaxHeaderBytes: f.maxHeader, MaxConns: f.maxConns,
+		Grace: f.grace, CacheControl: serveCacheControl(f.cacheCtl, f.root), Logger: log,
 	}
+	closeFn = func() {}
 	if f.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
 		if err != nil {
-			return fmt.Errorf("load tls key pair: %w", err)
+			return cfg, nil, fmt.Errorf("load tls key pair: %w", err)
 		}
 		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
@@ -135,81 +176,111 @@ func runServe(ctx context.Context, e *env, f serveFlags) error {
 	default:
 		fh, err := os.OpenFile(f.accessLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {
-			return fmt.Errorf("access log: %w", err)
+			return cfg, nil, fmt.Errorf("access log: %w", err)
 		}
-		defer fh.Close()
-		cfg.AccessLog = fh
+		cfg.AccessLog, closeFn = fh, func() { fh.Close() }
 	}
+	return cfg, closeFn, nil
+}
+
+// buildServe validates f, builds the engines and binds their sockets (so an
+// address in use fails before anything runs). Nothing runs until start.
+func buildServe(ctx context.Context, e *env, f serveFlags, log *slog.Logger) (_ *serveStack, err error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	s := &serveStack{}
+	defer func() {
+		if err != nil {
+			s.release()
+		}
+	}()
+	cfg, closeLog, err := f.webConfig(e, log)
+	if err != nil {
+		return nil, err
+	}
+	s.close = append(s.close, closeLog)
 	reg := newRegistry()
 	if f.metrics != "" {
 		cfg.Registerer = reg
 	}
-	web, err := webserver.New(cfg)
-	if err != nil {
-		return err
+	if s.web, err = webserver.New(cfg); err != nil {
+		return nil, err
 	}
-	defer web.Close()
-	echo, err := udpecho.New(udpecho.Config{MaxPPS: f.udpMaxPPS, Logger: log, Registerer: cfg.Registerer})
-	if err != nil {
-		return err
+	s.close = append(s.close, func() { s.web.Close() })
+	if s.echo, err = udpecho.New(udpecho.Config{MaxPPS: f.udpMaxPPS, Logger: log, Registerer: cfg.Registerer}); err != nil {
+		return nil, err
 	}
-
-	// Bind both before serving either, so an address in use fails at start.
-	ln, err := net.Listen("tcp", f.http)
-	if err != nil {
-		return fmt.Errorf("http: %w", err)
+	if err := s.bind(ctx, f, reg, log); err != nil {
+		return nil, err
 	}
-	var pc net.PacketConn
-	if f.udp != "off" {
-		pc, err = net.ListenPacket("udp", f.udp)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("udp: %w", err)
-		}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if f.metrics != "" {
-		if err := serveMetrics(ctx, f.metrics, reg, log); err != nil {
-			ln.Close()
-			if pc != nil {
-				pc.Close()
-			}
-			return err
-		}
-	}
-
 	scheme := "http"
 	if cfg.TLS != nil {
 		scheme = "https"
 	}
+	s.URL = scheme + "://" + s.ln.Addr().String()
 	root := f.root
 	if root == "" {
 		root = "(embedded site)"
 	}
-	log.Info("http listening", "url", scheme+"://"+ln.Addr().String()+"/", "root", root)
-	udpDone := make(chan error, 1)
-	if pc != nil {
-		log.Info("udp echo listening", "addr", pc.LocalAddr().String(), "max_pps", f.udpMaxPPS)
-		go func() {
-			err := echo.Serve(ctx, pc)
-			if err != nil {
-				cancel() // a dead reflector takes the web server down with it
-			}
-			udpDone <- err
-		}()
-	} else {
-		udpDone <- nil
+	log.Info("http listening", "url", s.URL+"/", "root", root)
+	if s.pc != nil {
+		log.Info("udp echo listening", "addr", s.pc.LocalAddr().String(), "max_pps", f.udpMaxPPS)
 	}
-	webErr := web.Serve(ctx, ln)
-	cancel()
-	udpErr := <-udpDone
-	st := echo.Stats()
-	log.Info("stopped", "udp_received", st.Received, "udp_reflected", st.Reflected, "udp_dropped", st.DroppedRate+st.DroppedPort)
-	if webErr != nil {
-		return webErr
+	return s, nil
+}
+
+// bind opens the HTTP, UDP and metrics sockets.
+func (s *serveStack) bind(ctx context.Context, f serveFlags, reg *prometheus.Registry, log *slog.Logger) error {
+	ln, err := listenTCP(ctx, "serve http", f.http)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
 	}
-	return udpErr
+	s.ln = ln
+	s.close = append(s.close, func() { ln.Close() })
+	if f.udp != "off" {
+		pc, err := listenUDP(ctx, "serve udp", f.udp)
+		if err != nil {
+			return fmt.Errorf("udp: %w", err)
+		}
+		s.pc = pc
+		s.close = append(s.close, func() { pc.Close() })
+	}
+	if f.metrics != "" {
+		run, err := metricsServer(ctx, f.metrics, reg, log)
+		if err != nil {
+			return err
+		}
+		s.side = append(s.side, run)
+	}
+	return nil
+}
+
+// UDPAddr is the reflector's address, "" with --udp off.
+func (s *serveStack) UDPAddr() string {
+	if s.pc == nil {
+		return ""
+	}
+	return s.pc.LocalAddr().String()
+}
+
+// start runs the services under g; g's cleanups release the rest.
+func (s *serveStack) start(g *group) {
+	g.Defer(s.release)
+	g.Go(func(ctx context.Context) error { return s.web.Serve(ctx, s.ln) })
+	if s.pc != nil {
+		g.Go(func(ctx context.Context) error { return s.echo.Serve(ctx, s.pc) })
+	}
+	for _, run := range s.side {
+		g.Go(run)
+	}
+}
+
+func (s *serveStack) release() {
+	for i := len(s.close) - 1; i >= 0; i-- {
+		s.close[i]()
+	}
+	s.close = nil
 }
 
 // serveCacheControl resolves --cache-control. The embedded site has no file

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -134,16 +133,17 @@ type demo struct {
 
 	servers *demoServers
 	step    int
-	summary [][3]string // step, status, result
+	results []demoResult      // what each step that ran found
+	summary []report.DemoStep // step, status, result
 }
 
 // demoStep is one numbered step: what it does, and the function doing it.
-// run returns the line for the summary table, or errDemoSkipped wrapped
-// with the reason.
+// run returns what the step found, or errDemoSkipped wrapped with the
+// reason.
 type demoStep struct {
 	name string
 	what string
-	run  func(ctx context.Context) (string, error)
+	run  func(ctx context.Context) (demoResult, error)
 }
 
 // errDemoSkipped marks a step that could not run here, for a reason that is
@@ -162,21 +162,24 @@ func (d *demo) run(ctx context.Context) error {
 	for i, s := range steps {
 		d.step = i + 1
 		fmt.Fprintf(d.w, "\n[%d/%d] %s\n", d.step, len(steps), s.what)
-		line, err := s.run(ctx)
+		res, err := s.run(ctx)
+		if res != nil {
+			d.results = append(d.results, res)
+		}
 		switch {
 		case err == nil:
-			d.summary = append(d.summary, [3]string{s.name, "ok", line})
+			d.summary = append(d.summary, report.DemoStep{Name: s.name, Status: "ok", Result: res.Summary()})
 		case errors.Is(err, errDemoSkipped) && ctx.Err() == nil:
 			fmt.Fprintf(d.w, "  skipped: %s\n", strings.TrimSuffix(err.Error(), ": "+errDemoSkipped.Error()))
-			d.summary = append(d.summary, [3]string{s.name, "skipped", line})
+			d.summary = append(d.summary, report.DemoStep{Name: s.name, Status: "skipped", Result: res.Summary()})
 		case ctx.Err() != nil:
 			fmt.Fprintf(d.w, "  interrupted (%v): stopping\n", context.Cause(ctx))
-			d.summary = append(d.summary, [3]string{s.name, "interrupted", ""})
+			d.summary = append(d.summary, report.DemoStep{Name: s.name, Status: "interrupted"})
 			d.printSummary()
 			return fmt.Errorf("demo: interrupted during step %d (%s)", d.step, s.name)
 		default:
 			fmt.Fprintf(d.w, "  FAILED: %v\n", err)
-			d.summary = append(d.summary, [3]string{s.name, "FAILED", err.Error()})
+			d.summary = append(d.summary, report.DemoStep{Name: s.name, Status: "FAILED", Result: err.Error()})
 			d.printSummary()
 			return fmt.Errorf("demo: step %d (%s) failed: %w", d.step, s.name, err)
 		}
@@ -188,14 +191,82 @@ func (d *demo) run(ctx context.Context) error {
 	return nil
 }
 
-func (d *demo) printSummary() {
-	fmt.Fprintln(d.w, "\nSummary")
-	tw := tabwriter.NewWriter(d.w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  step\tstatus\tresult")
-	for _, r := range d.summary {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", r[0], r[1], r[2])
+func (d *demo) printSummary() { _ = report.WriteDemoSummary(d.w, d.summary) }
+
+// demoResult is what one step found, as values: the summary table shows
+// Summary, tests read the fields.
+type demoResult interface{ Summary() string }
+
+type demoServe struct{ WebURL, EchoAddr string }
+
+func (r demoServe) Summary() string { return fmt.Sprintf("%s/, udp %s", r.WebURL, r.EchoAddr) }
+
+type demoProxy struct {
+	ProxyURL, RelayAddr string
+	Impairment          impair.Config
+}
+
+func (r demoProxy) Summary() string {
+	return fmt.Sprintf("%s, relay %s (%s, seed %d)", r.ProxyURL, r.RelayAddr, describeDemoImpairment(r.Impairment), r.Impairment.Seed)
+}
+
+// demoCache is the two fetches: their cache verdicts and total times.
+type demoCache struct {
+	Verdicts  [2]string
+	Miss, Hit time.Duration
+}
+
+func (r demoCache) Saved() time.Duration { return r.Miss - r.Hit }
+
+func (r demoCache) hitName() string {
+	if r.Verdicts[1] == load.CacheRevalidated {
+		return "HIT (revalidated)"
 	}
-	_ = tw.Flush()
+	return "HIT"
+}
+
+func (r demoCache) Summary() string {
+	line := fmt.Sprintf("MISS %s, then %s %s", report.FormatMs(r.Miss), r.hitName(), report.FormatMs(r.Hit))
+	if r.Saved() > 0 {
+		line += ": " + report.FormatMs(r.Saved()) + " saved"
+	}
+	return line
+}
+
+type demoQoS struct {
+	Result    *qos.Result
+	CSV, HTML string // the files written
+}
+
+func (r demoQoS) Summary() string {
+	tot := r.Result.Total
+	return fmt.Sprintf("%d sent, %d received, %.2f%% lost; RTT avg %s p95 %s; jitter %s; %s, %s",
+		tot.Sent, tot.Received, tot.LossPct, report.FormatMs(tot.RTT.Avg), report.FormatMs(tot.RTT.P95), report.FormatMs(tot.JitterUp),
+		filepath.Base(r.CSV), filepath.Base(r.HTML))
+}
+
+type demoLoad struct{ Result *load.Result }
+
+func (r demoLoad) Summary() string {
+	l := r.Result
+	line := fmt.Sprintf("%d requests by %d clients, %d errors, %.0f req/s, p50 %.3f ms, p99 %.3f ms",
+		l.Requests, l.Clients, l.Failures, l.RequestsPerSec, l.Latency.P50, l.Latency.P99)
+	if c := l.Cache; c != nil {
+		line += fmt.Sprintf(", %.0f%% cache hits", c.HitRatio*100)
+	}
+	return line
+}
+
+type demoPing struct {
+	Host    icmp.HostResult
+	Skipped string // why the step could not run, "" when it did
+}
+
+func (r demoPing) Summary() string {
+	if r.Skipped != "" {
+		return r.Skipped
+	}
+	return fmt.Sprintf("%d/%d replies, RTT avg %s ms", r.Host.Received, r.Host.Transmitted, report.MsMicros(r.Host.RTT.Mean()))
 }
 
 // keep leaves the servers up until ctx ends, showing the proxy's access log
@@ -273,27 +344,27 @@ func demoProxyFlags(webURL, echoAddr string, imp impair.Config) proxyFlags {
 	return f
 }
 
-func (d *demo) startServe(ctx context.Context) (string, error) {
+func (d *demo) startServe(ctx context.Context) (demoResult, error) {
 	s := newDemoServers(ctx)
 	d.servers = s
 	st, err := buildServe(WithOnListen(s.g.ctx, onListenOf(ctx)), d.e, demoServeFlags(), d.log)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	st.start(s.g)
 	s.webURL, s.echoAddr = st.URL, st.UDPAddr()
 	fmt.Fprintf(d.w, "  web server      %s/  (GET the embedded site: an index, two pages, a stylesheet, an image)\n", s.webURL)
 	fmt.Fprintf(d.w, "  UDP reflector   %s  (echoes datagrams; stamps socklab QoS probes)\n", s.echoAddr)
-	return fmt.Sprintf("%s/, udp %s", s.webURL, s.echoAddr), nil
+	return demoServe{WebURL: s.webURL, EchoAddr: s.echoAddr}, nil
 }
 
-func (d *demo) startProxy(ctx context.Context) (string, error) {
+func (d *demo) startProxy(ctx context.Context) (demoResult, error) {
 	s := d.servers
 	imp := demoImpairment(d.o.seed)
 	f := demoProxyFlags(s.webURL, s.echoAddr, imp)
 	st, err := buildProxy(WithOnListen(s.g.ctx, onListenOf(ctx)), d.e, f, d.log, proxyHooks{AccessLog: s.accessLog, NoStreamImpair: true})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	st.start(s.g)
 	s.proxyURL, s.relayAddr, s.relay = st.URL, st.relay.Addr, st.relay.Relay
@@ -306,7 +377,7 @@ func (d *demo) startProxy(ctx context.Context) (string, error) {
 	fmt.Fprintln(d.w, "\n  The path (\"socklab serve\" and \"socklab proxy\" build the same on ports 8000/9000 and 8080/9090):")
 	fmt.Fprintf(d.w, "    this demo ──TCP──▶ proxy %s ──TCP──▶ serve %s\n", hostOf(s.proxyURL), hostOf(s.webURL))
 	fmt.Fprintf(d.w, "              ──UDP──▶ relay %s ──UDP──▶ reflector %s\n", s.relayAddr, s.echoAddr)
-	return fmt.Sprintf("%s, relay %s (%s, seed %d)", s.proxyURL, s.relayAddr, imps, imp.Seed), nil
+	return demoProxy{ProxyURL: s.proxyURL, RelayAddr: s.relayAddr, Impairment: imp}, nil
 }
 
 func hostOf(u string) string { return strings.TrimPrefix(u, "http://") }
@@ -318,13 +389,13 @@ func describeDemoImpairment(c impair.Config) string {
 
 // fetchTwice shows the cache at work: the first request is a MISS, the
 // repeat is served from the cache.
-func (d *demo) fetchTwice(ctx context.Context) (string, error) {
+func (d *demo) fetchTwice(ctx context.Context) (demoResult, error) {
 	s := d.servers
 	page := s.webURL + "/"
 	fmt.Fprintf(d.w, "  GET %s via the proxy %s, twice on one connection, as a browser would\n", page, s.proxyURL)
 	p, err := load.NewProber(load.ProbeConfig{URL: page, Proxy: s.proxyURL, Timeout: demoStepTimeout})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer p.Close()
 	s.capture.Store(true)
@@ -333,10 +404,10 @@ func (d *demo) fetchTwice(ctx context.Context) (string, error) {
 	for i := range rs {
 		r, err := p.Do(ctx, nil)
 		if err != nil {
-			return "", fmt.Errorf("fetch %d: %w", i+1, err)
+			return nil, fmt.Errorf("fetch %d: %w", i+1, err)
 		}
 		if r.Status != 200 {
-			return "", fmt.Errorf("fetch %d: %s", i+1, r.StatusText)
+			return nil, fmt.Errorf("fetch %d: %s", i+1, r.StatusText)
 		}
 		rs[i] = r
 		fmt.Fprintf(d.w, "  fetch %d  %s  %d bytes in %s   X-Cache: %s\n", i+1, r.StatusText, r.Size, report.FormatMs(r.Timing.Total), r.Header.Get("X-Cache"))
@@ -346,27 +417,23 @@ func (d *demo) fetchTwice(ctx context.Context) (string, error) {
 			fmt.Fprintf(d.w, "           proxy log: %s\n", proxy.FormatAccess(a))
 		case <-time.After(2 * time.Second):
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return nil, ctx.Err()
 		}
 		fmt.Fprintf(d.w, "           → %s\n", explainVerdict(r))
 	}
 	if rs[0].Cache != load.CacheMiss || !load.IsCacheHit(rs[1].Cache) {
-		return "", fmt.Errorf("expected a MISS then a cache hit, got %q then %q", rs[0].Cache, rs[1].Cache)
+		return nil, fmt.Errorf("expected a MISS then a cache hit, got %q then %q", rs[0].Cache, rs[1].Cache)
 	}
 	miss, hit := rs[0].Timing.Total, rs[1].Timing.Total
-	saved := miss - hit
-	verdict := "HIT"
-	if rs[1].Cache == load.CacheRevalidated {
-		verdict = "HIT (revalidated)"
-	}
-	if saved > 0 {
+	c := demoCache{Verdicts: [2]string{rs[0].Cache, rs[1].Cache}, Miss: miss, Hit: hit}
+	if saved := c.Saved(); saved > 0 {
 		fmt.Fprintf(d.w, "  the cache saved %s: MISS %s, then %s %s (%.0f%% faster; the MISS also paid for the connection)\n",
-			report.FormatMs(saved), report.FormatMs(miss), verdict, report.FormatMs(hit), 100*float64(saved)/float64(miss))
-		return fmt.Sprintf("MISS %s, then %s %s: %s saved", report.FormatMs(miss), verdict, report.FormatMs(hit), report.FormatMs(saved)), nil
+			report.FormatMs(saved), report.FormatMs(miss), c.hitName(), report.FormatMs(hit), 100*float64(saved)/float64(miss))
+	} else {
+		fmt.Fprintf(d.w, "  no time saved this run: MISS %s, then %s %s (on loopback the origin is as near as the cache)\n",
+			report.FormatMs(miss), c.hitName(), report.FormatMs(hit))
 	}
-	fmt.Fprintf(d.w, "  no time saved this run: MISS %s, then %s %s (on loopback the origin is as near as the cache)\n",
-		report.FormatMs(miss), verdict, report.FormatMs(hit))
-	return fmt.Sprintf("MISS %s, then %s %s", report.FormatMs(miss), verdict, report.FormatMs(hit)), nil
+	return c, nil
 }
 
 // explainVerdict says in words what the proxy did for one response.
@@ -392,7 +459,7 @@ func explainVerdict(r *load.ProbeResult) string {
 
 // qosTest runs the QoS engine through the relay and writes the CSV row and
 // the HTML report.
-func (d *demo) qosTest(ctx context.Context) (string, error) {
+func (d *demo) qosTest(ctx context.Context) (demoResult, error) {
 	s := d.servers
 	fmt.Fprintf(d.w, "  64-byte probes every %v for %v to the relay %s; it impairs them and forwards\n", demoQoSInterval, d.o.qosDuration, s.relayAddr)
 	fmt.Fprintf(d.w, "  them to the reflector %s, which stamps them and sends them back the same way\n", s.echoAddr)
@@ -413,42 +480,40 @@ func (d *demo) qosTest(ctx context.Context) (string, error) {
 		},
 	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	res, err := t.Run(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if ctx.Err() != nil {
-		return "", ctx.Err()
+		return nil, ctx.Err()
 	}
 	if err := report.WriteQoSText(iw, res); err != nil {
-		return "", err
+		return nil, err
 	}
 	tot := res.Total
 	if tot.Received == 0 {
-		return "", fmt.Errorf("no replies from %s", res.Target)
+		return nil, fmt.Errorf("no replies from %s", res.Target)
 	}
 	rs := s.relay.Stats()
 	fmt.Fprintf(d.w, "  the relay saw: up %d datagrams, %d dropped by the loss model; down %d, %d dropped\n",
 		rs.Up.Packets, rs.Up.DropsLoss, rs.Down.Packets, rs.Down.DropsLoss)
 	csvPath := filepath.Join(d.o.out, "qos_result.csv")
 	if err := appendQoSCSV(csvPath, res); err != nil {
-		return "", err
+		return nil, err
 	}
 	htmlPath := filepath.Join(d.o.out, "qos_report.html")
 	if err := writeQoSReport(htmlPath, res); err != nil {
-		return "", err
+		return nil, err
 	}
 	fmt.Fprintf(d.w, "  appended a row to %s\n", csvPath)
 	fmt.Fprintf(d.w, "  wrote %s (open it in a browser: RTT over time, histogram, jitter)\n", htmlPath)
-	return fmt.Sprintf("%d sent, %d received, %.2f%% lost; RTT avg %s p95 %s; jitter %s; %s, %s",
-		tot.Sent, tot.Received, tot.LossPct, report.FormatMs(tot.RTT.Avg), report.FormatMs(tot.RTT.P95), report.FormatMs(tot.JitterUp),
-		filepath.Base(csvPath), filepath.Base(htmlPath)), nil
+	return demoQoS{Result: res, CSV: csvPath, HTML: htmlPath}, nil
 }
 
 // loadTest runs the seed's multi-client simulation through the proxy.
-func (d *demo) loadTest(ctx context.Context) (string, error) {
+func (d *demo) loadTest(ctx context.Context) (demoResult, error) {
 	s := d.servers
 	page := s.webURL + "/"
 	fmt.Fprintf(d.w, "  %d clients, each on its own connection, send %d GETs of %s through the proxy;\n", d.o.clients, d.o.requests, page)
@@ -456,30 +521,27 @@ func (d *demo) loadTest(ctx context.Context) (string, error) {
 	l, err := load.New(load.Config{Target: page, Proxy: s.proxyURL, Clients: d.o.clients, Requests: d.o.requests,
 		Timeout: demoStepTimeout, Logger: d.log})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	r, err := l.Run(ctx)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if ctx.Err() != nil {
-		return "", ctx.Err()
+		return nil, ctx.Err()
 	}
-	report.WriteLoadText(&indentWriter{w: d.w, prefix: "  "}, r)
-	line := fmt.Sprintf("%d requests by %d clients, %d errors, %.0f req/s, p50 %.3f ms, p99 %.3f ms",
-		r.Requests, r.Clients, r.Failures, r.RequestsPerSec, r.Latency.P50, r.Latency.P99)
-	if c := r.Cache; c != nil {
-		line += fmt.Sprintf(", %.0f%% cache hits", c.HitRatio*100)
+	if err := report.WriteLoadText(&indentWriter{w: d.w, prefix: "  "}, r); err != nil {
+		return nil, err
 	}
 	if r.Failures > 0 {
-		return line, fmt.Errorf("%d of %d requests failed (%s)", r.Failures, r.Requests, strings.Join(r.SortedErrors(), ", "))
+		return demoLoad{r}, fmt.Errorf("%d of %d requests failed (%s)", r.Failures, r.Requests, strings.Join(r.SortedErrors(), ", "))
 	}
-	return line, nil
+	return demoLoad{r}, nil
 }
 
 // ping sends three echo requests to 127.0.0.1 when ICMP sockets may be
 // opened; without the permission the step is skipped, saying why.
-func (d *demo) ping(ctx context.Context) (string, error) {
+func (d *demo) ping(ctx context.Context) (demoResult, error) {
 	host := netip.MustParseAddr("127.0.0.1")
 	res, err := icmp.Ping(ctx, icmp.PingConfig{
 		Hosts: []netip.Addr{host}, Count: 3, Interval: 200 * time.Millisecond, Timeout: 2 * time.Second,
@@ -490,20 +552,22 @@ func (d *demo) ping(ctx context.Context) (string, error) {
 		OnEvent: func(ev icmp.PingEvent) { fmt.Fprintf(d.w, "  %s\n", report.FormatPingEvent(ev, false)) },
 	})
 	if errors.Is(err, icmp.ErrNoPermission) {
-		return "no permission for ICMP sockets (see above)", fmt.Errorf("%v: %w", err, errDemoSkipped)
+		return demoPing{Skipped: "no permission for ICMP sockets (see above)"}, fmt.Errorf("%v: %w", err, errDemoSkipped)
 	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if ctx.Err() != nil {
-		return "", ctx.Err()
+		return nil, ctx.Err()
 	}
 	h := res.Hosts[0]
-	report.WritePingSummary(&indentWriter{w: d.w, prefix: "  "}, "127.0.0.1", h)
-	if h.Received == 0 {
-		return "", fmt.Errorf("no reply from 127.0.0.1 (%d requests sent)", h.Transmitted)
+	if err := report.WritePingSummary(&indentWriter{w: d.w, prefix: "  "}, "127.0.0.1", h); err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("%d/%d replies, RTT avg %s ms", h.Received, h.Transmitted, report.MsMicros(h.RTT.Mean())), nil
+	if h.Received == 0 {
+		return nil, fmt.Errorf("no reply from 127.0.0.1 (%d requests sent)", h.Transmitted)
+	}
+	return demoPing{Host: h}, nil
 }
 
 // indentWriter prefixes every line written through it, so the engines'

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/socklab/socklab/internal/load"
 )
 
 // qosCSVHeader is the SPEC's contract for the first columns of qos_result.csv.
@@ -306,5 +308,58 @@ func assertSelfContainedHTML(t *testing.T, path string) {
 	}
 	if m := externalRef.FindString(page); m != "" {
 		t.Errorf("%s refers to an external resource: %q", path, m)
+	}
+}
+
+// TestDemoStepResults runs the steps and reads what they found as values,
+// not from the prose.
+func TestDemoStepResults(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb}
+	o := &demoOptions{out: dir, qosDuration: time.Second, clients: 2, requests: 20, seed: 1}
+	d := &demo{e: e, o: o, w: e.stdout, log: e.logger(e.stderr)}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := d.run(ctx)
+	if d.servers != nil {
+		if serr := d.servers.stop(); serr != nil {
+			t.Errorf("stop: %v", serr)
+		}
+	}
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if len(d.results) != 6 {
+		t.Fatalf("%d results, want 6: %#v", len(d.results), d.results)
+	}
+	serve := d.results[0].(demoServe)
+	if !strings.HasPrefix(serve.WebURL, "http://127.0.0.1:") || !strings.HasPrefix(serve.EchoAddr, "127.0.0.1:") {
+		t.Errorf("serve %+v", serve)
+	}
+	px := d.results[1].(demoProxy)
+	if !strings.HasPrefix(px.ProxyURL, "http://127.0.0.1:") || px.Impairment.Delay != 10*time.Millisecond || px.Impairment.Loss != 0.01 || px.Impairment.Seed != 1 {
+		t.Errorf("proxy %+v", px)
+	}
+	if c := d.results[2].(demoCache); c.Verdicts != [2]string{load.CacheMiss, load.CacheHit} || c.Miss <= 0 || c.Hit <= 0 {
+		t.Errorf("cache %+v", c)
+	}
+	q := d.results[3].(demoQoS)
+	if q.Result.Total.Received == 0 || q.Result.Total.RTT.Min < 18*time.Millisecond {
+		t.Errorf("qos: %d received, RTT min %v (the relay adds 10ms ±1ms each way)", q.Result.Total.Received, q.Result.Total.RTT.Min)
+	}
+	for _, f := range []string{q.CSV, q.HTML} {
+		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if l := d.results[4].(demoLoad).Result; l.Requests != 20 || l.Failures != 0 || l.Cache == nil || l.Cache.Hits == 0 {
+		t.Errorf("load %+v", l)
+	}
+	if p := d.results[5].(demoPing); p.Skipped == "" && p.Host.Received == 0 {
+		t.Errorf("ping neither skipped nor answered: %+v", p)
+	}
+	if len(d.summary) != 6 || d.summary[2].Status != "ok" || d.summary[2].Result != d.results[2].Summary() {
+		t.Errorf("summary %+v", d.summary)
 	}
 }

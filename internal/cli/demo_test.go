@@ -166,7 +166,9 @@ func TestDemoStepFails(t *testing.T) {
 // TestDemoKeep: --keep leaves the servers up, announces their URLs, and
 // stops cleanly (exit 0) when the context ends.
 func TestDemoKeep(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
+	// The deadline bounds every wait below: at its end the demo stops and
+	// closes its output, which ends the line reader.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*cmdTimeout)
 	defer cancel()
 	pr, pw := io.Pipe()
 	var stderr lockedBuffer // the proxy's access log and the logger write from several goroutines

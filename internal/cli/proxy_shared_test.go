@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,22 +24,17 @@ func TestProxyCommandSharedStore(t *testing.T) {
 		io.WriteString(w, "from origin")
 	}))
 	defer origin.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	type instance struct {
 		http, admin string
-		stderr      *syncBuffer
-		done        chan int
+		cmd         *runningCmd
 	}
 	var proxies []instance
 	for range 2 {
-		in := instance{http: freeAddr(t), admin: freeAddr(t), stderr: &syncBuffer{}, done: make(chan int, 1)}
-		go func() {
-			in.done <- Main(ctx, []string{"proxy", "--http", in.http, "--upstream", origin.URL, "--admin", in.admin, "--udp", "",
-				"--cache-store", srv.URL(0), "--l1-size", "8MiB", "--cache-store-timeout", "200ms"}, strings.NewReader(""), io.Discard, in.stderr)
-		}()
-		proxies = append(proxies, in)
+		cmd := startCmd(t, []string{"proxy http", "admin"}, "proxy", "--http", "127.0.0.1:0", "--upstream", origin.URL, "--admin", "127.0.0.1:0", "--udp", "",
+			"--cache-store", srv.URL(0), "--l1-size", "8MiB", "--cache-store-timeout", "200ms")
+		proxies = append(proxies, instance{http: cmd.addrs["proxy http"], admin: cmd.addrs["admin"], cmd: cmd})
 	}
+	client := &http.Client{Timeout: cmdTimeout}
 	get := func(url string) (*http.Response, string) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -49,13 +42,7 @@ func TestProxyCommandSharedStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		req.Host = "site.example" // as behind a load balancer: one Host for all
-		var r *http.Response
-		for range 200 { // the command binds its listeners asynchronously
-			if r, err = http.DefaultClient.Do(req); err == nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		r, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,10 +81,9 @@ func TestProxyCommandSharedStore(t *testing.T) {
 	if st := tier(proxies[1].admin); st["l2_hits"] != 1.0 || st["subscribed"] != true {
 		t.Fatalf("second proxy's tier stats: %v", st)
 	}
-	cancel()
 	for i, in := range proxies {
-		if code := <-in.done; code != ExitOK {
-			t.Fatalf("proxy %d exit %d: %s", i, code, in.stderr.String())
+		if code := in.cmd.stop(t); code != ExitOK {
+			t.Fatalf("proxy %d exit %d: %s", i, code, in.cmd.stderr.String())
 		}
 	}
 }

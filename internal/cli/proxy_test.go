@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 func TestProxyFlagErrors(t *testing.T) {
@@ -49,17 +47,6 @@ func TestProxyFlagErrors(t *testing.T) {
 	}
 }
 
-// freeAddr returns a loopback address nothing listens on (just now).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -83,24 +70,13 @@ func TestProxyCommandServesAndStops(t *testing.T) {
 		io.WriteString(w, "from origin")
 	}))
 	defer origin.Close()
-	httpAddr, adminAddr := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"proxy", "--http", httpAddr, "--upstream", origin.URL, "--admin", adminAddr, "--udp", ""}, strings.NewReader(""), io.Discard, &stderr)
-	}()
+	cmd := startCmd(t, []string{"proxy http", "admin"},
+		"proxy", "--http", "127.0.0.1:0", "--upstream", origin.URL, "--admin", "127.0.0.1:0", "--udp", "")
+	httpAddr, adminAddr := cmd.addrs["proxy http"], cmd.addrs["admin"]
+	client := &http.Client{Timeout: cmdTimeout}
 	get := func(url string) (*http.Response, string) {
 		t.Helper()
-		var r *http.Response
-		var err error
-		for range 200 { // the command binds its listeners asynchronously
-			if r, err = http.Get(url); err == nil {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		r, err := client.Get(url)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,11 +101,10 @@ func TestProxyCommandServesAndStops(t *testing.T) {
 	if _, ok := st["udp"]; !ok {
 		t.Errorf("stats lack the udp section: %v", st)
 	}
-	cancel()
-	if code := <-done; code != ExitOK {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	if code := cmd.stop(t); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, cmd.stderr.String())
 	}
-	log := stderr.String()
+	log := cmd.stderr.String()
 	if !strings.Contains(log, "GET http://"+httpAddr+"/page 200 11") || !strings.Contains(log, " HIT") {
 		t.Errorf("access log missing: %s", log)
 	}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -35,40 +34,26 @@ func (l *serveOutput) String() string {
 	return l.b.String()
 }
 
-func serveFreePorts(t *testing.T) (string, string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	defer pc.Close()
-	return ln.Addr().String(), pc.LocalAddr().String()
-}
-
 func TestServeAddressInUse(t *testing.T) {
 	for _, proto := range []string{"http", "udp"} {
 		t.Run(proto, func(t *testing.T) {
-			httpAddr, udpAddr := serveFreePorts(t)
+			// The busy address stays bound by the test; the other is :0.
+			httpAddr, udpAddr := "127.0.0.1:0", "127.0.0.1:0"
 			var busy string
 			if proto == "http" {
-				ln, err := net.Listen("tcp", httpAddr)
+				ln, err := net.Listen("tcp", "127.0.0.1:0")
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer ln.Close()
-				busy = httpAddr
+				busy, httpAddr = ln.Addr().String(), ln.Addr().String()
 			} else {
-				pc, err := net.ListenPacket("udp", udpAddr)
+				pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer pc.Close()
-				busy = udpAddr
+				busy, udpAddr = pc.LocalAddr().String(), pc.LocalAddr().String()
 			}
 			code, _, stderr := run(t, "", "serve", "--http", httpAddr, "--udp", udpAddr)
 			if code != ExitFailure {
@@ -103,28 +88,16 @@ func TestServeBadFlags(t *testing.T) {
 // TestServeRuns starts the command, uses both services, then cancels it
 // like SIGINT would and expects exit 0 with the access log written.
 func TestServeRuns(t *testing.T) {
-	httpAddr, udpAddr := serveFreePorts(t)
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "hi.txt"), []byte("hi there"), 0o644)
 	logFile := filepath.Join(t.TempDir(), "access.log")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var out, errOut serveOutput
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--http", httpAddr, "--udp", udpAddr, "--root", root, "--access-log", logFile},
-			strings.NewReader(""), &out, &errOut)
-	}()
-	var resp *http.Response
-	var err error
-	for i := 0; i < 200; i++ { // wait for the listener
-		if resp, err = http.Get("http://" + httpAddr + "/hi.txt"); err == nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	cmd := startCmd(t, []string{"serve http", "serve udp"},
+		"serve", "--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--root", root, "--access-log", logFile)
+	httpAddr, udpAddr := cmd.addrs["serve http"], cmd.addrs["serve udp"]
+	client := &http.Client{Timeout: cmdTimeout}
+	resp, err := client.Get("http://" + httpAddr + "/hi.txt")
 	if err != nil {
-		t.Fatalf("serve never answered: %v; stderr %s", err, errOut.String())
+		t.Fatalf("serve did not answer: %v; stderr %s", err, cmd.stderr.String())
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -143,14 +116,8 @@ func TestServeRuns(t *testing.T) {
 	if err != nil || string(buf[:n]) != "ping" {
 		t.Fatalf("udp echo: %q %v", buf[:n], err)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != ExitOK {
-			t.Fatalf("exit %d after cancel, want 0; stderr %s", code, errOut.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
+	if code := cmd.stop(t); code != ExitOK {
+		t.Fatalf("exit %d after cancel, want 0; stderr %s", code, cmd.stderr.String())
 	}
 	logged, _ := os.ReadFile(logFile)
 	if !strings.Contains(string(logged), `"GET /hi.txt HTTP/1.1" 200 8`) {

@@ -123,12 +123,14 @@ func TestMenuCancelWhileWaiting(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	out := &promptWatch{prompted: make(chan struct{})}
 	errc := make(chan error, 1)
-	go func() { errc <- New(Config{In: pr, Out: &out}).Run(ctx) }()
+	go func() { errc <- New(Config{In: pr, Out: out}).Run(ctx) }()
 	// Wait until the prompt is out, then cancel.
-	for !strings.Contains(out.String(), "choice> ") {
-		time.Sleep(time.Millisecond)
+	select {
+	case <-out.prompted:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no prompt within 5s:\n%s", out.String())
 	}
 	cancel()
 	select {
@@ -170,4 +172,20 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// promptWatch is an output that signals once the menu has asked for a
+// choice, so the test waits on an event instead of polling.
+type promptWatch struct {
+	syncBuffer
+	once     sync.Once
+	prompted chan struct{}
+}
+
+func (p *promptWatch) Write(b []byte) (int, error) {
+	n, err := p.syncBuffer.Write(b)
+	if strings.Contains(p.syncBuffer.String(), "choice> ") {
+		p.once.Do(func() { close(p.prompted) })
+	}
+	return n, err
 }

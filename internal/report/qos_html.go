@@ -31,11 +31,25 @@ func WriteQoSHTML(w io.Writer, res *qosresult.Result, generated time.Time) error
 	}
 	t := res.Total
 	p.Add("Summary", summaryTable(res).HTML())
+	q := rttSeries(res.Series)
+	addQoSLatency(&p, res, q)
+	addQoSJitter(&p, t, q.jitter)
+	if len(res.Streams) > 1 {
+		p.Add("Streams", streamsTable(res).HTML())
+	}
+	p.Add("Throughput and self-check", throughputTable(t).HTML())
+	return p.Write(w)
+}
 
-	var band, avg []XY
-	var markers []Marker
-	var jit []XY
-	for _, pt := range res.Series {
+// qosSeries is the RTT-over-time record as chart points.
+type qosSeries struct {
+	band, avg, jitter []XY
+	markers           []Marker
+}
+
+func rttSeries(points []qosresult.Point) qosSeries {
+	var q qosSeries
+	for _, pt := range points {
 		// Buckets can be narrower than the send interval: one where nothing
 		// was sent or answered is no data, not a gap. Only a bucket whose
 		// probes were all lost lifts the pen.
@@ -44,26 +58,31 @@ func WriteQoSHTML(w io.Writer, res *qosresult.Result, generated time.Time) error
 		}
 		x := (pt.T + pt.Width/2).Seconds()
 		if pt.Received > 0 {
-			band = append(band, XY{X: x, Y: ms(pt.RTTMax), Y0: ms(pt.RTTMin)})
-			avg = append(avg, XY{X: x, Y: ms(pt.RTTAvg)})
-			jit = append(jit, XY{X: x, Y: ms(pt.Jitter)})
+			q.band = append(q.band, XY{X: x, Y: ms(pt.RTTMax), Y0: ms(pt.RTTMin)})
+			q.avg = append(q.avg, XY{X: x, Y: ms(pt.RTTAvg)})
+			q.jitter = append(q.jitter, XY{X: x, Y: ms(pt.Jitter)})
 		} else {
-			avg = append(avg, XY{X: x, Y: math.NaN()})
+			q.avg = append(q.avg, XY{X: x, Y: math.NaN()})
 		}
 		if lost := pt.Lost(); lost > 0 {
-			markers = append(markers, Marker{X: x, Label: fmt.Sprintf("%d of %d probes lost at %.2f s", lost, pt.Sent, pt.T.Seconds())})
+			q.markers = append(q.markers, Marker{X: x, Label: fmt.Sprintf("%d of %d probes lost at %.2f s", lost, pt.Sent, pt.T.Seconds())})
 		}
 	}
+	return q
+}
+
+// addQoSLatency adds the RTT chart, the histogram and the latency table.
+func addQoSLatency(p *Page, res *qosresult.Result, q qosSeries) {
 	rttChart := LineChart{
 		Title: "RTT over time", XLabel: "time since start (s)", YLabel: "RTT (ms)", YFromZero: true,
 		Series: []Series{
-			{Name: "min–max", Style: StyleBand, Points: band, Color: Palette[0]},
-			{Name: "average", Style: StyleLine, Points: avg, Color: Palette[0]},
+			{Name: "min–max", Style: StyleBand, Points: q.band, Color: Palette[0]},
+			{Name: "average", Style: StyleLine, Points: q.avg, Color: Palette[0]},
 		},
-		Markers: markers,
+		Markers: q.markers,
 	}
 	s := p.Add("Latency", rttChart.HTML())
-	s.Note = fmt.Sprintf("Probes are grouped by send time; red marks are buckets with lost probes (%d lost in total).", t.Lost)
+	s.Note = fmt.Sprintf("Probes are grouped by send time; red marks are buckets with lost probes (%d lost in total).", res.Total.Lost)
 	if res.RTT != nil && res.RTT.Count() > 0 {
 		var bins []HistBin
 		for _, b := range res.RTT.Bins(40) {
@@ -71,8 +90,11 @@ func WriteQoSHTML(w io.Writer, res *qosresult.Result, generated time.Time) error
 		}
 		s.Blocks = append(s.Blocks, Histogram{Title: "RTT distribution", XLabel: "RTT (ms)", YLabel: "replies", Bins: bins}.HTML())
 	}
-	s.Blocks = append(s.Blocks, latencyTable(t).HTML())
+	s.Blocks = append(s.Blocks, latencyTable(res.Total).HTML())
+}
 
+// addQoSJitter adds the jitter chart and the delay-variation table.
+func addQoSJitter(p *Page, t qosresult.StreamResult, jit []XY) {
 	jitChart := LineChart{
 		Title: "Upstream jitter (RFC 3550) over time", XLabel: "time since start (s)", YLabel: "jitter (ms)", YFromZero: true,
 		Series: []Series{{Name: "jitter up", Style: StyleLine, Points: jit, Color: Palette[1]}},
@@ -85,22 +107,25 @@ func WriteQoSHTML(w io.Writer, res *qosresult.Result, generated time.Time) error
 		},
 	}.HTML())
 	js.Note = "Both are computed from transit-time differences, so the two clocks need not be synchronised."
+}
 
-	if len(res.Streams) > 1 {
-		st := Table{Header: []string{"stream", "sent", "received", "lost", "loss", "up", "down", "dup", "reordered", "late", "RTT p50 (ms)", "RTT p99 (ms)", "jitter up (ms)", "goodput"}}
-		for _, sr := range res.Streams {
-			st.Rows = append(st.Rows, []string{strconv.Itoa(sr.Stream), i64(sr.Sent), i64(sr.Received), i64(sr.Lost), pct(sr.LossPct),
-				i64(sr.LostUp), i64(sr.LostDown), i64(sr.Duplicates), i64(sr.Reordered), i64(sr.Late),
-				msStr(sr.RTT.P50), msStr(sr.RTT.P99), msStr(sr.JitterUp), units.FormatBitrate(sr.Throughput.GoodputBps)})
-		}
-		p.Add("Streams", st.HTML())
+func streamsTable(res *qosresult.Result) Table {
+	st := Table{Header: []string{"stream", "sent", "received", "lost", "loss", "up", "down", "dup", "reordered", "late", "RTT p50 (ms)", "RTT p99 (ms)", "jitter up (ms)", "goodput"}}
+	for _, sr := range res.Streams {
+		st.Rows = append(st.Rows, []string{strconv.Itoa(sr.Stream), i64(sr.Sent), i64(sr.Received), i64(sr.Lost), pct(sr.LossPct),
+			i64(sr.LostUp), i64(sr.LostDown), i64(sr.Duplicates), i64(sr.Reordered), i64(sr.Late),
+			msStr(sr.RTT.P50), msStr(sr.RTT.P99), msStr(sr.JitterUp), units.FormatBitrate(sr.Throughput.GoodputBps)})
 	}
+	return st
+}
+
+func throughputTable(t qosresult.StreamResult) Table {
 	tp, d := t.Throughput, t.Diag
 	drops := "not reported"
 	if d.RecvDropsKnown {
 		drops = i64(d.RecvDrops)
 	}
-	p.Add("Throughput and self-check", Table{
+	return Table{
 		Header: []string{"figure", "value"},
 		Rows: [][]string{
 			{"offered (payload)", units.FormatBitrate(tp.OfferedBps)},
@@ -115,8 +140,7 @@ func WriteQoSHTML(w io.Writer, res *qosresult.Result, generated time.Time) error
 			{"send errors", i64(d.SendErrors)},
 			{"socket receive drops", drops},
 		},
-	}.HTML())
-	return p.Write(w)
+	}
 }
 
 func i64(v int64) string { return strconv.FormatInt(v, 10) }

@@ -209,7 +209,37 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // HTML renders the chart as an inline <svg> element.
 func (c LineChart) HTML() HTML {
 	f := newFrame(c.Width, c.Height)
-	xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	xlo, xhi, ylo, yhi := c.bounds()
+	xt, xa, xb := NiceTicks(xlo, xhi, 8)
+	yt, ya, yb := NiceTicks(ylo, yhi, 5)
+	f.x0, f.x1, f.y0, f.y1 = xa, xb, ya, yb
+
+	var b strings.Builder
+	f.open(&b, c.Title)
+	f.axes(&b, xt, yt, c.XLabel, c.YLabel, nil)
+	c.drawMarkers(&b, f)
+	for i, s := range c.Series {
+		col := s.Color
+		if col == "" {
+			col = Palette[i%len(Palette)]
+		}
+		switch s.Style {
+		case StyleBand:
+			drawBand(&b, f, s, col)
+		case StyleScatter:
+			drawScatter(&b, f, s, col)
+		default:
+			drawLine(&b, f, s, col)
+		}
+	}
+	legend(&b, f, c.Series)
+	b.WriteString(`</svg>`)
+	return HTML(b.String())
+}
+
+// bounds is the data's range over every finite point and marker.
+func (c LineChart) bounds() (xlo, xhi, ylo, yhi float64) {
+	xlo, xhi, ylo, yhi = math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, s := range c.Series {
 		for _, p := range s.Points {
 			if !finite(p.X) || !finite(p.Y) {
@@ -236,82 +266,76 @@ func (c LineChart) HTML() HTML {
 	if c.YFromZero && ylo > 0 {
 		ylo = 0
 	}
-	xt, xa, xb := NiceTicks(xlo, xhi, 8)
-	yt, ya, yb := NiceTicks(ylo, yhi, 5)
-	f.x0, f.x1, f.y0, f.y1 = xa, xb, ya, yb
+	return xlo, xhi, ylo, yhi
+}
 
-	var b strings.Builder
-	f.open(&b, c.Title)
-	f.axes(&b, xt, yt, c.XLabel, c.YLabel, nil)
+func (c LineChart) drawMarkers(b *strings.Builder, f frame) {
 	for _, m := range c.Markers {
 		col := m.Color
 		if col == "" {
 			col = "#d62728"
 		}
 		px := f.px(m.X)
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1" opacity="0.55"><title>%s</title></line>`,
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1" opacity="0.55"><title>%s</title></line>`,
 			px, f.top, px, f.h-f.bot, esc(col), esc(m.Label))
-		fmt.Fprintf(&b, `<path d="M%.1f %.1f l-4 -7 h8 z" fill="%s" class="marker"><title>%s</title></path>`, px, f.top+7, esc(col), esc(m.Label))
+		fmt.Fprintf(b, `<path d="M%.1f %.1f l-4 -7 h8 z" fill="%s" class="marker"><title>%s</title></path>`, px, f.top+7, esc(col), esc(m.Label))
 	}
-	for i, s := range c.Series {
-		col := s.Color
-		if col == "" {
-			col = Palette[i%len(Palette)]
+}
+
+// drawBand fills the area between Y0 and Y.
+func drawBand(b *strings.Builder, f frame, s Series, col string) {
+	var up, down []string
+	for _, p := range s.Points {
+		if !finite(p.X) || !finite(p.Y) || !finite(p.Y0) {
+			continue
 		}
-		switch s.Style {
-		case StyleBand:
-			var up, down []string
-			for _, p := range s.Points {
-				if !finite(p.X) || !finite(p.Y) || !finite(p.Y0) {
-					continue
-				}
-				up = append(up, fmt.Sprintf("%.1f,%.1f", f.px(p.X), f.py(p.Y)))
-				down = append(down, fmt.Sprintf("%.1f,%.1f", f.px(p.X), f.py(p.Y0)))
-			}
-			for l, r := 0, len(down)-1; l < r; l, r = l+1, r-1 {
-				down[l], down[r] = down[r], down[l]
-			}
-			if len(up) > 0 {
-				fmt.Fprintf(&b, `<polygon points="%s %s" fill="%s" opacity="0.22" stroke="none"><title>%s</title></polygon>`,
-					strings.Join(up, " "), strings.Join(down, " "), esc(col), esc(s.Name))
-			}
-		case StyleScatter:
-			fmt.Fprintf(&b, `<g fill="%s"><title>%s</title>`, esc(col), esc(s.Name))
-			for _, p := range s.Points {
-				if finite(p.X) && finite(p.Y) {
-					fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="2"/>`, f.px(p.X), f.py(p.Y))
-				}
-			}
-			b.WriteString(`</g>`)
+		up = append(up, fmt.Sprintf("%.1f,%.1f", f.px(p.X), f.py(p.Y)))
+		down = append(down, fmt.Sprintf("%.1f,%.1f", f.px(p.X), f.py(p.Y0)))
+	}
+	for l, r := 0, len(down)-1; l < r; l, r = l+1, r-1 {
+		down[l], down[r] = down[r], down[l]
+	}
+	if len(up) > 0 {
+		fmt.Fprintf(b, `<polygon points="%s %s" fill="%s" opacity="0.22" stroke="none"><title>%s</title></polygon>`,
+			strings.Join(up, " "), strings.Join(down, " "), esc(col), esc(s.Name))
+	}
+}
+
+func drawScatter(b *strings.Builder, f frame, s Series, col string) {
+	fmt.Fprintf(b, `<g fill="%s"><title>%s</title>`, esc(col), esc(s.Name))
+	for _, p := range s.Points {
+		if finite(p.X) && finite(p.Y) {
+			fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="2"/>`, f.px(p.X), f.py(p.Y))
+		}
+	}
+	b.WriteString(`</g>`)
+}
+
+// drawLine draws a polyline (or steps); a non-finite point lifts the pen.
+func drawLine(b *strings.Builder, f frame, s Series, col string) {
+	var d strings.Builder
+	pen := false
+	var lastY float64
+	for _, p := range s.Points {
+		if !finite(p.X) || !finite(p.Y) {
+			pen = false
+			continue
+		}
+		x, y := f.px(p.X), f.py(p.Y)
+		switch {
+		case !pen:
+			fmt.Fprintf(&d, "M%.1f %.1f", x, y)
+		case s.Style == StyleStep:
+			fmt.Fprintf(&d, "L%.1f %.1fL%.1f %.1f", x, lastY, x, y)
 		default:
-			var d strings.Builder
-			pen := false
-			var lastY float64
-			for _, p := range s.Points {
-				if !finite(p.X) || !finite(p.Y) {
-					pen = false
-					continue
-				}
-				x, y := f.px(p.X), f.py(p.Y)
-				switch {
-				case !pen:
-					fmt.Fprintf(&d, "M%.1f %.1f", x, y)
-				case s.Style == StyleStep:
-					fmt.Fprintf(&d, "L%.1f %.1fL%.1f %.1f", x, lastY, x, y)
-				default:
-					fmt.Fprintf(&d, "L%.1f %.1f", x, y)
-				}
-				pen, lastY = true, y
-			}
-			if d.Len() > 0 {
-				fmt.Fprintf(&b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.6" stroke-linejoin="round"><title>%s</title></path>`,
-					d.String(), esc(col), esc(s.Name))
-			}
+			fmt.Fprintf(&d, "L%.1f %.1f", x, y)
 		}
+		pen, lastY = true, y
 	}
-	legend(&b, f, c.Series)
-	b.WriteString(`</svg>`)
-	return HTML(b.String())
+	if d.Len() > 0 {
+		fmt.Fprintf(b, `<path d="%s" fill="none" stroke="%s" stroke-width="1.6" stroke-linejoin="round"><title>%s</title></path>`,
+			d.String(), esc(col), esc(s.Name))
+	}
 }
 
 // legend lists named series at the top right.

@@ -193,91 +193,17 @@ func (d *demo) run(ctx context.Context) error {
 
 func (d *demo) printSummary() { _ = report.WriteDemoSummary(d.w, d.summary) }
 
-// demoResult is what one step found, as values: the summary table shows
-// Summary, tests read the fields.
+// demoResult is what one step found, as values (report.DemoServe,
+// DemoProxy, DemoCache, DemoQoS, DemoLoad, DemoPing): the summary table
+// shows Summary, tests read the fields.
 type demoResult interface{ Summary() string }
-
-type demoServe struct{ WebURL, EchoAddr string }
-
-func (r demoServe) Summary() string { return fmt.Sprintf("%s/, udp %s", r.WebURL, r.EchoAddr) }
-
-type demoProxy struct {
-	ProxyURL, RelayAddr string
-	Impairment          impair.Config
-}
-
-func (r demoProxy) Summary() string {
-	return fmt.Sprintf("%s, relay %s (%s, seed %d)", r.ProxyURL, r.RelayAddr, describeDemoImpairment(r.Impairment), r.Impairment.Seed)
-}
-
-// demoCache is the two fetches: their cache verdicts and total times.
-type demoCache struct {
-	Verdicts  [2]string
-	Miss, Hit time.Duration
-}
-
-func (r demoCache) Saved() time.Duration { return r.Miss - r.Hit }
-
-func (r demoCache) hitName() string {
-	if r.Verdicts[1] == load.CacheRevalidated {
-		return "HIT (revalidated)"
-	}
-	return "HIT"
-}
-
-func (r demoCache) Summary() string {
-	line := fmt.Sprintf("MISS %s, then %s %s", report.FormatMs(r.Miss), r.hitName(), report.FormatMs(r.Hit))
-	if r.Saved() > 0 {
-		line += ": " + report.FormatMs(r.Saved()) + " saved"
-	}
-	return line
-}
-
-type demoQoS struct {
-	Result    *qos.Result
-	CSV, HTML string // the files written
-}
-
-func (r demoQoS) Summary() string {
-	tot := r.Result.Total
-	return fmt.Sprintf("%d sent, %d received, %.2f%% lost; RTT avg %s p95 %s; jitter %s; %s, %s",
-		tot.Sent, tot.Received, tot.LossPct, report.FormatMs(tot.RTT.Avg), report.FormatMs(tot.RTT.P95), report.FormatMs(tot.JitterUp),
-		filepath.Base(r.CSV), filepath.Base(r.HTML))
-}
-
-type demoLoad struct{ Result *load.Result }
-
-func (r demoLoad) Summary() string {
-	l := r.Result
-	line := fmt.Sprintf("%d requests by %d clients, %d errors, %.0f req/s, p50 %.3f ms, p99 %.3f ms",
-		l.Requests, l.Clients, l.Failures, l.RequestsPerSec, l.Latency.P50, l.Latency.P99)
-	if c := l.Cache; c != nil {
-		line += fmt.Sprintf(", %.0f%% cache hits", c.HitRatio*100)
-	}
-	return line
-}
-
-type demoPing struct {
-	Host    icmp.HostResult
-	Skipped string // why the step could not run, "" when it did
-}
-
-func (r demoPing) Summary() string {
-	if r.Skipped != "" {
-		return r.Skipped
-	}
-	return fmt.Sprintf("%d/%d replies, RTT avg %s ms", r.Host.Received, r.Host.Transmitted, report.MsMicros(r.Host.RTT.Mean()))
-}
 
 // keep leaves the servers up until ctx ends, showing the proxy's access log
 // so what a browser does can be followed.
 func (d *demo) keep(ctx context.Context) {
 	s := d.servers
-	fmt.Fprintln(d.w, "\nThe servers keep running (--keep). Open in a browser:")
-	fmt.Fprintf(d.w, "  %s  the site through the caching proxy (its log follows on stderr)\n", s.proxyURL+"/")
-	fmt.Fprintf(d.w, "  %s  the site straight from serve\n", s.webURL+"/")
-	fmt.Fprintf(d.w, "and try: socklab qos %s   socklab get -n 2 --proxy %s %s/\n", s.relayAddr, s.proxyURL, s.webURL)
-	fmt.Fprintf(d.w, "UDP: reflector %s, impairing relay %s. Press Ctrl-C to stop.\n", s.echoAddr, s.relayAddr)
+	_ = report.WriteDemoKeep(d.w, report.DemoServe{WebURL: s.webURL, EchoAddr: s.echoAddr},
+		report.DemoProxy{ProxyURL: s.proxyURL, RelayAddr: s.relayAddr})
 	s.showAccess(d.e.stderr)
 	<-ctx.Done()
 	fmt.Fprintln(d.w)
@@ -353,9 +279,8 @@ func (d *demo) startServe(ctx context.Context) (demoResult, error) {
 	}
 	st.start(s.g)
 	s.webURL, s.echoAddr = st.URL, st.UDPAddr()
-	fmt.Fprintf(d.w, "  web server      %s/  (GET the embedded site: an index, two pages, a stylesheet, an image)\n", s.webURL)
-	fmt.Fprintf(d.w, "  UDP reflector   %s  (echoes datagrams; stamps socklab QoS probes)\n", s.echoAddr)
-	return demoServe{WebURL: s.webURL, EchoAddr: s.echoAddr}, nil
+	r := report.DemoServe{WebURL: s.webURL, EchoAddr: s.echoAddr}
+	return r, r.Write(d.w)
 }
 
 func (d *demo) startProxy(ctx context.Context) (demoResult, error) {
@@ -368,23 +293,8 @@ func (d *demo) startProxy(ctx context.Context) (demoResult, error) {
 	}
 	st.start(s.g)
 	s.proxyURL, s.relayAddr, s.relay = st.URL, st.relay.Addr, st.relay.Relay
-	imps := describeDemoImpairment(imp)
-	fmt.Fprintf(d.w, "  caching proxy   %s  → serve %s  (RFC 9111 cache in memory; marks responses X-Cache and Cache-Status)\n", s.proxyURL, s.webURL)
-	fmt.Fprintf(d.w, "  UDP relay       %s  → reflector %s\n", s.relayAddr, s.echoAddr)
-	fmt.Fprintf(d.w, "  impairment      %s on the UDP relay, in each direction (seed %d); a round trip\n", imps, imp.Seed)
-	fmt.Fprintf(d.w, "                  crosses it twice: expect RTT ≈ %s and ≈ %.0f%% loss in the QoS test\n",
-		2*imp.Delay, 100*(1-(1-imp.Loss)*(1-imp.Loss)))
-	fmt.Fprintln(d.w, "\n  The path (\"socklab serve\" and \"socklab proxy\" build the same on ports 8000/9000 and 8080/9090):")
-	fmt.Fprintf(d.w, "    this demo ──TCP──▶ proxy %s ──TCP──▶ serve %s\n", hostOf(s.proxyURL), hostOf(s.webURL))
-	fmt.Fprintf(d.w, "              ──UDP──▶ relay %s ──UDP──▶ reflector %s\n", s.relayAddr, s.echoAddr)
-	return demoProxy{ProxyURL: s.proxyURL, RelayAddr: s.relayAddr, Impairment: imp}, nil
-}
-
-func hostOf(u string) string { return strings.TrimPrefix(u, "http://") }
-
-// describeDemoImpairment is the announced impairment: "delay 10ms ±1ms, loss 1%".
-func describeDemoImpairment(c impair.Config) string {
-	return fmt.Sprintf("delay %v ±%v, loss %g%%", c.Delay, c.Jitter, c.Loss*100)
+	r := report.DemoProxy{ProxyURL: s.proxyURL, RelayAddr: s.relayAddr, WebURL: s.webURL, EchoAddr: s.echoAddr, Impairment: imp}
+	return r, r.Write(d.w)
 }
 
 // fetchTwice shows the cache at work: the first request is a MISS, the
@@ -419,42 +329,21 @@ func (d *demo) fetchTwice(ctx context.Context) (demoResult, error) {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		fmt.Fprintf(d.w, "           → %s\n", explainVerdict(r))
+		fmt.Fprintf(d.w, "           → %s\n", report.ExplainVerdict(r))
 	}
 	if rs[0].Cache != load.CacheMiss || !load.IsCacheHit(rs[1].Cache) {
 		return nil, fmt.Errorf("expected a MISS then a cache hit, got %q then %q", rs[0].Cache, rs[1].Cache)
 	}
 	miss, hit := rs[0].Timing.Total, rs[1].Timing.Total
-	c := demoCache{Verdicts: [2]string{rs[0].Cache, rs[1].Cache}, Miss: miss, Hit: hit}
+	c := report.DemoCache{Verdicts: [2]string{rs[0].Cache, rs[1].Cache}, Miss: miss, Hit: hit}
 	if saved := c.Saved(); saved > 0 {
 		fmt.Fprintf(d.w, "  the cache saved %s: MISS %s, then %s %s (%.0f%% faster; the MISS also paid for the connection)\n",
-			report.FormatMs(saved), report.FormatMs(miss), c.hitName(), report.FormatMs(hit), 100*float64(saved)/float64(miss))
+			report.FormatMs(saved), report.FormatMs(miss), c.HitName(), report.FormatMs(hit), 100*float64(saved)/float64(miss))
 	} else {
 		fmt.Fprintf(d.w, "  no time saved this run: MISS %s, then %s %s (on loopback the origin is as near as the cache)\n",
-			report.FormatMs(miss), c.hitName(), report.FormatMs(hit))
+			report.FormatMs(miss), c.HitName(), report.FormatMs(hit))
 	}
 	return c, nil
-}
-
-// explainVerdict says in words what the proxy did for one response.
-func explainVerdict(r *load.ProbeResult) string {
-	switch r.Cache {
-	case load.CacheMiss:
-		return "MISS: the proxy had no copy; it fetched the page from serve and stored it"
-	case load.CacheHit:
-		return "HIT: served from the proxy's cache; serve was not asked"
-	case load.CacheRevalidated:
-		why := "the stored copy was stale"
-		if r.Header.Get("Cache-Control") == "" && r.Header.Get("Last-Modified") == "" {
-			why = "serve sends\n" +
-				"             an ETag but no Cache-Control or Last-Modified, so the stored copy has no\n" +
-				"             freshness lifetime and is stale at once (RFC 9111 §4.2)"
-		}
-		return "HIT (revalidated): served from the cache after a check with serve: " + why + ";\n" +
-			"             the proxy asked serve \"still this ETag?\" (If-None-Match), serve answered\n" +
-			"             304 Not Modified, and the body came from the cache (RFC 9111 §4.3)"
-	}
-	return fmt.Sprintf("no cache verdict (%q)", r.Cache)
 }
 
 // qosTest runs the QoS engine through the relay and writes the CSV row and
@@ -509,7 +398,7 @@ func (d *demo) qosTest(ctx context.Context) (demoResult, error) {
 	}
 	fmt.Fprintf(d.w, "  appended a row to %s\n", csvPath)
 	fmt.Fprintf(d.w, "  wrote %s (open it in a browser: RTT over time, histogram, jitter)\n", htmlPath)
-	return demoQoS{Result: res, CSV: csvPath, HTML: htmlPath}, nil
+	return report.DemoQoS{Result: res, CSV: csvPath, HTML: htmlPath}, nil
 }
 
 // loadTest runs the seed's multi-client simulation through the proxy.
@@ -534,9 +423,9 @@ func (d *demo) loadTest(ctx context.Context) (demoResult, error) {
 		return nil, err
 	}
 	if r.Failures > 0 {
-		return demoLoad{r}, fmt.Errorf("%d of %d requests failed (%s)", r.Failures, r.Requests, strings.Join(r.SortedErrors(), ", "))
+		return report.DemoLoad{Result: r}, fmt.Errorf("%d of %d requests failed (%s)", r.Failures, r.Requests, strings.Join(r.SortedErrors(), ", "))
 	}
-	return demoLoad{r}, nil
+	return report.DemoLoad{Result: r}, nil
 }
 
 // ping sends three echo requests to 127.0.0.1 when ICMP sockets may be
@@ -552,7 +441,7 @@ func (d *demo) ping(ctx context.Context) (demoResult, error) {
 		OnEvent: func(ev icmp.PingEvent) { fmt.Fprintf(d.w, "  %s\n", report.FormatPingEvent(ev, false)) },
 	})
 	if errors.Is(err, icmp.ErrNoPermission) {
-		return demoPing{Skipped: "no permission for ICMP sockets (see above)"}, fmt.Errorf("%v: %w", err, errDemoSkipped)
+		return report.DemoPing{Skipped: "no permission for ICMP sockets (see above)"}, fmt.Errorf("%v: %w", err, errDemoSkipped)
 	}
 	if err != nil {
 		return nil, err
@@ -567,7 +456,7 @@ func (d *demo) ping(ctx context.Context) (demoResult, error) {
 	if h.Received == 0 {
 		return nil, fmt.Errorf("no reply from 127.0.0.1 (%d requests sent)", h.Transmitted)
 	}
-	return demoPing{Host: h}, nil
+	return report.DemoPing{Host: h}, nil
 }
 
 // indentWriter prefixes every line written through it, so the engines'

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/internal/load"
+	"github.com/socklab/socklab/internal/report"
 )
 
 // qosCSVHeader is the SPEC's contract for the first columns of qos_result.csv.
@@ -335,18 +336,18 @@ func TestDemoStepResults(t *testing.T) {
 	if len(d.results) != 6 {
 		t.Fatalf("%d results, want 6: %#v", len(d.results), d.results)
 	}
-	serve := d.results[0].(demoServe)
+	serve := d.results[0].(report.DemoServe)
 	if !strings.HasPrefix(serve.WebURL, "http://127.0.0.1:") || !strings.HasPrefix(serve.EchoAddr, "127.0.0.1:") {
 		t.Errorf("serve %+v", serve)
 	}
-	px := d.results[1].(demoProxy)
+	px := d.results[1].(report.DemoProxy)
 	if !strings.HasPrefix(px.ProxyURL, "http://127.0.0.1:") || px.Impairment.Delay != 10*time.Millisecond || px.Impairment.Loss != 0.01 || px.Impairment.Seed != 1 {
 		t.Errorf("proxy %+v", px)
 	}
-	if c := d.results[2].(demoCache); c.Verdicts != [2]string{load.CacheMiss, load.CacheHit} || c.Miss <= 0 || c.Hit <= 0 {
+	if c := d.results[2].(report.DemoCache); c.Verdicts != [2]string{load.CacheMiss, load.CacheHit} || c.Miss <= 0 || c.Hit <= 0 {
 		t.Errorf("cache %+v", c)
 	}
-	q := d.results[3].(demoQoS)
+	q := d.results[3].(report.DemoQoS)
 	if q.Result.Total.Received == 0 || q.Result.Total.RTT.Min < 18*time.Millisecond {
 		t.Errorf("qos: %d received, RTT min %v (the relay adds 10ms ±1ms each way)", q.Result.Total.Received, q.Result.Total.RTT.Min)
 	}
@@ -355,10 +356,10 @@ func TestDemoStepResults(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	if l := d.results[4].(demoLoad).Result; l.Requests != 20 || l.Failures != 0 || l.Cache == nil || l.Cache.Hits == 0 {
+	if l := d.results[4].(report.DemoLoad).Result; l.Requests != 20 || l.Failures != 0 || l.Cache == nil || l.Cache.Hits == 0 {
 		t.Errorf("load %+v", l)
 	}
-	if p := d.results[5].(demoPing); p.Skipped == "" && p.Host.Received == 0 {
+	if p := d.results[5].(report.DemoPing); p.Skipped == "" && p.Host.Received == 0 {
 		t.Errorf("ping neither skipped nor answered: %+v", p)
 	}
 	if len(d.summary) != 6 || d.summary[2].Status != "ok" || d.summary[2].Result != d.results[2].Summary() {

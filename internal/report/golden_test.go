@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/internal/icmp/icmpresult"
+	"github.com/socklab/socklab/internal/impair"
 	"github.com/socklab/socklab/internal/load/loadresult"
 	"github.com/socklab/socklab/internal/stats"
 )
@@ -71,6 +72,34 @@ func getFixture() []*loadresult.ProbeResult {
 	}
 }
 
+// writeDemoFixture renders every part of the demo's output from fixed values.
+func writeDemoFixture(w io.Writer) error {
+	sv := DemoServe{WebURL: "http://127.0.0.1:40001", EchoAddr: "127.0.0.1:40002"}
+	px := DemoProxy{ProxyURL: "http://127.0.0.1:40003", RelayAddr: "127.0.0.1:40004", WebURL: sv.WebURL, EchoAddr: sv.EchoAddr,
+		Impairment: impair.Config{Delay: 10 * time.Millisecond, Jitter: time.Millisecond, Loss: 0.01, Seed: 1}}
+	gets := getFixture()
+	results := []interface{ Summary() string }{sv, px,
+		DemoCache{Verdicts: [2]string{"MISS", "HIT"}, Miss: 2 * time.Millisecond, Hit: 500 * time.Microsecond},
+		DemoQoS{Result: fixture(), CSV: "/tmp/x/qos_result.csv", HTML: "/tmp/x/qos_report.html"},
+		DemoLoad{Result: loadFixture()}, DemoPing{Skipped: "no permission for ICMP sockets (see above)"}}
+	var steps []DemoStep
+	for i, r := range results {
+		steps = append(steps, DemoStep{Name: []string{"serve", "proxy", "cache", "qos", "load", "ping"}[i], Status: "ok", Result: r.Summary()})
+	}
+	for _, f := range []func() error{
+		func() error { return sv.Write(w) },
+		func() error { return px.Write(w) },
+		func() error { _, err := io.WriteString(w, ExplainVerdict(gets[0])+"\n"+ExplainVerdict(gets[1])+"\n"); return err },
+		func() error { return WriteDemoSummary(w, steps) },
+		func() error { return WriteDemoKeep(w, sv, px) },
+	} {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func TestGolden(t *testing.T) {
 	targets, pres, pevs := pingFixture()
 	gets := getFixture()
@@ -118,6 +147,7 @@ func TestGolden(t *testing.T) {
 			return WriteGetSaving(w, gets)
 		}},
 		{"get.json", func(w io.Writer) error { return WriteJSON(w, GetJSON(gets[0].URL, "http://127.0.0.1:8080", gets)) }},
+		{"demo.txt", writeDemoFixture},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -89,7 +89,10 @@ func writeDemoFixture(w io.Writer) error {
 	for _, f := range []func() error{
 		func() error { return sv.Write(w) },
 		func() error { return px.Write(w) },
-		func() error { _, err := io.WriteString(w, ExplainVerdict(gets[0])+"\n"+ExplainVerdict(gets[1])+"\n"); return err },
+		func() error {
+			_, err := io.WriteString(w, ExplainVerdict(gets[0])+"\n"+ExplainVerdict(gets[1])+"\n")
+			return err
+		},
 		func() error { return WriteDemoSummary(w, steps) },
 		func() error { return WriteDemoKeep(w, sv, px) },
 	} {

@@ -81,6 +81,7 @@ func (p *Prober) Close() {
 type (
 	Timing      = loadresult.Timing
 	ProbeResult = loadresult.ProbeResult
+	Header      = loadresult.Header
 )
 
 // Do sends the request once, copies the body to body (nil discards it) and
@@ -131,7 +132,7 @@ func (p *Prober) Do(ctx context.Context, body io.Writer) (*ProbeResult, error) {
 		Proto:       resp.Proto,
 		Status:      resp.StatusCode,
 		StatusText:  resp.Status,
-		Header:      resp.Header,
+		Header:      Header(resp.Header),
 		Size:        n,
 		Timing:      t,
 		ConnReused:  reused,

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net/http"
 	"net/netip"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,8 +61,8 @@ func loadFixture() *loadresult.Result {
 }
 
 func getFixture() []*loadresult.ProbeResult {
-	h := http.Header{"Content-Type": {"text/html"}, "X-Cache": {"MISS"}, "Cache-Status": {"socklab; fwd=uri-miss; stored"}, "Server": {"socklab"}}
-	h2 := http.Header{"Content-Type": {"text/html"}, "X-Cache": {"HIT"}, "Cache-Status": {"socklab; hit"}, "Age": {"1"}}
+	h := loadresult.Header{"Content-Type": {"text/html"}, "X-Cache": {"MISS"}, "Cache-Status": {"socklab; fwd=uri-miss; stored"}, "Server": {"socklab"}}
+	h2 := loadresult.Header{"Content-Type": {"text/html"}, "X-Cache": {"HIT"}, "Cache-Status": {"socklab; hit"}, "Age": {"1"}}
 	return []*loadresult.ProbeResult{
 		{URL: "http://127.0.0.1:8000/", Method: "GET", Proto: "HTTP/1.1", Status: 200, StatusText: "200 OK", Header: h, Size: 1024,
 			Timing:     loadresult.Timing{Connect: 100 * time.Microsecond, FirstByte: 900 * time.Microsecond, Total: time.Millisecond},
@@ -191,4 +192,28 @@ func TestOneLatencyShape(t *testing.T) {
 			}
 		}
 	}
+}
+
+// report is pure: it imports no engine and no HTTP stack, directly or
+// not. (net itself comes in through gopacket's layer types, for capture.)
+func TestReportImportsNoEngine(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if p == "net/http" || strings.Contains(p, "socklab/internal/") && !allowedDep(p) {
+			t.Errorf("report depends on %s", p)
+		}
+	}
+}
+
+// allowedDep: the pure layer and the socket-free result packages.
+func allowedDep(p string) bool {
+	for _, ok := range []string{"report", "stats", "units", "capture", "impair", "qoswire", "qos/qosresult", "icmp/icmpresult", "load/loadresult"} {
+		if strings.HasSuffix(p, "/internal/"+ok) {
+			return true
+		}
+	}
+	return false
 }

@@ -6,7 +6,6 @@ package loadresult
 
 import (
 	"encoding/json"
-	"net/http"
 	"sort"
 	"time"
 
@@ -152,17 +151,52 @@ func (t Timing) MarshalJSON() ([]byte, error) {
 
 // ProbeResult is what one request returned.
 type ProbeResult struct {
-	URL         string      `json:"url"`
-	Method      string      `json:"method"`
-	Proto       string      `json:"proto"`       // "HTTP/1.1"
-	Status      int         `json:"status"`      // 200
-	StatusText  string      `json:"status_text"` // "200 OK"
-	Header      http.Header `json:"headers"`
-	Size        int64       `json:"size_bytes"` // body bytes received
-	Timing      Timing      `json:"timing_ms"`
-	ConnReused  bool        `json:"conn_reused"`
-	RemoteAddr  string      `json:"remote_addr,omitempty"`  // the peer connected to (the proxy, when there is one)
-	TLSVersion  string      `json:"tls_version,omitempty"`  // "TLS 1.3"
-	Cache       string      `json:"cache,omitempty"`        // HIT, MISS, REVALIDATED; empty without a cache
-	CacheStatus string      `json:"cache_status,omitempty"` // the raw Cache-Status field
+	URL         string `json:"url"`
+	Method      string `json:"method"`
+	Proto       string `json:"proto"`       // "HTTP/1.1"
+	Status      int    `json:"status"`      // 200
+	StatusText  string `json:"status_text"` // "200 OK"
+	Header      Header `json:"headers"`
+	Size        int64  `json:"size_bytes"` // body bytes received
+	Timing      Timing `json:"timing_ms"`
+	ConnReused  bool   `json:"conn_reused"`
+	RemoteAddr  string `json:"remote_addr,omitempty"`  // the peer connected to (the proxy, when there is one)
+	TLSVersion  string `json:"tls_version,omitempty"`  // "TLS 1.3"
+	Cache       string `json:"cache,omitempty"`        // HIT, MISS, REVALIDATED; empty without a cache
+	CacheStatus string `json:"cache_status,omitempty"` // the raw Cache-Status field
+}
+
+// Header is a response's header fields keyed by canonical name, as
+// net/http delivers them (an http.Header converts to it). It is not
+// http.Header so that this package, and the presentation layer that reads
+// it, import nothing that opens sockets.
+type Header map[string][]string
+
+// Values returns every value of the field key (any case).
+func (h Header) Values(key string) []string { return h[canonicalKey(key)] }
+
+// Get returns the first value of the field key (any case), "" if none.
+func (h Header) Get(key string) string {
+	if v := h.Values(key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// canonicalKey is textproto.CanonicalMIMEHeaderKey for valid field names:
+// the first letter and any letter after a hyphen upper case, the rest
+// lower case ("cache-status" → "Cache-Status").
+func canonicalKey(s string) string {
+	b := []byte(s)
+	upper := true
+	for i, c := range b {
+		switch {
+		case upper && 'a' <= c && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case !upper && 'A' <= c && c <= 'Z':
+			b[i] = c - 'A' + 'a'
+		}
+		upper = c == '-'
+	}
+	return string(b)
 }

@@ -25,8 +25,10 @@ import (
 const relayLongHelp = `UDP relay: datagrams arriving on --udp go to --udp-upstream, each client
 address through its own upstream socket (a session), so replies return to the
 client that asked. Sessions end after --udp-idle without traffic; at most
---udp-max-sessions exist at once (datagrams from further clients are dropped
-and counted).
+--udp-max-sessions exist at once: a new client then takes the place of the
+oldest session that has not held a two-way conversation (a reply came back
+and the client spoke again, which a spoofed source cannot do), and only when
+every session has is it dropped and counted.
 
 Impairment (like netem, done by socklab itself): --delay, --jitter, --loss,
 --loss-burst, --duplicate, --reorder, --corrupt and --rate apply per datagram
@@ -55,7 +57,7 @@ func addRelayFlags(fs *pflag.FlagSet, f *relayFlags) {
 	fs.StringVar(&f.udp, "udp", "127.0.0.1:9090", `UDP relay listen address ("" turns the relay off)`)
 	fs.StringVar(&f.upstream, "udp-upstream", "127.0.0.1:9000", "where the UDP relay sends datagrams")
 	fs.DurationVar(&f.idle, "udp-idle", 60*time.Second, "end a UDP session after this long without traffic")
-	fs.IntVar(&f.maxSessions, "udp-max-sessions", 10000, "most UDP sessions (client addresses) at once; datagrams from more clients are dropped")
+	fs.IntVar(&f.maxSessions, "udp-max-sessions", 10000, "most UDP sessions (client addresses) at once; at the cap the oldest one-sided session makes room, else datagrams from more clients are dropped")
 	fs.DurationVar(&f.delay, "delay", 0, "add this delay to every datagram and every TCP chunk, per direction (e.g. 20ms)")
 	fs.DurationVar(&f.jitter, "jitter", 0, "vary the delay by up to this much; order is kept unless --reorder (e.g. 5ms)")
 	fs.StringVar(&f.jitterDist, "jitter-dist", "uniform", "jitter distribution: uniform (±jitter) or normal (jitter = standard deviation)")

@@ -2,7 +2,10 @@
 // address: each client address gets a session with its own upstream socket,
 // so replies return to the client that asked, with many clients at once.
 // Sessions expire when idle and the table is bounded, so a flood of spoofed
-// source addresses cannot grow memory past the bound. The relay can impair
+// source addresses cannot grow memory past the bound; when it is full, a
+// new client takes the place of the oldest session that has not held a
+// conversation (see Config.MaxSessions), so such a flood cannot lock real
+// clients out either. The relay can impair
 // traffic on purpose (internal/impair decides each datagram's fate; a
 // sub-millisecond scheduler sends delayed ones on time). On Linux the
 // unimpaired path moves datagrams in batches (recvmmsg, sendmmsg, UDP
@@ -42,8 +45,14 @@ type Config struct {
 	// IdleTimeout ends a session after this long without traffic either
 	// way. 0 means 60 s.
 	IdleTimeout time.Duration
-	// MaxSessions bounds the session table; datagrams from a new client
-	// beyond it are dropped and counted. 0 means 10000.
+	// MaxSessions bounds the session table. When it is full, a new client
+	// evicts the oldest session that is not yet established, and only when
+	// every session is established are its datagrams dropped and counted.
+	// A session is established once its client has sent again after a
+	// reply came back: a two-way conversation, which a spoofed source
+	// cannot hold because it never sees the reply (the rule Linux
+	// conntrack's "assured" UDP entries follow, evicted last under
+	// pressure). 0 means 10000.
 	MaxSessions int
 	// Impair is the impairment applied per datagram; the zero value
 	// impairs nothing.
@@ -78,10 +87,11 @@ type Relay struct {
 	listen *net.UDPConn // set by Serve
 	lio    listenIO     // listen's batched I/O
 
-	mu       sync.Mutex
-	sessions map[netip.AddrPort]*session
-	closed   bool
-	wg       sync.WaitGroup // session readers
+	mu        sync.Mutex
+	sessions  map[netip.AddrPort]*session
+	probation sessionList // sessions not established yet, oldest first
+	closed    bool
+	wg        sync.WaitGroup // session readers
 
 	upMu, downMu     sync.Mutex
 	upLink, downLink *impair.Link
@@ -97,6 +107,10 @@ type session struct {
 	conn   *net.UDPConn // connected to the upstream
 	sio    sessionIO    // conn's batched I/O, and the client's address for it
 	last   atomic.Int64 // unix nanoseconds of the last datagram either way
+
+	replied     atomic.Bool // a reply has come back from the upstream
+	established atomic.Bool // and the client has sent since (set under Relay.mu)
+	prev, next  *session    // in Relay.probation while not established; Relay.mu
 }
 
 // delayed is a datagram held by the impairment scheduler.
@@ -213,6 +227,9 @@ func (r *Relay) handleUp(from netip.AddrPort, p []byte) *session {
 		return nil
 	}
 	s.last.Store(r.now().UnixNano())
+	if !s.established.Load() && s.replied.Load() {
+		r.establish(s)
+	}
 	if !r.upLink.Active() {
 		return s
 	}
@@ -222,24 +239,63 @@ func (r *Relay) handleUp(from netip.AddrPort, p []byte) *session {
 
 // session returns from's session, opening one if the table has room.
 func (r *Relay) session(from netip.AddrPort) *session {
-	s, opened := r.lookup(from)
-	if opened && r.cfg.OnSession != nil {
-		r.cfg.OnSession(from, true)
+	s, opened, evicted := r.lookup(from)
+	if r.cfg.OnSession != nil {
+		if evicted != nil {
+			r.cfg.OnSession(evicted.client, false)
+		}
+		if opened {
+			r.cfg.OnSession(from, true)
+		}
 	}
 	return s
 }
 
-func (r *Relay) lookup(from netip.AddrPort) (*session, bool) {
+// lookup finds or opens from's session; evicted is the session it ended to
+// make room, if any.
+func (r *Relay) lookup(from netip.AddrPort) (s *session, opened bool, evicted *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s := r.sessions[from]; s != nil {
-		return s, false
+		return s, false, nil
 	}
-	if r.closed || len(r.sessions) >= r.cfg.MaxSessions {
-		return nil, false
+	if r.closed {
+		return nil, false, nil
 	}
-	s := r.open(from)
-	return s, s != nil
+	if len(r.sessions) >= r.cfg.MaxSessions {
+		if evicted = r.evictLocked(); evicted == nil {
+			return nil, false, nil
+		}
+	}
+	s = r.open(from)
+	return s, s != nil, evicted
+}
+
+// evictLocked ends the oldest session not established, to make room, and
+// returns it; nil when every session is established. r.mu is held;
+// closing the session's socket ends its reader.
+func (r *Relay) evictLocked() *session {
+	v := r.probation.head
+	if v == nil {
+		return nil
+	}
+	r.probation.remove(v)
+	delete(r.sessions, v.client)
+	v.conn.Close()
+	r.c.evicted.Add(1)
+	r.log.Debug("udp session evicted", "client", v.client.String())
+	return v
+}
+
+// establish moves s out of probation: its client spoke after a reply.
+func (r *Relay) establish(s *session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if s.established.Load() || r.sessions[s.client] != s {
+		return
+	}
+	s.established.Store(true)
+	r.probation.remove(s)
 }
 
 // open opens a session for from; r.mu is held. It is apart from lookup so
@@ -261,6 +317,7 @@ func (r *Relay) open(from netip.AddrPort) *session {
 	s := &session{client: from, conn: conn, sio: sio}
 	s.last.Store(r.now().UnixNano())
 	r.sessions[from] = s
+	r.probation.pushBack(s)
 	r.c.opened.Add(1)
 	r.wg.Go(func() { r.readUpstream(s) })
 	r.log.Debug("udp session open", "client", from.String(), "local", conn.LocalAddr().String())
@@ -272,6 +329,7 @@ func (r *Relay) handleDown(s *session, p []byte) {
 	r.c.down.packets.Add(1)
 	r.c.down.bytes.Add(uint64(len(p)))
 	s.last.Store(r.now().UnixNano())
+	s.markReplied()
 	r.forward(s, false, p)
 }
 
@@ -365,6 +423,9 @@ func (r *Relay) expire(now time.Time) {
 	for k, s := range r.sessions {
 		if s.last.Load() < cutoff {
 			delete(r.sessions, k)
+			if !s.established.Load() {
+				r.probation.remove(s)
+			}
 			gone = append(gone, s)
 		}
 	}
@@ -384,6 +445,7 @@ func (r *Relay) closeAll() {
 	r.closed = true
 	all := r.sessions
 	r.sessions = make(map[netip.AddrPort]*session)
+	r.probation = sessionList{}
 	r.mu.Unlock()
 	for _, s := range all {
 		s.conn.Close()
@@ -398,4 +460,40 @@ func (r *Relay) Sessions() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.sessions)
+}
+
+// markReplied notes that a reply came back for s (one atomic load per
+// datagram once it is set).
+func (s *session) markReplied() {
+	if !s.replied.Load() {
+		s.replied.Store(true)
+	}
+}
+
+// sessionList is an intrusive doubly linked list of sessions: O(1) to add,
+// remove and find the oldest, with no allocation.
+type sessionList struct{ head, tail *session }
+
+func (q *sessionList) pushBack(s *session) {
+	s.prev, s.next = q.tail, nil
+	if q.tail != nil {
+		q.tail.next = s
+	} else {
+		q.head = s
+	}
+	q.tail = s
+}
+
+func (q *sessionList) remove(s *session) {
+	if s.prev != nil {
+		s.prev.next = s.next
+	} else if q.head == s {
+		q.head = s.next
+	}
+	if s.next != nil {
+		s.next.prev = s.prev
+	} else if q.tail == s {
+		q.tail = s.prev
+	}
+	s.prev, s.next = nil, nil
 }

@@ -226,8 +226,9 @@ func TestExpireClock(t *testing.T) {
 	r.wg.Wait()
 }
 
-// 100k spoofed sources: the table stops at its bound and the rest are
-// refused and counted.
+// A flood of spoofed sources keeps the table at its bound: each new one
+// takes the place of the oldest session not established, and none is
+// refused while such sessions remain.
 func TestSessionBound(t *testing.T) {
 	echo := echoServer(t)
 	r, err := New(Config{Upstream: echo.LocalAddr().String(), MaxSessions: 50})
@@ -239,27 +240,136 @@ func TestSessionBound(t *testing.T) {
 	if err := r.attach(ln); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 100_000 {
+	const n = 5000
+	for i := range n {
 		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 4000)
 		if s := r.handleUp(from, []byte("x")); s != nil {
 			r.send(s, true, []byte("x"))
 		}
+		if got := r.Sessions(); got > 50 {
+			t.Fatalf("%d sessions, bound 50", got)
+		}
 	}
 	st := r.Stats()
-	if st.Sessions != 50 || st.Up.DropsSessionLimit != 100_000-50 {
-		t.Fatalf("sessions %d, refused %d; want 50 and %d", st.Sessions, st.Up.DropsSessionLimit, 100_000-50)
+	if st.Sessions != 50 || st.Up.DropsSessionLimit != 0 || st.SessionsEvicted != n-50 {
+		t.Fatalf("sessions %d, refused %d, evicted %d; want 50, 0, %d", st.Sessions, st.Up.DropsSessionLimit, st.SessionsEvicted, n-50)
 	}
 	r.closeAll()
 	r.wg.Wait()
+}
 
-	// Through real sockets too.
-	r2, addr := startRelay(t, Config{Upstream: echo.LocalAddr().String(), MaxSessions: 3})
-	for range 6 {
-		dial(t, addr).Write([]byte("hi"))
+// TestSessionEvictionOrder: at the bound the oldest session not established
+// goes first; established ones stay, and when every session is established
+// a new client is refused.
+func TestSessionEvictionOrder(t *testing.T) {
+	echo := echoServer(t)
+	r, err := New(Config{Upstream: echo.LocalAddr().String(), MaxSessions: 3})
+	if err != nil {
+		t.Fatal(err)
 	}
-	waitFor(t, "6 datagrams", func() bool { st := r2.Stats(); return uint64(st.Sessions)+st.Up.DropsSessionLimit == 6 })
-	if st := r2.Stats(); st.Sessions != 3 || st.Up.DropsSessionLimit != 3 {
-		t.Fatalf("sessions %d, refused %d; want 3 and 3", st.Sessions, st.Up.DropsSessionLimit)
+	addr := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 1000)
+	}
+	up := func(i int) *session { return r.handleUp(addr(i), []byte("x")) }
+	establish := func(i int) {
+		r.sessions[addr(i)].markReplied() // a reply came back...
+		up(i)                             // ...and the client spoke again
+	}
+	has := func(want ...int) {
+		t.Helper()
+		if len(r.sessions) != len(want) {
+			t.Fatalf("sessions %v, want %v", r.sessions, want)
+		}
+		for _, i := range want {
+			if r.sessions[addr(i)] == nil {
+				t.Fatalf("session %d gone; have %v", i, r.sessions)
+			}
+		}
+	}
+	up(1)
+	up(2)
+	up(3)
+	establish(2)
+	up(4) // evicts 1, the oldest not established
+	has(2, 3, 4)
+	r.sessions[addr(3)].markReplied() // a reply alone does not establish
+	up(5)                             // evicts 3
+	has(2, 4, 5)
+	establish(4)
+	establish(5)
+	if s := up(6); s != nil { // all established: refused
+		t.Fatal("a new client took the place of an established session")
+	}
+	has(2, 4, 5)
+	if st := r.Stats(); st.SessionsEvicted != 2 || st.Up.DropsSessionLimit != 1 {
+		t.Fatalf("evicted %d refused %d, want 2 and 1", st.SessionsEvicted, st.Up.DropsSessionLimit)
+	}
+	r.closeAll()
+	r.wg.Wait()
+}
+
+// TestHostileRelayLockout (issue 13 #9): one-shot sources fill the session
+// table and ~167 more arrive every second; a new real client is still
+// answered within a second, and keeps being answered.
+func TestHostileRelayLockout(t *testing.T) {
+	echo := echoServer(t)
+	const max = 20
+	r, addr := startRelay(t, Config{Upstream: echo.LocalAddr().String(), MaxSessions: max})
+	oneShot := func() {
+		c, err := net.DialUDP("udp", nil, addr)
+		if err != nil {
+			return
+		}
+		c.Write([]byte("spoofed"))
+		c.Close() // never reads the reply, never speaks again
+	}
+	for range max {
+		oneShot()
+	}
+	waitFor(t, "a full table", func() bool { return r.Sessions() == max })
+
+	stop := make(chan struct{})
+	flood := make(chan struct{})
+	go func() { // ~167 pps, one new source each, for at most 10 s
+		defer close(flood)
+		tick := time.NewTicker(6 * time.Millisecond)
+		defer tick.Stop()
+		for range 1700 {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				oneShot()
+			}
+		}
+	}()
+	defer func() { close(stop); <-flood }()
+
+	c := dial(t, addr)
+	buf := make([]byte, 64)
+	first := time.Now()
+	answered := false
+	for !answered && time.Since(first) < time.Second {
+		c.Write([]byte("real"))
+		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		n, err := c.Read(buf)
+		answered = err == nil && string(buf[:n]) == "real"
+	}
+	if !answered {
+		t.Fatalf("a real client got no reply within 1 s (sessions %d, refused %d)", r.Sessions(), r.Stats().Up.DropsSessionLimit)
+	}
+	for i := range 30 { // established now: the flood cannot push it out
+		msg := fmt.Sprintf("real-%d", i)
+		c.Write([]byte(msg))
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != msg {
+			t.Fatalf("round %d under the flood: %q %v", i, buf[:n], err)
+		}
+		time.Sleep(10 * time.Millisecond) // pacing: let the flood interleave
+	}
+	if r.Stats().SessionsEvicted == 0 {
+		t.Fatal("no session evicted: the flood did not reach the table")
 	}
 }
 

@@ -267,5 +267,6 @@ func (r *Relay) handleDownBatch(d *downReader, m *mmsgs, k int) {
 	r.c.down.packets.Add(uint64(k))
 	r.c.down.bytes.Add(b)
 	s.last.Store(r.now().UnixNano())
+	s.markReplied()
 	d.w.send(r.lio.rc, s, m.hdrs[:k])
 }

@@ -19,6 +19,7 @@ type dirCounters struct {
 type counters struct {
 	up, down        dirCounters
 	opened, expired atomic.Uint64
+	evicted         atomic.Uint64 // not established, ended to make room
 }
 
 // DirStats counts one direction: Up is client → upstream, Down is
@@ -44,10 +45,13 @@ type DirStats struct {
 
 // Stats is a snapshot of the relay's counters.
 type Stats struct {
-	Upstream        string   `json:"upstream"`
-	Sessions        int      `json:"sessions"`
-	SessionsOpened  uint64   `json:"sessions_opened"`
-	SessionsExpired uint64   `json:"sessions_expired"`
+	Upstream        string `json:"upstream"`
+	Sessions        int    `json:"sessions"`
+	SessionsOpened  uint64 `json:"sessions_opened"`
+	SessionsExpired uint64 `json:"sessions_expired"`
+	// SessionsEvicted ended to make room for a new client while the
+	// table was full (they had not held a two-way conversation).
+	SessionsEvicted uint64   `json:"sessions_evicted"`
 	Queued          int      `json:"queued"` // datagrams held by the impairment now
 	Up              DirStats `json:"up"`
 	Down            DirStats `json:"down"`
@@ -72,6 +76,7 @@ func (r *Relay) Stats() Stats {
 		Sessions:        r.Sessions(),
 		SessionsOpened:  r.c.opened.Load(),
 		SessionsExpired: r.c.expired.Load(),
+		SessionsEvicted: r.c.evicted.Load(),
 		Queued:          r.sched.Len(),
 		Up:              r.c.up.snapshot(),
 		Down:            r.c.down.snapshot(),
@@ -88,6 +93,7 @@ var (
 	descSessions   = prometheus.NewDesc("socklab_udp_relay_sessions", "Live UDP relay sessions (one per client address).", nil, nil)
 	descOpened     = prometheus.NewDesc("socklab_udp_relay_sessions_opened_total", "UDP relay sessions opened.", nil, nil)
 	descExpired    = prometheus.NewDesc("socklab_udp_relay_sessions_expired_total", "UDP relay sessions ended by the idle timeout.", nil, nil)
+	descEvicted    = prometheus.NewDesc("socklab_udp_relay_sessions_evicted_total", "UDP relay sessions not yet established ended to make room for a new client.", nil, nil)
 )
 
 // collector exposes the relay's atomic counters as Prometheus metrics,
@@ -95,7 +101,7 @@ var (
 type collector struct{ r *Relay }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPackets, descBytes, descPacketsOut, descBytesOut, descDrops, descImpaired, descSessions, descOpened, descExpired} {
+	for _, d := range []*prometheus.Desc{descPackets, descBytes, descPacketsOut, descBytesOut, descDrops, descImpaired, descSessions, descOpened, descExpired, descEvicted} {
 		ch <- d
 	}
 }
@@ -124,4 +130,5 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(s.Sessions))
 	counter(descOpened, s.SessionsOpened)
 	counter(descExpired, s.SessionsExpired)
+	counter(descEvicted, s.SessionsEvicted)
 }

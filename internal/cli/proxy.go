@@ -39,6 +39,8 @@ type proxyFlags struct {
 	accessLog        string
 	grace            time.Duration
 	maxHeader        int
+	maxConns         int
+	sendTimeout      time.Duration
 	relay            relayFlags
 	shared           sharedTierFlags
 }
@@ -97,6 +99,8 @@ func (f *proxyFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
 	fl.StringVar(&f.accessLog, "access-log", "-", `access log file, one line per request with the cache verdict ("-": stderr, "off": none)`)
 	fl.IntVar(&f.maxHeader, "max-header-bytes", httpframe.DefaultMaxHeaderBytes, "largest request header block; a larger one, or more than 100 header lines, gets 431")
+	fl.IntVar(&f.maxConns, "max-conns", proxy.DefaultMaxConns, "most client connections (tunnels included); at the cap the longest-idle one (else one stalled writing) is closed (-1: no cap)")
+	fl.DurationVar(&f.sendTimeout, "send-timeout", proxy.DefaultSendTimeout, "close a client connection that takes no response bytes for this long (like nginx's send_timeout)")
 	fl.DurationVar(&f.grace, "grace", proxy.DefaultGrace, "on SIGINT/SIGTERM, how long in-flight requests and tunnels get to finish")
 	addSharedTierFlags(fl, &f.shared)
 	addRelayFlags(fl, &f.relay)
@@ -130,6 +134,13 @@ func proxyConfig(f proxyFlags) (proxy.Config, int64, error) {
 		return cfg, 0, usageErrf("--max-header-bytes must be positive, not %d", f.maxHeader)
 	}
 	cfg.UpstreamTimeout, cfg.Grace, cfg.MaxHeaderBytes = f.upstreamTimeout, f.grace, f.maxHeader
+	if f.maxConns == 0 || f.maxConns < -1 {
+		return cfg, 0, usageErrf("--max-conns must be positive or -1, not %d", f.maxConns)
+	}
+	if f.sendTimeout <= 0 {
+		return cfg, 0, usageErrf("--send-timeout must be positive, not %s", f.sendTimeout)
+	}
+	cfg.MaxConns, cfg.SendTimeout = f.maxConns, f.sendTimeout
 	cfg.ConnectPorts = []int{}
 	for _, p := range f.connectPorts {
 		if p < 1 || p > 65535 {

@@ -28,6 +28,7 @@ type serveFlags struct {
 	readHeader time.Duration
 	idle       time.Duration
 	maxHeader  int
+	sendTO     time.Duration
 	grace      time.Duration
 	accessLog  string
 	metrics    string
@@ -82,9 +83,10 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.dotfiles, "dotfiles", false, "serve and list names starting with a dot")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key serves HTTPS and HTTP/2")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS private key (PEM)")
-	fl.IntVar(&f.maxConns, "max-conns", webserver.DefaultMaxConns, "most open HTTP connections; at the cap the longest-idle one is closed (-1: no cap)")
+	fl.IntVar(&f.maxConns, "max-conns", webserver.DefaultMaxConns, "most open HTTP connections; at the cap the longest-idle one (else one stalled writing) is closed (-1: no cap)")
 	fl.DurationVar(&f.readHeader, "read-header-timeout", webserver.DefaultReadHeaderTimeout, "time a client gets to send its request headers")
 	fl.DurationVar(&f.idle, "idle-timeout", webserver.DefaultIdleTimeout, "close keep-alive connections idle this long")
+	fl.DurationVar(&f.sendTO, "send-timeout", webserver.DefaultSendTimeout, "close a connection whose client takes no response bytes for this long (like nginx's send_timeout)")
 	fl.IntVar(&f.maxHeader, "max-header-bytes", webserver.DefaultMaxHeaderBytes, "largest request header block")
 	fl.DurationVar(&f.grace, "grace", webserver.DefaultGrace, "on SIGINT/SIGTERM, how long in-flight requests get to finish")
 	fl.StringVar(&f.accessLog, "access-log", "-", "access log file, Combined Log Format (\"-\": stderr, \"off\": none)")
@@ -142,7 +144,7 @@ func (f serveFlags) validate() error {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"--read-header-timeout", f.readHeader}, {"--idle-timeout", f.idle}, {"--grace", f.grace}} {
+	}{{"--read-header-timeout", f.readHeader}, {"--idle-timeout", f.idle}, {"--send-timeout", f.sendTO}, {"--grace", f.grace}} {
 		if d.v <= 0 {
 			return usageErrf("%s must be positive, not %s", d.flag, d.v)
 		}
@@ -159,7 +161,8 @@ func (f serveFlags) webConfig(e *env, log *slog.Logger) (cfg webserver.Config, c
 	cfg = webserver.Config{
 		Root: f.root, NoListing: f.noListing, Dotfiles: f.dotfiles,
 		ReadHeaderTimeout: f.readHeader, IdleTimeout: f.idle, MaxHeaderBytes: f.maxHeader, MaxConns: f.maxConns,
-		Grace: f.grace, CacheControl: serveCacheControl(f.cacheCtl, f.root), Logger: log,
+		SendTimeout: f.sendTO,
+		Grace:       f.grace, CacheControl: serveCacheControl(f.cacheCtl, f.root), Logger: log,
 	}
 	closeFn = func() {}
 	if f.tlsCert != "" {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/socklab/socklab/internal/connlimit"
 	"github.com/socklab/socklab/internal/httpframe"
 	"github.com/socklab/socklab/internal/httpframe/guard"
 )
@@ -29,6 +30,8 @@ const (
 	DefaultMaxObjectSize   = 8 << 20
 	DefaultGrace           = 5 * time.Second
 	DefaultName            = "socklab"
+	DefaultMaxConns        = 4096
+	DefaultSendTimeout     = 60 * time.Second
 )
 
 // Config configures a Proxy. The zero value is a forward-only, non-caching
@@ -72,6 +75,17 @@ type Config struct {
 	// WrapConn, when set, wraps every accepted client connection (the UDP
 	// relay's TCP impairment hooks in here).
 	WrapConn func(net.Conn) net.Conn
+	// MaxConns caps client connections, CONNECT tunnels included. At the
+	// cap a new connection evicts the one idle the longest (or that has not
+	// finished its request headers), else one stalled writing to its
+	// client; only when all are busy is it refused. With the header limit
+	// this bounds the memory clients can pin. Zero: DefaultMaxConns;
+	// negative: no cap.
+	MaxConns int
+	// SendTimeout closes a client connection that takes no response bytes
+	// for this long (nginx's send_timeout; renewed each 256 KiB). Zero:
+	// DefaultSendTimeout.
+	SendTimeout time.Duration
 	// Grace is how long Serve waits for in-flight requests and tunnels
 	// after ctx ends before closing them. Zero: DefaultGrace.
 	Grace time.Duration
@@ -124,6 +138,7 @@ type Proxy struct {
 	now          func() time.Time
 	counters     counters
 	guard        *guard.Guard
+	conns        *connlimit.Limiter
 
 	bg        sync.WaitGroup // background revalidations
 	tunnelsWG sync.WaitGroup // open CONNECT tunnels
@@ -166,6 +181,7 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Store != nil {
 		p.cache = &cache{store: cfg.Store}
 	}
+	p.conns = connlimit.New(connLimits(cfg))
 	p.guard = guard.New(httpframe.Limits{MaxHeaderBytes: cfg.MaxHeaderBytes, MaxFields: cfg.MaxHeaderFields})
 	// The destination ACL guards the targets clients choose (absolute-form,
 	// CONNECT); the upstream the operator configured is always reachable.
@@ -243,9 +259,11 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	// Every request head is checked before net/http reads it: ambiguous
 	// framing (request smuggling) is a 400, oversized heads a 431.
 	ln = p.guard.Listener(ln)
+	ln = p.conns.Listen(ln) // outermost: the server's ConnState sees its conns
 	srv := &http.Server{
 		Handler:           p,
 		MaxHeaderBytes:    p.guard.Limits().MaxHeaderBytes,
+		ConnState:         p.conns.ConnState,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
@@ -297,6 +315,18 @@ func (p *Proxy) closeTunnelsAfter(ctx context.Context) {
 			_ = c.Close()
 		}
 	}()
+}
+
+// connLimits is the client connection cap of cfg.
+func connLimits(cfg Config) connlimit.Config {
+	c := connlimit.Config{Max: cfg.MaxConns, SendTimeout: cfg.SendTimeout}
+	if c.Max == 0 {
+		c.Max = DefaultMaxConns
+	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = DefaultSendTimeout
+	}
+	return c
 }
 
 type wrapListener struct {

@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/socklab/socklab/internal/connlimit"
 )
 
 // counters are the engine's running totals.
@@ -37,6 +39,8 @@ type Stats struct {
 	Purges         uint64  `json:"purges"`
 	Tunnels        uint64  `json:"tunnels"`
 	TunnelsActive  int64   `json:"tunnels_active"`
+	// Conns are the client connections under the cap (MaxConns).
+	Conns connlimit.Stats `json:"conns"`
 	StoreStats
 }
 
@@ -48,6 +52,7 @@ func (p *Proxy) Stats() Stats {
 		Revalidated: c.revalidated.Load(), StaleServed: c.staleServed.Load(), Coalesced: c.coalesced.Load(),
 		Stores: c.stored.Load(), UpstreamErrors: c.upstreamErrors.Load(), Denied: c.denied.Load(),
 		Purges: c.purges.Load(), Tunnels: c.tunnels.Load(), TunnelsActive: c.tunnelsActive.Load(),
+		Conns: p.conns.Stats(),
 	}
 	if n := s.Hits + s.Misses; n > 0 {
 		s.HitRatio = float64(s.Hits) / float64(n)

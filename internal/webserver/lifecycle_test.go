@@ -56,7 +56,7 @@ func TestSlowClients(t *testing.T) {
 				t.Fatalf("normal client: %d", resp.StatusCode)
 			}
 			if tc.maxConns > 0 {
-				if n := s.conns.open(); n > tc.maxConns {
+				if n := s.conns.Open(); n > tc.maxConns {
 					t.Fatalf("%d connections open, cap %d", n, tc.maxConns)
 				}
 			}

@@ -39,7 +39,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		connsEvicted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "socklab_http_connections_evicted_total",
-			Help: "Idle connections closed to make room under --max-conns.",
+			Help: "Idle or stalled connections closed to make room under --max-conns.",
 		}),
 		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "socklab_http_connections_refused_total",

@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/socklab/socklab/internal/connlimit"
 	"github.com/socklab/socklab/internal/httpframe"
 	"github.com/socklab/socklab/internal/httpframe/guard"
 )
@@ -32,6 +33,7 @@ const (
 	DefaultIdleTimeout       = 60 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
 	DefaultMaxConns          = 4096
+	DefaultSendTimeout       = 60 * time.Second
 	DefaultGrace             = 10 * time.Second
 	// MaxGeneratedBytes caps /_socklab/bytes?n=N.
 	MaxGeneratedBytes = 10 << 30
@@ -74,9 +76,16 @@ type Config struct {
 	MaxHeaderBytes int
 	// MaxConns caps open connections. At the cap a new connection evicts the
 	// connection that has been idle (or has not finished its first request
-	// headers) the longest; only when every connection is busy is the new
-	// one refused. Zero means DefaultMaxConns; negative means no cap.
+	// headers) the longest, else one stalled in a write; only when every
+	// connection is busy is the new one refused (internal/connlimit, O(1)
+	// per eviction). Zero means DefaultMaxConns; negative means no cap.
 	MaxConns int
+	// SendTimeout closes a connection whose response makes no write
+	// progress for this long (nginx's send_timeout): the deadline is
+	// renewed for each 256 KiB, so a slow reader is kept and one that stops
+	// reading is not. A connection blocked in a write for a second or more
+	// is evictable at MaxConns too. Zero means DefaultSendTimeout.
+	SendTimeout time.Duration
 	// Grace bounds graceful shutdown: in-flight requests get this long to
 	// finish before their connections are closed. Zero means DefaultGrace.
 	Grace time.Duration
@@ -106,7 +115,7 @@ type Server struct {
 	log     *slog.Logger
 	access  *accessLog
 	metrics *metrics
-	conns   *connLimiter
+	conns   *connlimit.Limiter
 
 	cacheControl []string // Config.CacheControl as a header value, or nil
 }
@@ -129,6 +138,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Grace == 0 {
 		cfg.Grace = DefaultGrace
+	}
+	if cfg.SendTimeout == 0 {
+		cfg.SendTimeout = DefaultSendTimeout
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, gz: newGzipCache(32 << 20)}
 	if cfg.CacheControl != "" {
@@ -176,7 +188,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.metrics = m
 	}
-	s.conns = newConnLimiter(cfg.MaxConns, s.metrics)
+	s.conns = connlimit.New(s.connLimits())
 	return s, nil
 }
 
@@ -201,13 +213,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		g := guard.New(httpframe.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes})
 		ln, handler = g.Listener(ln), g.Handler(s)
 	}
-	ln = s.conns.wrap(ln)
+	ln = s.conns.Listen(ln) // outermost: the server's ConnState sees its conns
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
-		ConnState:         s.conns.connState,
+		ConnState:         s.conns.ConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		TLSConfig:         s.cfg.TLS,
 	}
@@ -235,4 +247,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve http %s: %w", ln.Addr(), err)
 	}
 	return nil
+}
+
+// connLimits is the connection cap's configuration: MaxConns (negative:
+// none), SendTimeout, and the metrics it feeds.
+func (s *Server) connLimits() connlimit.Config {
+	c := connlimit.Config{Max: s.cfg.MaxConns, SendTimeout: s.cfg.SendTimeout}
+	if m := s.metrics; m != nil {
+		c.OnOpen = m.conns.Inc
+		c.OnClose = m.conns.Dec
+		c.OnEvict = func(bool) { m.connsEvicted.Inc() }
+		c.OnRefuse = m.connsRefused.Inc
+	}
+	return c
 }

@@ -139,9 +139,15 @@ func validators(t *testing.T, url string) (string, string) {
 }
 
 func TestMultipleRanges(t *testing.T) {
-	addr, _, _ := startServer(t, Config{Root: testRoot(t)})
-	req, _ := http.NewRequest("GET", "http://"+addr+"/data.bin", nil)
-	req.Header.Set("Range", "bytes=0-1,10-12")
+	root := testRoot(t)
+	// Parts far enough apart not to be coalesced (ranges.go).
+	big := strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz", 100)
+	if err := os.WriteFile(filepath.Join(root, "big.bin"), []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr, _, _ := startServer(t, Config{Root: root})
+	req, _ := http.NewRequest("GET", "http://"+addr+"/big.bin", nil)
+	req.Header.Set("Range", "bytes=0-1,1810-1812")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +161,7 @@ func TestMultipleRanges(t *testing.T) {
 		t.Fatalf("Content-Type %q, want multipart/byteranges", resp.Header.Get("Content-Type"))
 	}
 	mr := multipart.NewReader(resp.Body, params["boundary"])
-	want := []struct{ rng, body string }{{"bytes 0-1/36", "01"}, {"bytes 10-12/36", "abc"}}
+	want := []struct{ rng, body string }{{"bytes 0-1/3600", "01"}, {"bytes 1810-1812/3600", "abc"}}
 	for i, w := range want {
 		p, err := mr.NextPart()
 		if err != nil {
@@ -348,7 +354,7 @@ func TestKeepAlive(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	if n := s.conns.open(); n != 1 {
+	if n := s.conns.Open(); n != 1 {
 		t.Fatalf("%d connections for 5 sequential requests, want 1 (keep-alive)", n)
 	}
 }

@@ -157,6 +157,7 @@ func (s *Server) serveRegular(w http.ResponseWriter, r *http.Request, name strin
 	}
 	h.Set("ETag", etag)
 	_, isFile := f.(*os.File)
+	limitRanges(r, st.Size(), ctype)
 	http.ServeContent(&errorPageWriter{ResponseWriter: w, r: r, sendfile: isFile}, r, "", st.ModTime(), f)
 }
 

@@ -123,6 +123,7 @@ func (s *Server) serveGzip(w http.ResponseWriter, r *http.Request, name string, 
 			h.Set("Content-Encoding", "gzip")
 			h.Set("ETag", s.etag(name+".gz", gst))
 			_, isFile := rs.(*os.File)
+			limitRanges(r, gst.Size(), h.Get("Content-Type"))
 			http.ServeContent(&errorPageWriter{ResponseWriter: w, r: r, sendfile: isFile}, r, "", gst.ModTime(), rs)
 			return true
 		}
@@ -141,6 +142,7 @@ func (s *Server) serveGzip(w http.ResponseWriter, r *http.Request, name string, 
 	}
 	h.Set("Content-Encoding", "gzip")
 	h.Set("ETag", etag[:len(etag)-1]+`-gz"`)
+	limitRanges(r, int64(len(body)), h.Get("Content-Type"))
 	http.ServeContent(&errorPageWriter{ResponseWriter: w, r: r}, r, "", st.ModTime(), bytes.NewReader(body))
 	return true
 }

@@ -113,7 +113,7 @@ func runServe(ctx context.Context, e *env, f serveFlags) error {
 	st.start(g)
 	err = g.Wait()
 	es := st.echo.Stats()
-	log.Info("stopped", "udp_received", es.Received, "udp_reflected", es.Reflected, "udp_dropped", es.DroppedRate+es.DroppedPort)
+	log.Info("stopped", "udp_received", es.Received, "udp_reflected", es.Reflected, "udp_dropped", es.DroppedRate+es.DroppedPort+es.DroppedReply)
 	return err
 }
 
@@ -161,8 +161,7 @@ func (f serveFlags) webConfig(e *env, log *slog.Logger) (cfg webserver.Config, c
 	cfg = webserver.Config{
 		Root: f.root, NoListing: f.noListing, Dotfiles: f.dotfiles,
 		ReadHeaderTimeout: f.readHeader, IdleTimeout: f.idle, MaxHeaderBytes: f.maxHeader, MaxConns: f.maxConns,
-		SendTimeout: f.sendTO,
-		Grace:       f.grace, CacheControl: serveCacheControl(f.cacheCtl, f.root), Logger: log,
+		SendTimeout: f.sendTO, Grace: f.grace, CacheControl: serveCacheControl(f.cacheCtl, f.root), Logger: log,
 	}
 	closeFn = func() {}
 	if f.tlsCert != "" {

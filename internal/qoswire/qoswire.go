@@ -110,6 +110,13 @@ func Parse(b []byte) (Header, error) {
 	}, nil
 }
 
+// IsReply reports whether b starts like a probe (the magic) with the reply
+// flag set, whatever its version or length: a reflector must not answer
+// it, or two reflectors would bounce it between them for ever.
+func IsReply(b []byte) bool {
+	return len(b) > 5 && [4]byte(b[0:4]) == magic && b[5]&FlagReply != 0
+}
+
 // IsProbe reports whether b starts with a valid v1 header.
 func IsProbe(b []byte) bool { return check(b) == nil }
 

@@ -179,3 +179,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestIsReply(t *testing.T) {
+	probe := make([]byte, HeaderLen)
+	(&Header{Session: 1}).Marshal(probe)
+	reply := append([]byte(nil), probe...)
+	Reflect(reply, 1, 2, 1)
+	future := append([]byte(nil), reply...)
+	future[4] = 9 // another version: still a reply
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"probe", probe, false},
+		{"reply", reply, true},
+		{"reply of another version", future, true},
+		{"short reply", reply[:6], true},
+		{"too short", reply[:5], false},
+		{"plain data", []byte("hello, world"), false},
+	} {
+		if got := IsReply(tc.b); got != tc.want {
+			t.Errorf("%s: IsReply %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -82,7 +82,7 @@ func TestSessionTableBounded(t *testing.T) {
 func TestBlockedPorts(t *testing.T) {
 	s, _ := New(Config{})
 	src := netip.MustParseAddr("127.0.0.1")
-	for port, want := range map[uint16]Verdict{0: DroppedPort, 7: DroppedPort, 19: DroppedPort, 53: DroppedPort, 123: DroppedPort, 40000: Echoed, 9000: Echoed} {
+	for port, want := range map[uint16]Verdict{0: DroppedPort, 7: DroppedPort, 19: DroppedPort, 53: DroppedPort, 123: DroppedPort, 40000: Echoed, 9001: Echoed, 9000: DroppedPort, 9090: DroppedPort} {
 		if got, _ := s.handle([]byte("x"), netip.AddrPortFrom(src, port), time.Unix(1, 0)); got != want {
 			t.Errorf("source port %d: %v, want %v", port, got, want)
 		}

@@ -4,7 +4,9 @@
 // the reflector's receive and send times and its per-session receive count.
 // A reply is never larger than its request, each source is held to a packet
 // rate, and every table is bounded, so the service is no use as a flood
-// amplifier.
+// amplifier. Nor can it be set ping-ponging with another reflector: it never
+// answers a datagram that is itself a reply, nor a source port where a
+// reflector listens (see Config.LoopPorts).
 package udpecho
 
 import (
@@ -15,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +33,11 @@ const (
 	DefaultMaxSessions = 65536
 )
 
+// DefaultLoopPorts are the source ports answered by nobody: socklab's
+// default reflector port (serve --udp) and relay port (proxy --udp), from
+// which only replies ever come, never requests.
+var DefaultLoopPorts = []uint16{9000, 9090}
+
 // Config describes a reflector. The zero value echoes with the defaults above.
 type Config struct {
 	// MaxPPS caps the datagrams per second answered for one source address
@@ -42,6 +50,15 @@ type Config struct {
 	// MaxSessions bounds the per-(source, session) probe counters. Zero
 	// means DefaultMaxSessions.
 	MaxSessions int
+
+	// LoopPorts are source ports never answered, besides port 0 and the
+	// well-known UDP services (echo, DNS, NTP, …) that are never answered
+	// either: the ports other reflectors and relays listen on. A datagram
+	// from one is a reply or a reflection, and answering it would start a
+	// loop between the two. The reflector's own port is always included:
+	// a peer on the same port is most likely a reflector set up the same
+	// way. Nil means DefaultLoopPorts.
+	LoopPorts []uint16
 
 	// Logger gets operational messages. Nil discards them.
 	Logger *slog.Logger
@@ -61,11 +78,12 @@ type Verdict int
 
 // What the reflector does with a datagram.
 const (
-	Echoed      Verdict = iota // plain data, sent back unchanged
-	Reflected                  // a QoS probe, stamped and sent back
-	Malformed                  // starts like a probe but is not a valid one; echoed as plain data
-	DroppedRate                // over the source's packet rate
-	DroppedPort                // from port 0 or a well-known UDP service port (loop guard)
+	Echoed       Verdict = iota // plain data, sent back unchanged
+	Reflected                   // a QoS probe, stamped and sent back
+	Malformed                   // starts like a probe but is not a valid one; echoed as plain data
+	DroppedRate                 // over the source's packet rate
+	DroppedPort                 // from port 0, a well-known UDP service port or a loop port (loop guard)
+	DroppedReply                // a probe that is itself a reply (loop guard)
 )
 
 func (v Verdict) String() string {
@@ -80,6 +98,8 @@ func (v Verdict) String() string {
 		return "dropped_rate"
 	case DroppedPort:
 		return "dropped_port"
+	case DroppedReply:
+		return "dropped_reply"
 	}
 	return fmt.Sprintf("verdict(%d)", int(v))
 }
@@ -99,8 +119,11 @@ type Stats struct {
 	Malformed   uint64 `json:"malformed"`
 	DroppedRate uint64 `json:"dropped_rate"`
 	DroppedPort uint64 `json:"dropped_port"`
-	BytesIn     uint64 `json:"bytes_in"`
-	BytesOut    uint64 `json:"bytes_out"`
+	// DroppedReply counts probes that already had the reply flag: another
+	// reflector's answer, never answered in turn.
+	DroppedReply uint64 `json:"dropped_reply"`
+	BytesIn      uint64 `json:"bytes_in"`
+	BytesOut     uint64 `json:"bytes_out"`
 }
 
 // Server is a configured reflector.
@@ -110,11 +133,13 @@ type Server struct {
 	now  func() time.Time
 	rate float64
 
+	loopPorts []uint16 // Config.LoopPorts, then the serving socket's port
+
 	// Owned by the serving loop.
 	sources  *lru[netip.Addr, bucket]
 	sessions *lru[sessionKey, uint64]
 
-	counts   [5]atomic.Uint64 // by Verdict
+	counts   [6]atomic.Uint64 // by Verdict
 	bytesIn  atomic.Uint64
 	bytesOut atomic.Uint64
 	metrics  *metrics
@@ -144,6 +169,11 @@ func New(cfg Config) (*Server, error) {
 		sources:  newLRU[netip.Addr, bucket](cfg.MaxSources),
 		sessions: newLRU[sessionKey, uint64](cfg.MaxSessions),
 	}
+	s.loopPorts = cfg.LoopPorts
+	if s.loopPorts == nil {
+		s.loopPorts = DefaultLoopPorts
+	}
+	s.loopPorts = slices.Clone(s.loopPorts)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -163,14 +193,15 @@ func New(cfg Config) (*Server, error) {
 // Stats returns the totals so far; safe to call while serving.
 func (s *Server) Stats() Stats {
 	return Stats{
-		Received:    s.total(),
-		Echoed:      s.counts[Echoed].Load(),
-		Reflected:   s.counts[Reflected].Load(),
-		Malformed:   s.counts[Malformed].Load(),
-		DroppedRate: s.counts[DroppedRate].Load(),
-		DroppedPort: s.counts[DroppedPort].Load(),
-		BytesIn:     s.bytesIn.Load(),
-		BytesOut:    s.bytesOut.Load(),
+		Received:     s.total(),
+		Echoed:       s.counts[Echoed].Load(),
+		Reflected:    s.counts[Reflected].Load(),
+		Malformed:    s.counts[Malformed].Load(),
+		DroppedRate:  s.counts[DroppedRate].Load(),
+		DroppedPort:  s.counts[DroppedPort].Load(),
+		DroppedReply: s.counts[DroppedReply].Load(),
+		BytesIn:      s.bytesIn.Load(),
+		BytesOut:     s.bytesOut.Load(),
 	}
 }
 
@@ -191,6 +222,10 @@ func (s *Server) total() uint64 {
 func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok && ua.Port != 0 {
+		// Set before the first read, which the serving loop owns from now.
+		s.loopPorts = append(s.loopPorts, uint16(ua.Port))
+	}
 	uc, fast := conn.(*net.UDPConn)
 	kernelTime := fast && s.cfg.Now == nil && rxTimestamps(uc)
 	buf := make([]byte, 64<<10)
@@ -261,8 +296,11 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 // handle decides what to do with one datagram arriving at now. For a probe
 // it advances and returns the session's receive count, for the stamp.
 func (s *Server) handle(b []byte, from netip.AddrPort, now time.Time) (Verdict, uint64) {
-	if blockedPort(from.Port()) {
+	if blockedPort(from.Port()) || slices.Contains(s.loopPorts, from.Port()) {
 		return DroppedPort, 0
+	}
+	if qoswire.IsReply(b) {
+		return DroppedReply, 0
 	}
 	if s.cfg.MaxPPS > 0 {
 		bk := s.sources.get(from.Addr().Unmap(), func() bucket { return bucket{} })

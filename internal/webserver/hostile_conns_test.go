@@ -55,8 +55,8 @@ func stuckReaders(t *testing.T, addr string, n int) []net.Conn {
 	return conns
 }
 
-// eventually polls cond for up to limit.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
+// eventuallyConns polls cond for up to limit.
+func eventuallyConns(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(limit); !cond(); {
 		if time.Now().After(deadline) {
@@ -74,7 +74,7 @@ func TestHostileSlowReaders(t *testing.T) {
 	t.Run("send timeout closes them", func(t *testing.T) {
 		addr, s, _ := startServer(t, Config{MaxConns: 100, SendTimeout: 300 * time.Millisecond, Grace: 100 * time.Millisecond})
 		stuckReaders(t, addr, 100)
-		eventually(t, 20*time.Second, "stuck readers still hold their slots", func() bool { return s.conns.Open() == 0 })
+		eventuallyConns(t, 20*time.Second, "stuck readers still hold their slots", func() bool { return s.conns.Open() == 0 })
 		if st := s.conns.Stats(); st.SendTimeouts < 100 {
 			t.Fatalf("%d send timeouts, want 100", st.SendTimeouts)
 		}
@@ -84,7 +84,7 @@ func TestHostileSlowReaders(t *testing.T) {
 		stuckReaders(t, addr, 100)
 		client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		var last error
-		eventually(t, 15*time.Second, "a normal client still refused", func() bool {
+		eventuallyConns(t, 15*time.Second, "a normal client still refused", func() bool {
 			resp, err := client.Get("http://" + addr + "/")
 			if last = err; err != nil {
 				return false
@@ -130,7 +130,7 @@ func TestHostileSlowloris(t *testing.T) {
 	}
 	defer func() { close(stop); wg.Wait() }()
 	start := time.Now()
-	eventually(t, 10*time.Second, "the slowloris never filled the cap", func() bool { return s.conns.Stats().Evicted > 100 })
+	eventuallyConns(t, 10*time.Second, "the slowloris never filled the cap", func() bool { return s.conns.Stats().Evicted > 100 })
 	t.Logf("cap reached after %s", time.Since(start))
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for i := range 20 {

@@ -155,7 +155,8 @@ printf '%-12s %-14s %9s %9s %9s %9s\n' attack server p50_ms p99_ms failed rss_mi
 for row in "slowloris:socklab serve" "slowloris:nginx" "headerbomb:socklab proxy" "headerbomb:nginx proxy"; do
   kind=${row%%:*}
   name=${row#*:}
-  line=${result[$name]}
+  line=${result[$name]:-}
+  [ -n "$line" ] || continue
   get() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$line"; }
   printf '%-12s %-14s %9s %9s %9s %9s\n' "$kind" "$name" "$(get p50_ms)" "$(get p99_ms)" "$(get failed)" "$(get rss_peak_mib)"
 done

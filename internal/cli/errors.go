@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/socklab/socklab/internal/errs"
 )
 
 // exitError carries an explicit exit code out of a command. A nil err means
@@ -31,18 +35,47 @@ func usageErrf(format string, args ...any) error { return usageErr(fmt.Errorf(fo
 // silentExit ends the command with code and prints nothing more.
 func silentExit(code int) error { return &exitError{code: code} }
 
-// isUsageError recognises cobra's own argument errors, which it returns as
-// plain errors.
-func isUsageError(err error) bool {
+// exitCode picks the exit status of a failed command from the error's
+// kind, never its wording: usage errors made here, cobra's flag and
+// argument errors (wrapped by the root's FlagErrorFunc and by
+// wrapArgs) and any engine configuration refused by Validate exit 2;
+// everything else is a runtime failure.
+func exitCode(err error) int {
 	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.code == ExitUsage
+	switch {
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, errs.ErrInvalidConfig):
+		return ExitUsage
 	}
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument"} {
-		if strings.Contains(msg, p) {
-			return true
+	return ExitFailure
+}
+
+// wrapArgs makes every positional-argument error of cmd and its children
+// a usage error. Cobra returns them as plain errors.
+func wrapArgs(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				return usageErr(err)
+			}
+			return nil
 		}
 	}
-	return false
+	for _, c := range cmd.Commands() {
+		wrapArgs(c)
+	}
+}
+
+// rootArgs refuses an unknown subcommand as cobra does for a root without
+// Args (with its suggestions), but as a usage error.
+func rootArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return usageErr(errors.New(msg))
 }

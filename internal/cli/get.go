@@ -88,7 +88,7 @@ func runGet(cmd *cobra.Command, e *env, o *getOptions, url string) error {
 	p, err := load.NewProber(load.ProbeConfig{URL: url, Method: strings.ToUpper(o.method), Header: h,
 		Proxy: o.proxy, Insecure: o.insecure, Timeout: o.timeout})
 	if err != nil {
-		return usageErr(err)
+		return err // an engine's config errors wrap errs.ErrInvalidConfig: exit 2
 	}
 	defer p.Close()
 

@@ -96,8 +96,8 @@ func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
 	if o.clients < 1 {
 		return usageErrf("--clients must be at least 1, not %d", o.clients)
 	}
-	if o.requests < 0 || o.duration < 0 || o.rate < 0 || o.timeout < 0 || o.procs < 0 {
-		return usageErrf("--requests, --duration, --rate, --timeout and --procs must not be negative")
+	if o.procs < 0 {
+		return usageErrf("--procs must not be negative")
 	}
 	cfg := load.Config{
 		Target: target, Clients: o.clients, Requests: o.requests, Duration: o.duration, Rate: o.rate,
@@ -107,10 +107,12 @@ func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
 	if strings.HasPrefix(target, "udp://") {
 		cfg.Size = int(size)
 	}
-	cfg.Procs = loadProcs(o.procs, target, o.proxy, os.Getenv("GOMAXPROCS") != "", runtime.NumCPU())
 	l, err := load.New(cfg)
 	if err != nil {
-		return usageErr(err)
+		return err
+	}
+	if !strings.HasPrefix(target, "udp://") {
+		defer capProcs(loadProcs(o.procs, target, o.proxy, os.Getenv("GOMAXPROCS") != "", runtime.NumCPU()))()
 	}
 	stopBar := startProgress(e.stderr, l)
 	r, err := l.Run(ctx)

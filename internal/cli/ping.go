@@ -182,7 +182,7 @@ func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 	}
 	p, err = icmp.NewPinger(cfg)
 	if err != nil {
-		return usageErr(err)
+		return err // an engine's config errors wrap errs.ErrInvalidConfig: exit 2
 	}
 	res, err := p.Run(ctx)
 	if err != nil {

@@ -142,11 +142,9 @@ func proxyConfig(f proxyFlags) (proxy.Config, int64, error) {
 	}
 	cfg.MaxConns, cfg.SendTimeout = f.maxConns, f.sendTimeout
 	cfg.ConnectPorts = []int{}
-	for _, p := range f.connectPorts {
-		if p < 1 || p > 65535 {
-			return cfg, 0, usageErrf("--connect-ports: %d is not a port", p)
-		}
-		cfg.ConnectPorts = append(cfg.ConnectPorts, p)
+	cfg.ConnectPorts = append(cfg.ConnectPorts, f.connectPorts...)
+	if err := cfg.Validate(); err != nil {
+		return cfg, 0, err
 	}
 	var err error
 	if cfg.Allow, err = parsePrefixes("--allow", f.allow); err != nil {

@@ -94,9 +94,6 @@ func (f *relayFlags) impairConfig() (impair.Config, error) {
 		if cfg.Rate, err = units.ParseBitrate(f.rate); err != nil {
 			return cfg, usageErrf("--rate: %w", err)
 		}
-		if cfg.Rate > 0 && cfg.Rate < 8 {
-			return cfg, usageErrf("--rate %s: below one byte per second", f.rate)
-		}
 	}
 	if f.queue != "" {
 		if cfg.QueueLimit, err = units.ParseSize(f.queue); err != nil {
@@ -106,17 +103,11 @@ func (f *relayFlags) impairConfig() (impair.Config, error) {
 			return cfg, usageErrf("--queue: must be at least one byte")
 		}
 	}
-	if f.delay < 0 || f.jitter < 0 {
-		return cfg, usageErrf("--delay and --jitter must not be negative")
-	}
 	if f.idle <= 0 {
 		return cfg, usageErrf("--udp-idle %v: must be positive", f.idle)
 	}
 	if f.maxSessions < 1 {
 		return cfg, usageErrf("--udp-max-sessions %d: must be at least 1", f.maxSessions)
-	}
-	if cfg.Reorder > 0 && cfg.Delay == 0 {
-		return cfg, usageErrf("--reorder needs --delay: a reordered datagram overtakes the ones the delay holds back")
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageErrf("impairment: %w", err)

@@ -43,10 +43,11 @@ func TestRelayFlagsUsageErrors(t *testing.T) {
 		{[]string{"--queue", "big"}, "--queue"},
 		{[]string{"--direction", "sideways"}, "--direction"},
 		{[]string{"--jitter-dist", "pareto"}, "--jitter-dist"},
-		{[]string{"--reorder", "5%"}, "--reorder needs --delay"},
+		{[]string{"--reorder", "5%"}, "reorder needs a delay"},
 		{[]string{"--loss", "60%", "--loss-burst", "1"}, "unreachable"},
 		{[]string{"--udp-max-sessions", "0"}, "--udp-max-sessions"},
 		{[]string{"--delay", "-5ms"}, "negative"},
+		{[]string{"--rate", "7"}, "below one byte"},
 		{[]string{"--udp", "nohost:port:x", "--udp-upstream", "127.0.0.1:9"}, "--udp"},
 	}
 	for _, tt := range tests {

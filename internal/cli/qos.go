@@ -12,7 +12,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/socklab/socklab/internal/qos"
-	"github.com/socklab/socklab/internal/qoswire"
 	"github.com/socklab/socklab/internal/report"
 	"github.com/socklab/socklab/internal/units"
 )
@@ -133,9 +132,6 @@ func qosConfig(cmd *cobra.Command, f qosFlags, args []string) (qos.Config, error
 	if err != nil {
 		return cfg, usageErrf("--size: %v", err)
 	}
-	if size < qoswire.HeaderLen || size > qoswire.MaxSize {
-		return cfg, usageErrf("--size %d: must be between %d and %d bytes", size, qoswire.HeaderLen, qoswire.MaxSize)
-	}
 	cfg.Size = int(size)
 	if f.rate != "" {
 		if cfg.Rate, err = units.ParseBitrate(f.rate); err != nil {
@@ -153,10 +149,8 @@ func qosConfig(cmd *cobra.Command, f qosFlags, args []string) (qos.Config, error
 		return cfg, usageErrf("--rate and --interval are alternatives: give one")
 	case f.interval <= 0:
 		return cfg, usageErrf("--interval must be positive, not %s", f.interval)
-	case f.count < 0 || f.duration < 0 || f.wait < 0:
-		return cfg, usageErrf("--count, --duration and --wait must not be negative")
-	case f.streams < 1 || f.streams > qos.MaxStreams:
-		return cfg, usageErrf("--streams must be between 1 and %d, not %d", qos.MaxStreams, f.streams)
+	case f.streams < 1: // the engine reads 0 as its default; the flag says 1
+		return cfg, usageErrf("--streams must be at least 1, not %d", f.streams)
 	case f.ipv4 && f.ipv6:
 		return cfg, usageErrf("-4 and -6 exclude each other")
 	case f.json && f.jsonStream:
@@ -184,7 +178,7 @@ func runQoS(cmd *cobra.Command, e *env, f qosFlags, args []string) error {
 	cfg.OnEvent = out.event
 	tester, err := qos.New(cfg)
 	if err != nil {
-		return usageErr(err)
+		return err
 	}
 	res, runErr := tester.Run(cmd.Context())
 	out.clearBar()

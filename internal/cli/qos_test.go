@@ -103,12 +103,14 @@ func TestQoSCommandErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{"size too small", []string{"--size", "10"}, ExitUsage, "--size"},
+		{"size too small", []string{"--size", "10"}, ExitUsage, "size 10"},
 		{"bad size", []string{"--size", "lots"}, ExitUsage, "--size"},
 		{"rate and interval", []string{"--rate", "1M", "--interval", "1ms"}, ExitUsage, "alternatives"},
 		{"burst and rate", []string{"--burst", "--rate", "1M"}, ExitUsage, "alternatives"},
 		{"bad rate", []string{"--rate", "fast"}, ExitUsage, "--rate"},
 		{"zero streams", []string{"--streams", "0"}, ExitUsage, "--streams"},
+		{"too many streams", []string{"--streams", "1000"}, ExitUsage, "1000 streams"},
+		{"negative count", []string{"--count", "-1"}, ExitUsage, "must not be negative"},
 		{"json and stream", []string{"--json", "--json-stream"}, ExitUsage, "exclude"},
 		{"report not html", []string{"--report", "x.pdf"}, ExitUsage, "HTML"},
 		{"two targets", []string{"a:1", "b:2"}, ExitUsage, "accepts at most 1 arg"},

@@ -40,17 +40,13 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if err == nil {
 		return ExitOK
 	}
-	code := ExitFailure
+	code := exitCode(err)
 	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.code
+	if errors.As(err, &ee) {
 		if ee.err == nil {
 			return code
 		}
 		err = ee.err
-	case isUsageError(err):
-		code = ExitUsage
 	}
 	fmt.Fprintf(stderr, "socklab: %v\n", err)
 	if code == ExitUsage && cmd != nil {
@@ -75,6 +71,10 @@ Run "socklab demo" to see the whole system at work in one command.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return e.log.validate()
 		},
+		// Runnable, so that an unknown subcommand reaches rootArgs (a
+		// usage error) instead of cobra's plain error.
+		Args: rootArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.PersistentFlags().StringVar(&e.log.format, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&e.log.level, "log-level", "info", "log level: debug, info, warn or error")
@@ -93,5 +93,6 @@ Run "socklab demo" to see the whole system at work in one command.`,
 		newDemoCmd(e),
 		newDocsCmd(e),
 	)
+	wrapArgs(root)
 	return root
 }

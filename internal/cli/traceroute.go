@@ -142,7 +142,7 @@ func runTraceroute(ctx context.Context, e *env, o *tracerouteOptions, host strin
 	}
 	tr, err := icmp.NewTracer(cfg)
 	if err != nil {
-		return usageErr(err)
+		return err // an engine's config errors wrap errs.ErrInvalidConfig: exit 2
 	}
 	if !o.json {
 		fmt.Fprintln(e.stdout, report.TraceHeader(host, addr, cfg.MaxTTL, tr.PacketLen()))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/internal/icmp/icmpresult"
+	"github.com/socklab/socklab/internal/errs"
 	"github.com/socklab/socklab/internal/icmp/probe"
 )
 
@@ -114,10 +115,26 @@ type sentProbe struct {
 	got bool
 }
 
+// Validate reports whether NewPinger would accept cfg. Its errors wrap
+// errs.ErrInvalidConfig.
+func (cfg PingConfig) Validate() error {
+	switch {
+	case len(cfg.Hosts) == 0:
+		return errs.Invalidf("ping: no host given")
+	case cfg.Interval < 0 || cfg.Timeout < 0 || cfg.Deadline < 0 || cfg.Count < 0:
+		return errs.Invalidf("ping: negative count, interval, timeout or deadline")
+	case cfg.Size != EmptyPayload && (cfg.Size < 0 || cfg.Size > 65507):
+		return errs.Invalidf("ping: invalid packet size %d", cfg.Size)
+	case cfg.TTL < 0 || cfg.TTL > 255:
+		return errs.Invalidf("ping: invalid ttl %d: out of range 1-255", cfg.TTL)
+	}
+	return nil
+}
+
 // NewPinger checks cfg and prepares a run.
 func NewPinger(cfg PingConfig) (*Pinger, error) {
-	if len(cfg.Hosts) == 0 {
-		return nil, errors.New("ping: no host given")
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if cfg.Interval == 0 {
 		cfg.Interval = time.Second
@@ -125,20 +142,12 @@ func NewPinger(cfg PingConfig) (*Pinger, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	if cfg.Interval < 0 || cfg.Timeout < 0 || cfg.Deadline < 0 || cfg.Count < 0 {
-		return nil, errors.New("ping: negative count, interval, timeout or deadline")
-	}
 	size := cfg.Size
-	switch {
-	case size == 0:
+	switch size {
+	case 0:
 		size = 56
-	case size == EmptyPayload:
+	case EmptyPayload:
 		size = 0
-	case size < 0 || size > 65507:
-		return nil, fmt.Errorf("ping: invalid packet size %d", cfg.Size)
-	}
-	if cfg.TTL < 0 || cfg.TTL > 255 {
-		return nil, fmt.Errorf("ping: invalid ttl %d: out of range 1-255", cfg.TTL)
 	}
 	if cfg.Listen == nil {
 		cfg.Listen = Listen

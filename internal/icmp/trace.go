@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/internal/icmp/icmpresult"
+	"github.com/socklab/socklab/internal/errs"
 )
 
 // TraceProtocol is the kind of probe a traceroute sends (see icmpresult).
@@ -119,52 +120,70 @@ const (
 	tcpPort        = 80
 )
 
-// NewTracer checks cfg and fills in the defaults.
-func NewTracer(cfg TraceConfig) (*Tracer, error) {
-	if !cfg.Target.IsValid() {
-		return nil, errors.New("traceroute: no target address")
-	}
-	cfg.Target = cfg.Target.Unmap()
+// withDefaults fills the zero fields of c.
+func (c TraceConfig) withDefaults() TraceConfig {
+	c.Target = c.Target.Unmap()
 	def := func(v *int, d int) {
 		if *v == 0 {
 			*v = d
 		}
 	}
-	def(&cfg.FirstTTL, 1)
-	def(&cfg.MaxTTL, 30)
-	def(&cfg.Queries, 3)
-	def(&cfg.InFlight, 16)
-	def(&cfg.Flows, 1)
-	if cfg.Port == 0 {
-		cfg.Port = udpPort
-		if cfg.Protocol == TraceTCP {
-			cfg.Port = tcpPort
+	def(&c.FirstTTL, 1)
+	def(&c.MaxTTL, 30)
+	def(&c.Queries, 3)
+	def(&c.InFlight, 16)
+	def(&c.Flows, 1)
+	if c.Port == 0 {
+		c.Port = udpPort
+		if c.Protocol == TraceTCP {
+			c.Port = tcpPort
 		}
 	}
-	if cfg.Wait == 0 {
-		cfg.Wait = 5 * time.Second
+	if c.Wait == 0 {
+		c.Wait = 5 * time.Second
 	}
-	if cfg.ResolveTimeout == 0 {
-		cfg.ResolveTimeout = time.Second
+	if c.ResolveTimeout == 0 {
+		c.ResolveTimeout = time.Second
 	}
+	return c
+}
+
+// Validate reports whether NewTracer would accept c. Its errors wrap
+// errs.ErrInvalidConfig.
+func (c TraceConfig) Validate() error {
+	if !c.Target.IsValid() {
+		return errs.Invalidf("traceroute: no target address")
+	}
+	c = c.withDefaults()
 	switch {
-	case cfg.MaxTTL < 1 || cfg.MaxTTL > 255:
-		return nil, fmt.Errorf("traceroute: max hops %d: out of range 1-255", cfg.MaxTTL)
-	case cfg.FirstTTL < 1 || cfg.FirstTTL > cfg.MaxTTL:
-		return nil, fmt.Errorf("traceroute: first hop %d: out of range 1-%d", cfg.FirstTTL, cfg.MaxTTL)
-	case cfg.Queries < 1 || cfg.Queries > 10:
-		return nil, fmt.Errorf("traceroute: %d probes per hop: out of range 1-10", cfg.Queries)
-	case cfg.InFlight < 1 || cfg.InFlight > 256:
-		return nil, fmt.Errorf("traceroute: %d probes in flight: out of range 1-256", cfg.InFlight)
-	case cfg.Flows < 1 || cfg.Flows > 64:
-		return nil, fmt.Errorf("traceroute: %d flows: out of range 1-64", cfg.Flows)
-	case cfg.Port < 1 || cfg.Port > 65535:
-		return nil, fmt.Errorf("traceroute: port %d: out of range 1-65535", cfg.Port)
-	case (cfg.MaxTTL-cfg.FirstTTL+1)*cfg.Flows*cfg.Queries > 65535:
-		return nil, errors.New("traceroute: more than 65535 probes (hops × flows × queries)")
-	case cfg.Wait < 0:
-		return nil, errors.New("traceroute: negative wait")
+	case c.MaxTTL < 1 || c.MaxTTL > 255:
+		return errs.Invalidf("traceroute: max hops %d: out of range 1-255", c.MaxTTL)
+	case c.FirstTTL < 1 || c.FirstTTL > c.MaxTTL:
+		return errs.Invalidf("traceroute: first hop %d: out of range 1-%d", c.FirstTTL, c.MaxTTL)
+	case c.Queries < 1 || c.Queries > 10:
+		return errs.Invalidf("traceroute: %d probes per hop: out of range 1-10", c.Queries)
+	case c.InFlight < 1 || c.InFlight > 256:
+		return errs.Invalidf("traceroute: %d probes in flight: out of range 1-256", c.InFlight)
+	case c.Flows < 1 || c.Flows > 64:
+		return errs.Invalidf("traceroute: %d flows: out of range 1-64", c.Flows)
+	case c.Port < 1 || c.Port > 65535:
+		return errs.Invalidf("traceroute: port %d: out of range 1-65535", c.Port)
+	case (c.MaxTTL-c.FirstTTL+1)*c.Flows*c.Queries > 65535:
+		return errs.Invalidf("traceroute: more than 65535 probes (hops × flows × queries)")
+	case c.Wait < 0:
+		return errs.Invalidf("traceroute: negative wait")
+	case c.Protocol == TraceUDP && (c.MaxTTL-c.FirstTTL+1)*c.Queries > 1024:
+		return errs.Invalidf("traceroute: udp probes: %d hops × %d queries: at most 1024 probes per flow (the probe number rides in the datagram length)", c.MaxTTL-c.FirstTTL+1, c.Queries)
 	}
+	return nil
+}
+
+// NewTracer checks cfg and fills in the defaults.
+func NewTracer(cfg TraceConfig) (*Tracer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
 	if cfg.Listen == nil {
 		cfg.Listen = Listen
 	}

@@ -50,9 +50,6 @@ type udpSender struct {
 }
 
 func (t *Tracer) newUDPSender() (*udpSender, error) {
-	if (t.cfg.MaxTTL-t.cfg.FirstTTL+1)*t.cfg.Queries > 1024 {
-		return nil, fmt.Errorf("udp probes: %d hops × %d queries: at most 1024 probes per flow (the probe number rides in the datagram length)", t.cfg.MaxTTL-t.cfg.FirstTTL+1, t.cfg.Queries)
-	}
 	s := &udpSender{t: t, dst: netip.AddrPortFrom(t.cfg.Target, uint16(t.cfg.Port)), ports: map[uint16]int{}}
 	network := "udp4"
 	if t.v6 {

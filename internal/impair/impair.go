@@ -9,10 +9,11 @@
 package impair
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/socklab/socklab/internal/errs"
 )
 
 // Direction selects which way(s) of a path are impaired. Up is client →
@@ -100,8 +101,8 @@ type Config struct {
 	// Corrupt is the probability that one random bit of a packet is flipped.
 	Corrupt float64
 	// Reorder is the probability that a packet skips the delay and overtakes
-	// the packets still held by it (netem's "reorder": without Delay there
-	// is nothing to overtake, so it has no effect).
+	// the packets still held by it (netem's "reorder"). It needs Delay:
+	// Validate refuses it without one, as there is nothing to overtake.
 	Reorder float64
 
 	// Rate limits each direction to this many bits per second with a token
@@ -122,36 +123,43 @@ type Config struct {
 	Seed uint64
 }
 
-// Validate reports a parameter out of range, naming it.
+// Validate reports a parameter out of range, naming it. Its errors wrap
+// errs.ErrInvalidConfig.
 func (c *Config) Validate() error {
 	for _, p := range []struct {
 		name string
 		v    float64
 	}{{"loss", c.Loss}, {"duplicate", c.Duplicate}, {"corrupt", c.Corrupt}, {"reorder", c.Reorder}} {
 		if math.IsNaN(p.v) || p.v < 0 || p.v > 1 {
-			return fmt.Errorf("%s %v: must be a probability between 0 and 1", p.name, p.v)
+			return errs.Invalidf("%s %v: must be a probability between 0 and 1", p.name, p.v)
 		}
 	}
 	switch {
 	case c.Delay < 0:
-		return errors.New("delay: must not be negative")
+		return errs.Invalidf("delay: must not be negative")
 	case c.Jitter < 0:
-		return errors.New("jitter: must not be negative")
+		return errs.Invalidf("jitter: must not be negative")
 	case math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate < 0:
-		return errors.New("rate: must be a non-negative number of bits per second")
+		return errs.Invalidf("rate: must be a non-negative number of bits per second")
+	case c.Rate > 0 && c.Rate < 8:
+		return errs.Invalidf("rate %g bit/s: below one byte per second", c.Rate)
 	case c.QueueLimit < 0:
-		return errors.New("queue: must not be negative")
+		return errs.Invalidf("queue: must not be negative")
 	case c.Burst < 0:
-		return errors.New("burst: must not be negative")
+		return errs.Invalidf("burst: must not be negative")
 	case math.IsNaN(c.LossBurst) || c.LossBurst < 0 || (c.LossBurst > 0 && c.LossBurst < 1):
-		return errors.New("loss burst: mean burst length must be 0 (independent losses) or at least 1")
+		return errs.Invalidf("loss burst: mean burst length must be 0 (independent losses) or at least 1")
+	case c.Reorder > 0 && c.Delay == 0:
+		// netem's reorder likewise needs a delay: with nothing held back
+		// there is nothing for a packet to overtake.
+		return errs.Invalidf("reorder needs a delay: a reordered packet overtakes the ones the delay holds back")
 	}
 	if c.LossBurst >= 1 && c.Loss > 0 {
 		if c.Loss >= 1 {
-			return errors.New("loss burst: needs loss below 100%")
+			return errs.Invalidf("loss burst: needs loss below 100%%")
 		}
 		if c.Loss/(c.LossBurst*(1-c.Loss)) > 1 {
-			return fmt.Errorf("loss %.4g%% with mean burst %g is unreachable: at most %.4g%% (longer bursts allow more)",
+			return errs.Invalidf("loss %.4g%% with mean burst %g is unreachable: at most %.4g%% (longer bursts allow more)",
 				c.Loss*100, c.LossBurst, 100*c.LossBurst/(c.LossBurst+1))
 		}
 	}

@@ -1,10 +1,13 @@
 package impair
 
 import (
+	"errors"
 	"go/build"
 	"math"
 	"testing"
 	"time"
+
+	"github.com/socklab/socklab/internal/errs"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -43,11 +46,18 @@ func TestValidate(t *testing.T) {
 		{"burst unreachable", Config{Loss: 0.6, LossBurst: 1}, false},
 		{"burst full loss", Config{Loss: 1, LossBurst: 3}, false},
 		{"negative queue", Config{QueueLimit: -1}, false},
+		{"reorder without delay", Config{Reorder: 0.1}, false},
+		{"reorder with delay", Config{Reorder: 0.1, Delay: time.Millisecond}, true},
+		{"rate below a byte", Config{Rate: 7}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.cfg.Validate(); (err == nil) != tt.ok {
+			err := tt.cfg.Validate()
+			if (err == nil) != tt.ok {
 				t.Fatalf("Validate() = %v, want ok %v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, errs.ErrInvalidConfig) {
+				t.Fatalf("Validate() = %v: does not wrap errs.ErrInvalidConfig", err)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/socklab/socklab/internal/errs"
 	"github.com/socklab/socklab/internal/qoswire"
 )
 
@@ -66,13 +67,6 @@ type Config struct {
 	// it, https through a proxy and SOCKS proxies also use net/http, with a
 	// transport built by NewTransport.
 	Transport http.RoundTripper
-	// Procs, when positive, sets runtime.GOMAXPROCS for the length of an
-	// HTTP run and restores it afterwards. It is process-wide, so zero
-	// leaves it alone; a process that does nothing but generate load should
-	// set it: half the CPUs leaves a server on the same machine room, and
-	// fewer Ps mean fewer cross-thread wake-ups per request (see procs.go).
-	// UDP runs ignore it.
-	Procs int
 	// Logger receives debug events; nil discards them.
 	Logger *slog.Logger
 }
@@ -100,16 +94,46 @@ type Load struct {
 	failed  atomic.Int64
 }
 
+// Validate reports whether New would accept cfg. Its errors wrap
+// errs.ErrInvalidConfig.
+func (cfg Config) Validate() error {
+	if cfg.Clients < 0 {
+		return errs.Invalidf("load: clients must be positive, not %d", cfg.Clients)
+	}
+	if cfg.Requests < 0 || cfg.Duration < 0 || cfg.Rate < 0 || cfg.Timeout < 0 || cfg.Size < 0 {
+		return errs.Invalidf("load: requests, duration, rate, timeout and size must not be negative")
+	}
+	if rest, ok := strings.CutPrefix(cfg.Target, "udp://"); ok {
+		if cfg.Size != 0 && (cfg.Size < qoswire.HeaderLen || cfg.Size > qoswire.MaxSize) {
+			return errs.Invalidf("load: udp probe size %d: must be %d..%d bytes", cfg.Size, qoswire.HeaderLen, qoswire.MaxSize)
+		}
+		if cfg.Proxy != "" {
+			return errs.Invalidf("load: a proxy applies to http targets; send udp to the relay's address instead")
+		}
+		u, err := url.Parse("udp://" + rest)
+		if err != nil || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
+			return errs.Invalidf("load: udp target %q: want udp://host:port", cfg.Target)
+		}
+		return nil
+	}
+	if _, err := parseHTTPTarget(cfg.Target); err != nil {
+		return errs.Invalidf("load: %w", err)
+	}
+	if cfg.Proxy != "" {
+		if _, err := ParseProxy(cfg.Proxy); err != nil {
+			return errs.Invalidf("load: %w", err)
+		}
+	}
+	return nil
+}
+
 // New validates cfg and prepares a run.
 func New(cfg Config) (*Load, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if cfg.Clients == 0 {
 		cfg.Clients = DefaultClients
-	}
-	if cfg.Clients < 0 {
-		return nil, fmt.Errorf("load: clients must be positive, not %d", cfg.Clients)
-	}
-	if cfg.Requests < 0 || cfg.Duration < 0 || cfg.Rate < 0 || cfg.Timeout < 0 || cfg.Size < 0 || cfg.Procs < 0 {
-		return nil, errors.New("load: requests, duration, rate, timeout, size and procs must not be negative")
 	}
 	if cfg.Requests == 0 && cfg.Duration == 0 {
 		cfg.Duration = DefaultDuration
@@ -130,17 +154,14 @@ func (l *Load) initHTTP() error {
 	if l.cfg.Timeout == 0 {
 		l.cfg.Timeout = DefaultHTTPTimeout
 	}
-	u, err := parseHTTPTarget(l.cfg.Target)
-	if err != nil {
-		return fmt.Errorf("load: %w", err)
-	}
+	u, _ := parseHTTPTarget(l.cfg.Target) // Validate checked it
 	method := l.cfg.Method
 	if method == "" {
 		method = http.MethodGet
 	}
 	req, err := newRequest(method, u, l.cfg.Header)
 	if err != nil {
-		return fmt.Errorf("load: %w", err)
+		return errs.Invalidf("load: %w", err)
 	}
 	l.req = req
 	l.rt = l.cfg.Transport
@@ -172,16 +193,7 @@ func (l *Load) initUDP(hostport string) error {
 	if l.cfg.Size == 0 {
 		l.cfg.Size = qoswire.HeaderLen
 	}
-	if l.cfg.Size < qoswire.HeaderLen || l.cfg.Size > qoswire.MaxSize {
-		return fmt.Errorf("load: udp probe size %d: must be %d..%d bytes", l.cfg.Size, qoswire.HeaderLen, qoswire.MaxSize)
-	}
-	if l.cfg.Proxy != "" {
-		return errors.New("load: --proxy applies to http targets; send udp to the relay's address instead")
-	}
-	u, err := url.Parse("udp://" + hostport)
-	if err != nil || u.Host == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") {
-		return fmt.Errorf("load: udp target %q: want udp://host:port", l.cfg.Target)
-	}
+	u, _ := url.Parse("udp://" + hostport) // Validate checked it
 	l.udpAddr = u.Host
 	return nil
 }
@@ -254,9 +266,6 @@ func (l *Load) Run(ctx context.Context) (*Result, error) {
 	}
 	if l.own != nil {
 		defer l.own.CloseIdleConnections()
-	}
-	if l.proto == "http" {
-		defer capProcs(l.cfg.Procs)()
 	}
 	stop := make(chan struct{})
 	var stopOnce sync.Once

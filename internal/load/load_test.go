@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socklab/socklab/internal/errs"
 	"github.com/socklab/socklab/internal/qoswire"
 )
 
@@ -264,13 +266,16 @@ func TestNewRejects(t *testing.T) {
 		{"udp proxy", Config{Target: "udp://127.0.0.1:9", Proxy: "http://127.0.0.1:8080"}},
 		{"negative clients", Config{Target: "http://127.0.0.1/", Clients: -1}},
 		{"negative rate", Config{Target: "http://127.0.0.1/", Rate: -1}},
-		{"negative procs", Config{Target: "http://127.0.0.1/", Procs: -1}},
+		{"negative timeout", Config{Target: "http://127.0.0.1/", Timeout: -1}},
 		{"bad proxy", Config{Target: "http://127.0.0.1/", Proxy: "ftp://x:1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := New(tt.cfg); err == nil {
-				t.Fatal("New accepted it")
+			if _, err := New(tt.cfg); !errors.Is(err, errs.ErrInvalidConfig) {
+				t.Fatalf("New = %v, want an error wrapping errs.ErrInvalidConfig", err)
+			}
+			if err := tt.cfg.Validate(); !errors.Is(err, errs.ErrInvalidConfig) {
+				t.Fatalf("Validate = %v, want an error wrapping errs.ErrInvalidConfig", err)
 			}
 		})
 	}

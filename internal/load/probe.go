@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/internal/load/loadresult"
+	"github.com/socklab/socklab/internal/errs"
 )
 
 // ProbeConfig describes the request "socklab get" sends.
@@ -41,20 +42,20 @@ type Prober struct {
 
 // NewProber validates cfg.
 func NewProber(cfg ProbeConfig) (*Prober, error) {
-	if cfg.Timeout <= 0 {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Timeout == 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	u, err := parseHTTPTarget(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("get: %w", err)
-	}
+	u, _ := parseHTTPTarget(cfg.URL) // Validate checked it
 	method := cfg.Method
 	if method == "" {
 		method = http.MethodGet
 	}
 	req, err := newRequest(method, u, cfg.Header)
 	if err != nil {
-		return nil, fmt.Errorf("get: %w", err)
+		return nil, errs.Invalidf("get: %w", err)
 	}
 	if cfg.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "socklab-get")

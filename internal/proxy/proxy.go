@@ -150,6 +150,9 @@ var _ http.Handler = (*Proxy)(nil)
 
 // New builds a proxy from cfg.
 func New(cfg Config) (*Proxy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	p := &Proxy{cfg: cfg, log: cfg.Logger, allow: cfg.Allow, timeout: cfg.UpstreamTimeout, maxObject: cfg.MaxObjectSize, name: cfg.Name, now: cfg.Now, tunnels: map[net.Conn]struct{}{}}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)

@@ -10,12 +10,11 @@
 package qos
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"time"
 
+	"github.com/socklab/socklab/internal/errs"
 	"github.com/socklab/socklab/internal/pace"
 	"github.com/socklab/socklab/internal/qoswire"
 )
@@ -96,6 +95,13 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Validate reports whether New would accept c. Its errors wrap
+// errs.ErrInvalidConfig.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
 // withDefaults fills zero fields and validates the rest.
 func (c Config) withDefaults() (Config, error) {
 	if c.Target == "" {
@@ -107,16 +113,16 @@ func (c Config) withDefaults() (Config, error) {
 	switch c.Network {
 	case "udp", "udp4", "udp6":
 	default:
-		return c, fmt.Errorf("qos: network %q: want udp, udp4 or udp6", c.Network)
+		return c, errs.Invalidf("qos: network %q: want udp, udp4 or udp6", c.Network)
 	}
 	if c.Size == 0 {
 		c.Size = DefaultSize
 	}
 	if c.TCP == "" && (c.Size < qoswire.HeaderLen || c.Size > qoswire.MaxSize) {
-		return c, fmt.Errorf("qos: size %d: must be between %d and %d bytes", c.Size, qoswire.HeaderLen, qoswire.MaxSize)
+		return c, errs.Invalidf("qos: size %d: must be between %d and %d bytes", c.Size, qoswire.HeaderLen, qoswire.MaxSize)
 	}
 	if c.CatchUp < 0 || c.Interval < 0 || c.Rate < 0 || c.Count < 0 || c.Duration < 0 || c.Streams < 0 || c.Wait < 0 {
-		return c, errors.New("qos: interval, rate, count, duration, streams and wait must not be negative")
+		return c, errs.Invalidf("qos: interval, rate, count, duration, streams and wait must not be negative")
 	}
 	switch {
 	case c.Burst:
@@ -132,7 +138,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		u, err := url.Parse(c.TCP)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return c, fmt.Errorf("qos: tcp url %q: want http://host:port[/path]", c.TCP)
+			return c, errs.Invalidf("qos: tcp url %q: want http://host:port[/path]", c.TCP)
 		}
 	} else if c.Count == 0 && c.Duration == 0 {
 		c.Count = DefaultCount
@@ -147,7 +153,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Streams = 1
 	}
 	if c.Streams > MaxStreams {
-		return c, fmt.Errorf("qos: %d streams: at most %d", c.Streams, MaxStreams)
+		return c, errs.Invalidf("qos: %d streams: at most %d", c.Streams, MaxStreams)
 	}
 	if c.ReportInterval == 0 {
 		c.ReportInterval = DefaultReportInterval

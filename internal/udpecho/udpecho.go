@@ -152,6 +152,9 @@ type sessionKey struct {
 
 // New checks cfg and registers metrics.
 func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if cfg.MaxPPS == 0 {
 		cfg.MaxPPS = DefaultMaxPPS
 	}

@@ -122,6 +122,9 @@ type delayed struct {
 
 // New checks cfg and returns a relay, registering its metrics.
 func New(cfg Config) (*Relay, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if cfg.Upstream == "" {
 		cfg.Upstream = "127.0.0.1:9000"
 	}
@@ -139,9 +142,6 @@ func New(cfg Config) (*Relay, error) {
 	}
 	if cfg.SocketBuffer <= 0 {
 		cfg.SocketBuffer = 4 << 20
-	}
-	if err := cfg.Impair.Validate(); err != nil {
-		return nil, fmt.Errorf("impairment: %w", err)
 	}
 	up, err := net.ResolveUDPAddr("udp", cfg.Upstream)
 	if err != nil {

@@ -124,6 +124,9 @@ var _ http.Handler = (*Server)(nil)
 
 // New checks cfg, opens the root folder and registers metrics.
 func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if cfg.ReadHeaderTimeout == 0 {
 		cfg.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}

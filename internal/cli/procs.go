@@ -1,4 +1,4 @@
-package load
+package cli
 
 import (
 	"runtime"
@@ -11,8 +11,8 @@ import (
 // second OS thread (futex, context switch), and idle Ps spin looking for
 // work to steal. On 2 cores against nginx, one P measured ~16 µs of CPU per
 // request against 17–20 µs with two, and left the server its core. The
-// setting is process-wide, so it is opt-in (Config.Procs) and restored when
-// the last run that asked for it ends.
+// setting is process-wide, so the command decides it (see loadProcs), not
+// the engine, and it is restored when the last run that asked for it ends.
 var procsCap struct {
 	sync.Mutex
 	users int // runs currently holding a cap

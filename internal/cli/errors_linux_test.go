@@ -69,4 +69,3 @@ func TestExitCodeByKind(t *testing.T) {
 		})
 	}
 }
-

@@ -235,25 +235,9 @@ func (a *clientActions) multiClient(ctx context.Context, w io.Writer, clients in
 	return nil
 }
 
-// resolveHost turns the menu's answer into an address: an IP literal as
-// is, a name through the system resolver.
-func resolveHost(ctx context.Context, host string) (netip.Addr, error) {
-	if ip, err := netip.ParseAddr(host); err == nil {
-		return ip, nil
-	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("resolve %s: %w", host, err)
-	}
-	if len(ips) == 0 {
-		return netip.Addr{}, fmt.Errorf("resolve %s: no address", host)
-	}
-	return ips[0].Unmap(), nil
-}
-
 // ping is option 5: four echo requests, rendered as "socklab ping" does.
 func (a *clientActions) ping(ctx context.Context, w io.Writer, host string) error {
-	ip, err := resolveHost(ctx, host)
+	ip, err := resolveHost(ctx, "ip", host)
 	if err != nil {
 		return err
 	}
@@ -276,7 +260,7 @@ func (a *clientActions) ping(ctx context.Context, w io.Writer, host string) erro
 
 // traceroute is option 6: one line per hop, as "socklab traceroute -n".
 func (a *clientActions) traceroute(ctx context.Context, w io.Writer, host string) error {
-	ip, err := resolveHost(ctx, host)
+	ip, err := resolveHost(ctx, "ip", host)
 	if err != nil {
 		return err
 	}

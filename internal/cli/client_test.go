@@ -249,7 +249,7 @@ func TestLoadCommand(t *testing.T) {
 
 func TestProgressLine(t *testing.T) {
 	got := progressLine(load.Progress{Done: 50, Requests: 100, Errors: 2, Elapsed: 1e9}, 10)
-	if !strings.HasPrefix(got, "█████░░░░░  50%") || !strings.Contains(got, "50 req  2 err  50 req/s") {
+	if !strings.HasPrefix(got, "[#####-----]  50%") || !strings.Contains(got, "50 req  2 err  50 req/s") {
 		t.Fatalf("%q", got)
 	}
 }

@@ -168,13 +168,11 @@ func startProgress(w io.Writer, l *load.Load) (stop func()) {
 
 // progressLine renders one progress snapshot: bar, count, errors, rate.
 func progressLine(p load.Progress, width int) string {
-	filled := int(p.Fraction() * float64(width))
-	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
 	rate := 0.0
 	if s := p.Elapsed.Seconds(); s > 0 {
 		rate = float64(p.Done) / s
 	}
-	return fmt.Sprintf("%s %3.0f%%  %d req  %d err  %.0f req/s", bar, p.Fraction()*100, p.Done, p.Errors, rate)
+	return fmt.Sprintf("%s  %d req  %d err  %.0f req/s", barLine(p.Fraction(), p.Elapsed, width), p.Done, p.Errors, rate)
 }
 
 // loadProcs resolves --procs. A load generator on the same machine as the

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
-	"net/netip"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -131,30 +128,13 @@ func resolveHosts(ctx context.Context, hosts []string, v4, v6 bool) ([]report.Pi
 	}
 	var out []report.PingTarget
 	for _, h := range hosts {
-		addr, err := resolvePingHost(ctx, network, h)
+		addr, err := resolveHost(ctx, network, h)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, report.PingTarget{Name: h, Addr: addr})
 	}
 	return out, nil
-}
-
-func resolvePingHost(ctx context.Context, network, host string) (netip.Addr, error) {
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		a = a.Unmap()
-		if (network == "ip4" && !a.Is4()) || (network == "ip6" && !a.Is6()) {
-			return netip.Addr{}, fmt.Errorf("%s: address family for hostname not supported", host)
-		}
-		return a, nil
-	}
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	addrs, err := net.DefaultResolver.LookupNetIP(rctx, network, host)
-	if err != nil || len(addrs) == 0 {
-		return netip.Addr{}, fmt.Errorf("%s: Name or service not known", host)
-	}
-	return addrs[0].Unmap(), nil
 }
 
 func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {

@@ -319,6 +319,7 @@ func (s *proxyStack) bind(ctx context.Context, f proxyFlags, cfg proxy.Config, r
 	if !hooks.NoStreamImpair {
 		cfg.WrapConn = relay.WrapConn
 	}
+	cfg.ErrorHandler = proxyErrorHandler(&s.proxy)
 	if s.proxy, err = proxy.New(cfg); err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/socklab/socklab/internal/qos"
 	"github.com/socklab/socklab/internal/report"
@@ -174,7 +173,7 @@ func runQoS(cmd *cobra.Command, e *env, f qosFlags, args []string) error {
 	}
 	cfg.Logger = e.logger(e.stderr)
 	out := &qosOutput{e: e, f: f, cfg: cfg}
-	out.progress = !f.noProgress && !f.json && !f.jsonStream && qosIsTerminal(e.stdout) && qosIsTerminal(e.stderr)
+	out.progress = !f.noProgress && !f.json && !f.jsonStream && isTerminal(e.stdout) && isTerminal(e.stderr)
 	cfg.OnEvent = out.event
 	tester, err := qos.New(cfg)
 	if err != nil {
@@ -326,14 +325,7 @@ func (o *qosOutput) longRun(ev qos.Event) bool {
 }
 
 func (o *qosOutput) drawBar(ev qos.Event) {
-	const width = 30
-	line := ""
-	if ev.Fraction >= 0 {
-		n := int(ev.Fraction * width)
-		line = fmt.Sprintf("[%s%s] %3.0f%%", strings.Repeat("#", n), strings.Repeat("-", width-n), ev.Fraction*100)
-	} else {
-		line = fmt.Sprintf("[%5.1f s]", ev.Elapsed.Seconds())
-	}
+	line := barLine(ev.Fraction, ev.Elapsed, 30)
 	if o.cfg.TCP == "" {
 		line += fmt.Sprintf("  %d sent  %d received", ev.Sent, ev.Received)
 	}
@@ -371,10 +363,4 @@ func qosBanner(c qos.Config) string {
 		streams = fmt.Sprintf("%d streams", c.Streams)
 	}
 	return fmt.Sprintf("socklab qos → %s: %s %s, %s (udp)", c.Target, what, pacing, streams)
-}
-
-// qosIsTerminal reports whether w is a terminal (progress bars only go there).
-func qosIsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

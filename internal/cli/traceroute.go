@@ -128,7 +128,7 @@ func runTraceroute(ctx context.Context, e *env, o *tracerouteOptions, host strin
 	case o.v6:
 		network = "ip6"
 	}
-	addr, err := resolvePingHost(ctx, network, host)
+	addr, err := resolveHost(ctx, network, host)
 	if err != nil {
 		return usageErrf("traceroute: %v", err)
 	}

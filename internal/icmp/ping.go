@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/socklab/socklab/internal/icmp/icmpresult"
 	"github.com/socklab/socklab/internal/errs"
+	"github.com/socklab/socklab/internal/icmp/icmpresult"
 	"github.com/socklab/socklab/internal/icmp/probe"
 )
 

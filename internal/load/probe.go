@@ -9,8 +9,8 @@ import (
 	"net/http/httptrace"
 	"time"
 
-	"github.com/socklab/socklab/internal/load/loadresult"
 	"github.com/socklab/socklab/internal/errs"
+	"github.com/socklab/socklab/internal/load/loadresult"
 )
 
 // ProbeConfig describes the request "socklab get" sends.

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -35,9 +34,6 @@ var localDest = []netip.Prefix{
 	netip.MustParsePrefix("fe80::/10"),
 }
 
-// errDestDenied marks a dial refused by the destination ACL (403, not 502).
-var errDestDenied = errors.New("destination not allowed")
-
 func inAny(a netip.Addr, prefixes []netip.Prefix) bool {
 	a = a.Unmap()
 	for _, p := range prefixes {
@@ -66,10 +62,10 @@ func (p *Proxy) destControl(_, address string, _ syscall.RawConn) error {
 	}
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("%s: %w", address, errDestDenied)
+		return fmt.Errorf("%s: %w", address, ErrDestinationRefused)
 	}
 	if inAny(ap.Addr(), localDest) && !inAny(ap.Addr(), p.cfg.AllowDest) {
-		return fmt.Errorf("%s is a local address: %w", ap.Addr(), errDestDenied)
+		return fmt.Errorf("%s is a local address: %w", ap.Addr(), ErrDestinationRefused)
 	}
 	return nil
 }

@@ -24,7 +24,8 @@ func (p *Proxy) serveConnect(w *respWriter, r *http.Request) {
 	}
 	if !p.connectPorts[port] {
 		p.counters.denied.Add(1)
-		p.plainError(w, http.StatusForbidden, fmt.Sprintf("CONNECT to port %d is not allowed (see --connect-ports)", port))
+		p.fail(w, r, &Error{Status: http.StatusForbidden, Err: ErrPortRefused,
+			Msg: fmt.Sprintf("CONNECT to port %d is not allowed", port)})
 		return
 	}
 	// Counted before the hijack, while http.Server.Shutdown still sees
@@ -35,7 +36,7 @@ func (p *Proxy) serveConnect(w *respWriter, r *http.Request) {
 	up, err := p.dialer.DialContext(ctx, "tcp", r.Host)
 	cancel()
 	if err != nil {
-		p.upstreamError(w, t, err)
+		p.upstreamError(w, r, t, err)
 		return
 	}
 	client, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()

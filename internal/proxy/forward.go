@@ -117,7 +117,7 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 			p.plainError(w, http.StatusGatewayTimeout, fmt.Sprintf("upstream %s: %s; the stored response must be revalidated", t.name, cause))
 			return
 		}
-		p.upstreamError(w, t, err)
+		p.upstreamError(w, r, t, err)
 		return
 	}
 	defer resp.Body.Close()
@@ -308,30 +308,37 @@ func (p *Proxy) storeUntil(e *Entry) time.Time {
 
 // upstreamError answers 502 or 504 (403 for a refused destination) with a
 // body naming the upstream and the cause.
-func (p *Proxy) upstreamError(w http.ResponseWriter, t *target, err error) {
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, t *target, err error) {
 	status, cause := p.classify(err)
+	kind := err
+	switch {
+	case errors.Is(err, ErrDestinationRefused):
+		kind = ErrDestinationRefused
+	case status == http.StatusGatewayTimeout:
+		kind = ErrUpstreamTimeout
+	}
 	if status == http.StatusForbidden {
 		p.counters.denied.Add(1)
-		p.plainError(w, status, fmt.Sprintf("destination %s: %s", t.name, cause))
+		p.fail(w, r, &Error{Status: status, Err: kind, Msg: fmt.Sprintf("destination %s: %s", t.name, cause)})
 		return
 	}
 	p.counters.upstreamErrors.Add(1)
 	p.log.Warn("upstream failed", "upstream", t.name, "status", status, "err", err)
-	p.plainError(w, status, fmt.Sprintf("upstream %s: %s", t.name, cause))
+	p.fail(w, r, &Error{Status: status, Err: kind, Msg: fmt.Sprintf("upstream %s: %s", t.name, cause)})
 }
 
 func (p *Proxy) classify(err error) (int, string) {
 	var dnsErr *net.DNSError
 	var ne net.Error
 	switch {
-	case errors.Is(err, errDestDenied):
-		return http.StatusForbidden, "refused: local destinations are not allowed (see --allow-dest)"
+	case errors.Is(err, ErrDestinationRefused):
+		return http.StatusForbidden, "refused: local destinations are not allowed"
 	case errors.As(err, &dnsErr):
 		return http.StatusBadGateway, "cannot resolve " + dnsErr.Name + ": " + dnsErr.Err
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return http.StatusBadGateway, "connection refused"
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
-		return http.StatusGatewayTimeout, fmt.Sprintf("no response within %s (--upstream-timeout)", p.timeout)
+		return http.StatusGatewayTimeout, fmt.Sprintf("no response within %s", p.timeout)
 	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return http.StatusBadGateway, "connection closed before a response: " + err.Error()
 	}

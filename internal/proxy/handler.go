@@ -189,7 +189,8 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	}
 	if !p.clientAllowed(r.RemoteAddr) {
 		p.counters.denied.Add(1)
-		p.plainError(w, http.StatusForbidden, fmt.Sprintf("client %s is not in the proxy's --allow list", remoteIP(r)))
+		p.fail(w, r, &Error{Status: http.StatusForbidden, Err: ErrClientRefused,
+			Msg: fmt.Sprintf("client %s is not in the proxy's allowed client list", remoteIP(r))})
 		return
 	}
 	if r.Method == http.MethodConnect {

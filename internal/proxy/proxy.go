@@ -99,6 +99,13 @@ type Config struct {
 	AccessLog func(AccessEntry)
 	// Registerer receives the proxy's Prometheus metrics. Nil: none.
 	Registerer prometheus.Registerer
+	// ErrorHandler, if non-nil, answers every request the proxy refuses or
+	// cannot forward, as httputil.ReverseProxy's does. err is an *Error
+	// wrapping ErrClientRefused, ErrPortRefused, ErrDestinationRefused,
+	// ErrUpstreamTimeout or the upstream's failure. A handler that only
+	// adds to the message (a hint naming the setting) wraps err and calls
+	// the proxy's WriteError. Nil: WriteError.
+	ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
 	// Transport overrides the upstream round tripper (tests). Nil: an

@@ -311,7 +311,7 @@ func TestACL(t *testing.T) {
 		return r.StatusCode, string(b)
 	}
 	blocked := start(t, Config{BlockLocalDest: true, ConnectPorts: []int{port(t, u)}})
-	if status, body := fwd(blocked, o.URL); status != http.StatusForbidden || !strings.Contains(body, "--allow-dest") {
+	if status, body := fwd(blocked, o.URL); status != http.StatusForbidden || !strings.Contains(body, "local destinations are not allowed") || strings.Contains(body, "--") {
 		t.Errorf("local destination: %d %q", status, body)
 	}
 	// A name is checked on the address it resolves to, at dial time.

@@ -39,11 +39,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		connsEvicted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "socklab_http_connections_evicted_total",
-			Help: "Idle or stalled connections closed to make room under --max-conns.",
+			Help: "Idle or stalled connections closed to make room under the connection cap.",
 		}),
 		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "socklab_http_connections_refused_total",
-			Help: "Connections refused because --max-conns were all busy.",
+			Help: "Connections refused because every connection under the cap was busy.",
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.bytes, m.duration, m.conns, m.connsEvicted, m.connsRefused} {

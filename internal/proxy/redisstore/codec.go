@@ -100,7 +100,7 @@ func encode(key string, e *proxy.Entry, gen string, chunkSize int) (encoded, err
 		return encoded{}, fmt.Errorf("%w: %w", errEncode, err)
 	}
 	if headerOff+len(hj) > chunkSize {
-		return encoded{}, fmt.Errorf("%w: header of %d bytes does not fit in a %d-byte value (--cache-store-chunk)", errEncode, len(hj), chunkSize)
+		return encoded{}, fmt.Errorf("%w: header of %d bytes does not fit in a %d-byte value (raise the chunk size)", errEncode, len(hj), chunkSize)
 	}
 	var out encoded
 	nChunks := 0

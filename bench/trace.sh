@@ -2,7 +2,7 @@
 # bench/trace.sh: socklab traceroute and ping against traceroute 2.1 and
 # iputils ping on a real routed path: network namespaces
 # source → r1 → r2 → r3 → destination (the same chain the tests build with
-# internal/netns). Prints the hops each tool found, the traceroute wall-time
+# internal/netnstest). Prints the hops each tool found, the traceroute wall-time
 # ratio (goal ≤ 1.0×) and the ping RTT medians (goal: within 10 µs).
 # Needs root. Traffic stays inside the namespaces it creates and removes.
 #

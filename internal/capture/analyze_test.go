@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/build"
 	"io"
 	"net"
 	"net/netip"
@@ -17,18 +16,6 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
-
-func TestNoNetImport(t *testing.T) {
-	pkg, err := build.ImportDir(".", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, imp := range pkg.Imports {
-		if imp == "net" || imp == "os" {
-			t.Errorf("package capture imports %q; it must stay pure", imp)
-		}
-	}
-}
 
 const (
 	qosClient = "10.0.0.1:40000"

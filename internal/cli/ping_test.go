@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/socklab/socklab/internal/netns"
+	"github.com/socklab/socklab/internal/netnstest"
 )
 
 func TestPingUsageErrors(t *testing.T) {
@@ -64,10 +64,10 @@ func TestPingLoopbackOutput(t *testing.T) {
 // TestPingRoutedPath runs "socklab ping" inside the source namespace of
 // source → r1 → r2 → r3 → destination.
 func TestPingRoutedPath(t *testing.T) {
-	c := netns.NewChain(t, 3)
+	c := netnstest.NewChain(t, 3)
 	inSource := func(args ...string) (code int, out, stderr string) {
 		t.Helper()
-		if err := netns.Do(c.Source(), func() error {
+		if err := netnstest.Do(c.Source(), func() error {
 			var o, e bytes.Buffer
 			code = Main(context.Background(), args, strings.NewReader(""), &o, &e)
 			out, stderr = o.String(), e.String()

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/socklab/socklab/internal/netns"
+	"github.com/socklab/socklab/internal/netnstest"
 )
 
 func TestTracerouteUsageErrors(t *testing.T) {
@@ -31,10 +31,10 @@ func TestTracerouteUsageErrors(t *testing.T) {
 // TestTracerouteRoutedPath runs "socklab traceroute" inside the source
 // namespace of source → r1 → r2 → r3 → destination and checks the lines.
 func TestTracerouteRoutedPath(t *testing.T) {
-	c := netns.NewChain(t, 3)
+	c := netnstest.NewChain(t, 3)
 	inSource := func(args ...string) (code int, out, stderr string) {
 		t.Helper()
-		if err := netns.Do(c.Source(), func() error {
+		if err := netnstest.Do(c.Source(), func() error {
 			var o, e bytes.Buffer
 			code = Main(context.Background(), args, strings.NewReader(""), &o, &e)
 			out, stderr = o.String(), e.String()

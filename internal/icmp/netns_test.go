@@ -11,16 +11,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/socklab/socklab/internal/netns"
+	"github.com/socklab/socklab/internal/netnstest"
 )
 
 // TestRoutedPath runs ping and traceroute from the source of a real routed
 // chain: source → r1 → r2 → r3 → destination, in network namespaces.
 func TestRoutedPath(t *testing.T) {
-	c := netns.NewChain(t, 3)
+	c := netnstest.NewChain(t, 3)
 	inSource := func(t *testing.T, fn func() error) {
 		t.Helper()
-		if err := netns.Do(c.Source(), fn); err != nil {
+		if err := netnstest.Do(c.Source(), fn); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -197,7 +197,7 @@ func TestRoutedPath(t *testing.T) {
 
 	// Last: it slows the r1 → r2 link to a trickle.
 	t.Run("tbf rate limit shows loss", func(t *testing.T) {
-		if err := netns.IP("-n", c.Router(1), "link", "set", "east", "mtu", "1500"); err != nil {
+		if err := netnstest.IP("-n", c.Router(1), "link", "set", "east", "mtu", "1500"); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.Exec(c.Router(1), "tc", "qdisc", "add", "dev", "east", "root", "tbf", "rate", "64kbit", "burst", "1600", "limit", "1600"); err != nil {

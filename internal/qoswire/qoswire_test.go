@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"go/build"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,18 +137,6 @@ func TestParseAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("Parse allocates %v times per call", allocs)
-	}
-}
-
-func TestNoNetImport(t *testing.T) {
-	pkg, err := build.ImportDir(".", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, imp := range pkg.Imports {
-		if imp == "net" || imp == "os" || imp == "time" {
-			t.Errorf("package qoswire imports %q; it must stay pure", imp)
-		}
 	}
 }
 

@@ -1,6 +1,6 @@
 //go:build linux
 
-// Package netns builds throwaway network topologies for tests that need a
+// Package netnstest builds throwaway network topologies for tests that need a
 // real routed path: a chain of Linux network namespaces (source, routers,
 // destination) joined by veth pairs, and a way to run code or commands inside
 // one of them. Everything it creates is removed when the test ends, even when
@@ -9,7 +9,7 @@
 //
 // The addresses (10.201.0.0/16 and fd00:201::/32) exist only inside these
 // namespaces.
-package netns
+package netnstest
 
 import (
 	"context"

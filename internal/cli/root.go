@@ -91,7 +91,6 @@ Run "socklab demo" to see the whole system at work in one command.`,
 		newTracerouteCmd(e),
 		newAnalyzeCmd(e),
 		newDemoCmd(e),
-		newDocsCmd(e),
 	)
 	wrapArgs(root)
 	return root

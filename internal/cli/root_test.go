@@ -3,8 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -27,9 +25,9 @@ func TestExitCodes(t *testing.T) {
 		{"help", []string{"--help"}, ExitOK, ""},
 		{"unknown flag", []string{"--no-such-flag"}, ExitUsage, "unknown flag"},
 		{"unknown command", []string{"frobnicate"}, ExitUsage, "unknown command"},
-		{"bad log format", []string{"--log-format", "xml", "docs", t.TempDir()}, ExitUsage, "--log-format"},
-		{"bad log level", []string{"--log-level", "loud", "docs", t.TempDir()}, ExitUsage, "--log-level"},
-		{"docs needs dir", []string{"docs"}, ExitUsage, "accepts 1 arg"},
+		{"bad log format", []string{"--log-format", "xml", "analyze", "x.pcap"}, ExitUsage, "--log-format"},
+		{"bad log level", []string{"--log-level", "loud", "analyze", "x.pcap"}, ExitUsage, "--log-level"},
+		{"analyze needs a file", []string{"analyze"}, ExitUsage, "accepts 1 arg"},
 		{"ping needs a host", []string{"ping"}, ExitUsage, "Run 'socklab ping --help'"},
 	}
 	for _, tt := range tests {
@@ -66,31 +64,5 @@ func TestEveryCommandHasHelp(t *testing.T) {
 				t.Fatalf("%s has no short description", c.Name())
 			}
 		})
-	}
-}
-
-// TestDocsUpToDate fails when a command's flags or help text changed without
-// regenerating docs/cli (go generate ./cmd/socklab).
-func TestDocsUpToDate(t *testing.T) {
-	dir := t.TempDir()
-	if code, _, stderr := run(t, "", "docs", dir); code != ExitOK {
-		t.Fatalf("docs: exit %d: %s", code, stderr)
-	}
-	committed := filepath.Join("..", "..", "docs", "cli")
-	want, _ := filepath.Glob(filepath.Join(committed, "*.md"))
-	got, _ := filepath.Glob(filepath.Join(dir, "*.md"))
-	if len(want) != len(got) {
-		t.Fatalf("docs/cli has %d pages, the commands make %d: run go generate ./cmd/socklab", len(want), len(got))
-	}
-	for _, g := range got {
-		name := filepath.Base(g)
-		a, err := os.ReadFile(filepath.Join(committed, name))
-		if err != nil {
-			t.Fatalf("docs/cli/%s missing: run go generate ./cmd/socklab", name)
-		}
-		b, _ := os.ReadFile(g)
-		if !bytes.Equal(a, b) {
-			t.Errorf("docs/cli/%s is stale: run go generate ./cmd/socklab", name)
-		}
 	}
 }

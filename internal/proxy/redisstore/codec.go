@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/socklab/socklab/internal/proxy"
@@ -37,7 +38,9 @@ const (
 	crcPolyTab = crc32.Castagnoli
 )
 
-var crcTable = crc32.MakeTable(crcPolyTab)
+// crcTable is built on first use: every socklab command links this
+// package, few of them store anything in Redis.
+var crcTable = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crcPolyTab) })
 
 // errCorrupt marks a meta value that does not decode; the store treats it
 // as a miss.
@@ -93,7 +96,7 @@ func encode(key string, e *proxy.Entry, gen string, chunkSize int) (encoded, err
 		Key: key, Status: e.Status, Header: e.Header,
 		RequestTime: unixNano(e.RequestTime), ResponseTime: unixNano(e.ResponseTime), StoreUntil: unixNano(e.StoreUntil),
 		VaryFields: e.VaryFields, VaryID: e.VaryID, Variants: e.Variants,
-		BodyLen: len(e.Body), CRC: crc32.Checksum(e.Body, crcTable),
+		BodyLen: len(e.Body), CRC: crc32.Checksum(e.Body, crcTable()),
 	}
 	hj, err := json.Marshal(h)
 	if err != nil {
@@ -201,7 +204,7 @@ func decodeMeta(b []byte) (prefix, metaHeader, []byte, error) {
 // entry rebuilds the proxy.Entry from a decoded header and its whole body,
 // checking the body against the recorded length and checksum.
 func (h *metaHeader) entry(body []byte) (*proxy.Entry, error) {
-	if len(body) != h.BodyLen || crc32.Checksum(body, crcTable) != h.CRC {
+	if len(body) != h.BodyLen || crc32.Checksum(body, crcTable()) != h.CRC {
 		return nil, fmt.Errorf("%w: body of %d bytes does not match its length %d or checksum", errCorrupt, len(body), h.BodyLen)
 	}
 	return &proxy.Entry{

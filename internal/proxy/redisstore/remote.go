@@ -233,16 +233,20 @@ func parseMessage(payload string) (kind byte, instance, gen, key string, ok bool
 // removed) and the change published in one step, and the old value's
 // fixed prefix returned so its chunks can be deleted.
 var (
-	setMeta = redis.NewScript(`
+	setMeta = sync.OnceValue(func() *redis.Script {
+		return redis.NewScript(`
 local old = redis.call('GETRANGE', KEYS[1], 0, 23)
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return old`)
-	delMeta = redis.NewScript(`
+	})
+	delMeta = sync.OnceValue(func() *redis.Script {
+		return redis.NewScript(`
 local old = redis.call('GETRANGE', KEYS[1], 0, 23)
 redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return old`)
+	})
 	unlockScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
@@ -360,7 +364,7 @@ func (s *Remote) Set(ctx context.Context, key string, e *proxy.Entry) error {
 			return s.g.fail(parent, "set chunks", fmt.Errorf("redis set chunks %s: %w", s.url, err))
 		}
 	}
-	old, err := setMeta.Run(ctx, s.rdb, []string{s.metaKey(h)}, enc.meta, max(ttl.Milliseconds(), 1), s.channel, s.message(msgInvalidate, gen, key)).Text()
+	old, err := setMeta().Run(ctx, s.rdb, []string{s.metaKey(h)}, enc.meta, max(ttl.Milliseconds(), 1), s.channel, s.message(msgInvalidate, gen, key)).Text()
 	if err != nil {
 		// The chunks written are unreachable and expire with their TTL.
 		return s.g.fail(parent, "set", fmt.Errorf("redis set %s: %w", s.url, err))
@@ -391,7 +395,7 @@ func (s *Remote) Delete(ctx context.Context, key string) error {
 	ctx, cancel := s.g.bound(ctx)
 	defer cancel()
 	h := s.hash(key)
-	old, err := delMeta.Run(ctx, s.rdb, []string{s.metaKey(h)}, s.channel, s.message(msgInvalidate, noGen, key)).Text()
+	old, err := delMeta().Run(ctx, s.rdb, []string{s.metaKey(h)}, s.channel, s.message(msgInvalidate, noGen, key)).Text()
 	if err != nil {
 		return s.g.fail(parent, "delete", fmt.Errorf("redis delete %s: %w", s.url, err))
 	}

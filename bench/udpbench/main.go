@@ -68,7 +68,8 @@ func echo(args []string) error {
 	}
 	_ = c.SetReadBuffer(4 << 20)
 	_ = c.SetWriteBuffer(4 << 20)
-	if err := serveEcho(c); err != nil && !isClosed(err) {
+	// serveEcho returns only on an error; a closed socket is the normal end.
+	if err := serveEcho(c); !isClosed(err) {
 		return err
 	}
 	return nil

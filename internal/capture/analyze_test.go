@@ -361,9 +361,7 @@ func TestFlowTableBounded(t *testing.T) {
 
 func TestFilter(t *testing.T) {
 	b := qosCapture(t)
-	for _, fr := range tcpCapture(t).frames {
-		b.frames = append(b.frames, fr)
-	}
+	b.frames = append(b.frames, tcpCapture(t).frames...)
 	data := b.bytes(layers.LinkTypeEthernet, fileKind{})
 	tests := []struct {
 		expr  string

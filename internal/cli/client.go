@@ -118,11 +118,8 @@ func hostPort(u *url.URL) string {
 
 // clientActions wires the menu's options to the engines.
 type clientActions struct {
-	e   *env
-	o   *clientOptions
-	log interface {
-		Enabled(context.Context, int) bool
-	}
+	e          *env
+	o          *clientOptions
 	proxyAddr  string
 	serverAddr string
 	page       string

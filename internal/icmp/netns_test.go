@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -203,12 +202,10 @@ func TestRoutedPath(t *testing.T) {
 		if err := c.Exec(c.Router(1), "tc", "qdisc", "add", "dev", "east", "root", "tbf", "rate", "64kbit", "burst", "1600", "limit", "1600"); err != nil {
 			t.Skipf("tbf not available: %v", err)
 		}
-		var mu sync.Mutex
 		var res PingResult
 		inSource(t, func() (err error) {
 			res, err = Ping(context.Background(), PingConfig{
 				Hosts: []netip.Addr{c.Dest4()}, Count: 40, Size: 1000, Interval: 2 * time.Millisecond, Timeout: 500 * time.Millisecond,
-				OnEvent: func(PingEvent) { mu.Lock(); mu.Unlock() },
 			})
 			return err
 		})

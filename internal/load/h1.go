@@ -107,7 +107,6 @@ type h1Conn struct {
 	// more than timeout/deadlineSlack behind: each request still fails
 	// within Timeout, and no sooner than Timeout·(1−1/deadlineSlack).
 	deadline time.Time
-	line     []byte      // scratch for chunk-size lines
 	cache    http.Header // the cache headers of the last response, reused
 }
 

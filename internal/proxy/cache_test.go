@@ -279,8 +279,7 @@ func TestVary(t *testing.T) {
 }
 
 func TestRevalidation304UpdatesHeaders(t *testing.T) {
-	var o *origin
-	o = newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Etag", `"v1"`)
 		if r.Header.Get("If-None-Match") == `"v1"` {
 			w.Header().Set("Cache-Control", "max-age=100")
@@ -311,8 +310,7 @@ func TestRevalidation304UpdatesHeaders(t *testing.T) {
 
 func TestHeadUpdatesGet(t *testing.T) {
 	etag := `"v1"`
-	var o *origin
-	o = newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Etag", etag)
 		w.Header().Set("Cache-Control", "max-age=10")
 		if r.Method == http.MethodHead {
@@ -401,8 +399,7 @@ func TestInvalidation(t *testing.T) {
 
 func TestConnectionFieldsAndDate(t *testing.T) {
 	date := httpcache.FormatHTTPDate(time.Now().Add(-30 * time.Second))
-	var o *origin
-	o = newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Date", date)
 		w.Header().Set("Cache-Control", "max-age=600")
 		w.Header().Set("Connection", "X-Secret")

@@ -186,8 +186,7 @@ func TestEvictionUnderSizeBound(t *testing.T) {
 
 func TestMaxObjectSizeStreamsThrough(t *testing.T) {
 	big := strings.Repeat("b", 100<<10)
-	var o *origin
-	o = newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=600")
 		if r.URL.Query().Get("chunked") == "" {
 			w.Header().Set("Content-Length", strconv.Itoa(len(big)))

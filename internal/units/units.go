@@ -29,7 +29,6 @@ func ParseBitrate(s string) (float64, error) {
 				bytes = true
 			}
 			s = s[:len(s)-len(suf)]
-			lower = lower[:len(lower)-len(suf)]
 			break
 		}
 	}

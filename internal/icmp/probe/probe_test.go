@@ -8,19 +8,9 @@ import (
 	"testing"
 )
 
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 var (
 	src4 = netip.MustParseAddr("10.201.1.2")
 	dst4 = netip.MustParseAddr("10.201.4.2")
-	hop4 = netip.MustParseAddr("10.201.2.2")
 	src6 = netip.MustParseAddr("fd00:201:1::2")
 	dst6 = netip.MustParseAddr("fd00:201:4::2")
 )

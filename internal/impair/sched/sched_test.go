@@ -45,7 +45,7 @@ func TestNotBeforeDue(t *testing.T) {
 	s := New(func(it item) {
 		mu.Lock()
 		defer mu.Unlock()
-		if d := it.due.Sub(time.Now()); d > 0 {
+		if d := time.Until(it.due); d > 0 {
 			early = append(early, d)
 		}
 		if n++; n == 200 {

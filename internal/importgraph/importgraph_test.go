@@ -18,11 +18,12 @@ var (
 	pure = []string{
 		"internal/stats", "internal/pace", "internal/qoswire", "internal/httpcache",
 		"internal/capture", "internal/impair", "internal/units", "internal/icmp/probe",
-		"internal/errs",
+		"internal/errs", "internal/httpframe",
 	}
-	// adapters apply the impairment policy to real traffic; engines may use
+	// adapters put a pure policy in front of real traffic (impairment on
+	// datagrams and streams, framing checks on a listener); engines may use
 	// them, they use no engine.
-	adapters = []string{"internal/impair/sched", "internal/impair/stream"}
+	adapters = []string{"internal/impair/sched", "internal/impair/stream", "internal/httpframe/guard"}
 	engines  = []string{
 		"internal/webserver", "internal/udpecho", "internal/proxy", "internal/udprelay",
 		"internal/qos", "internal/icmp", "internal/load", "internal/menu",

@@ -21,9 +21,9 @@ var (
 		"internal/errs", "internal/httpframe",
 	}
 	// adapters put a pure policy in front of real traffic (impairment on
-	// datagrams and streams, framing checks on a listener); engines may use
-	// them, they use no engine.
-	adapters = []string{"internal/impair/sched", "internal/impair/stream", "internal/httpframe/guard"}
+	// datagrams and streams, framing checks and a connection cap on a
+	// listener); engines may use them, they use no engine.
+	adapters = []string{"internal/impair/sched", "internal/impair/stream", "internal/httpframe/guard", "internal/connlimit"}
 	engines  = []string{
 		"internal/webserver", "internal/udpecho", "internal/proxy", "internal/udprelay",
 		"internal/qos", "internal/icmp", "internal/load", "internal/menu",

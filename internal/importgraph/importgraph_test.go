@@ -219,20 +219,21 @@ var rules = []rule{
 			return ""
 		},
 	},
-	// report is to be pure too (issue 15): once it renders plain result
-	// types and opens no files, enable this row.
-	// {
-	// 	name: "report imports no engine and opens nothing", applies: func(me string) bool { return me == "internal/report" }, transitive: true,
-	// 	refuse: func(_, dep string) string {
-	// 		if d := rel(dep); d != "" && layerOf(d) != "pure" {
-	// 			return "report renders result types; it imports only the pure layer"
-	// 		}
-	// 		if dep == "os" || dep == "net" {
-	// 			return "report writes to an io.Writer; it opens nothing"
-	// 		}
-	// 		return ""
-	// 	},
-	// },
+	{
+		// report renders result types; the socket-free result packages
+		// (qos/qosresult, icmp/icmpresult, load/loadresult) sit under their
+		// engines but import nothing of them.
+		name: "report imports only the pure layer and result types, and no HTTP stack", applies: func(me string) bool { return me == "internal/report" }, transitive: true,
+		refuse: func(_, dep string) string {
+			if d := rel(dep); d != "" && layerOf(d) != "pure" && !strings.HasSuffix(d, "result") {
+				return "report renders result types; it imports only the pure layer"
+			}
+			if dep == "net/http" {
+				return "report writes to an io.Writer; it speaks no HTTP"
+			}
+			return ""
+		},
+	},
 }
 
 func sameRoot(a, b string) bool {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/netip"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
@@ -192,28 +190,4 @@ func TestOneLatencyShape(t *testing.T) {
 			}
 		}
 	}
-}
-
-// report is pure: it imports no engine and no HTTP stack, directly or
-// not. (net itself comes in through gopacket's layer types, for capture.)
-func TestReportImportsNoEngine(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
-	}
-	for _, p := range strings.Fields(string(out)) {
-		if p == "net/http" || strings.Contains(p, "socklab/internal/") && !allowedDep(p) {
-			t.Errorf("report depends on %s", p)
-		}
-	}
-}
-
-// allowedDep: the pure layer and the socket-free result packages.
-func allowedDep(p string) bool {
-	for _, ok := range []string{"report", "stats", "units", "capture", "impair", "qoswire", "qos/qosresult", "icmp/icmpresult", "load/loadresult"} {
-		if strings.HasSuffix(p, "/internal/"+ok) {
-			return true
-		}
-	}
-	return false
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ type proxyFlags struct {
 	cacheStore       string
 	cacheSize        string
 	maxObjectSize    string
+	targetedCC       string
 	admin, metrics   string
 	accessLog        string
 	grace            time.Duration
@@ -95,6 +97,7 @@ func (f *proxyFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.cacheStore, "cache-store", proxy.StoreMemory, `cache store: "memory", or redis://HOST:PORT/DB to share one cache between proxies`)
 	fl.StringVar(&f.cacheSize, "cache-size", "256MiB", `memory cache bound, bodies and headers counted ("0" turns caching off)`)
 	fl.StringVar(&f.maxObjectSize, "max-object-size", "8MiB", "largest response stored; larger ones stream through uncached")
+	fl.StringVar(&f.targetedCC, "targeted-cache-control", "", "a response field only this proxy obeys (RFC 9213), e.g. Socklab-Cache-Control; it beats CDN-Cache-Control, which beats Cache-Control")
 	fl.StringVar(&f.admin, "admin", "", "serve GET /_socklab/stats (JSON) on this address (off by default)")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
 	fl.StringVar(&f.accessLog, "access-log", "-", `access log file, one line per request with the cache verdict ("-": stderr, "off": none)`)
@@ -154,6 +157,10 @@ func proxyConfig(f proxyFlags) (proxy.Config, int64, error) {
 		return cfg, 0, err
 	}
 	cfg.BlockLocalDest = !proxy.IsLoopbackListen(f.http)
+	if f.targetedCC != "" && !validFieldName(f.targetedCC) {
+		return cfg, 0, usageErrf("--targeted-cache-control %q: want a header field name like Socklab-Cache-Control", f.targetedCC)
+	}
+	cfg.TargetedCacheControl = f.targetedCC
 	cacheSize, err := units.ParseSize(f.cacheSize)
 	if err != nil || cacheSize < 0 {
 		return cfg, 0, usageErrf("--cache-size %q: want a size like 256MiB", f.cacheSize)
@@ -429,4 +436,15 @@ func adminServer(ctx context.Context, addr string, p *proxy.Proxy, store proxy.S
 		_ = writeJSON(w, proxyStats{Stats: p.Stats(), SharedTier: sharedTierStats(store), UDP: relay.Stats()})
 	})
 	return sideServer(ctx, "admin", addr, "/_socklab/stats", mux, log)
+}
+
+// validFieldName reports whether s is a field name (an RFC 9110 token).
+func validFieldName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return s != ""
 }

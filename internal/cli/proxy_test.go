@@ -29,6 +29,7 @@ func TestProxyFlagErrors(t *testing.T) {
 		{"bad cache size", []string{"--cache-size", "lots"}, ExitUsage, "--cache-size"},
 		{"bad object size", []string{"--max-object-size", "0"}, ExitUsage, "--max-object-size"},
 		{"bad connect port", []string{"--connect-ports", "70000"}, ExitUsage, "connect port 70000"},
+		{"bad targeted field", []string{"--targeted-cache-control", "a b"}, ExitUsage, "--targeted-cache-control"},
 		{"unknown store", []string{"--cache-store", "disk"}, ExitUsage, "--cache-store"},
 		{"bad redis url", []string{"--cache-store", "redis://127.0.0.1:port/0"}, ExitUsage, "--cache-store"},
 		{"bad l1 size", []string{"--cache-store", "redis://127.0.0.1:1/0", "--l1-size", "lots"}, ExitUsage, "--l1-size"},

@@ -141,6 +141,15 @@ func ParseDelta(s string) (time.Duration, bool) {
 	return time.Duration(n) * time.Second, true
 }
 
+// ParseDeltaInt is n seconds as a duration, MaxDelta when n is at least
+// 2^31 (RFC 9111 §1.2.2).
+func ParseDeltaInt(n int64) time.Duration {
+	if n >= int64(MaxDelta/time.Second) {
+		return MaxDelta
+	}
+	return time.Duration(n) * time.Second
+}
+
 // fieldNames parses the quoted list of field names in a qualified no-cache
 // or private directive, canonicalised.
 func fieldNames(arg string) []string {

@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"regexp"
 	"strings"
 	"time"
 )
@@ -11,6 +12,9 @@ type Response struct {
 	Header       Header
 	RequestTime  time.Time // when the request that produced it was sent (§4.2.3 request_time)
 	ResponseTime time.Time // when it was received (§4.2.3 response_time)
+	// Targets is the cache's target list (RFC 9213): a valid targeted
+	// field in it replaces Cache-Control and Expires. Nil: none.
+	Targets Targets
 
 	parsed *parsed // set by Prepare
 }
@@ -18,6 +22,7 @@ type Response struct {
 // parsed holds what Prepare extracts from the header once.
 type parsed struct {
 	cc        Directives
+	targeted  bool // cc comes from a targeted field (RFC 9213)
 	date      time.Time
 	age       time.Duration
 	lifetime  time.Duration
@@ -29,7 +34,8 @@ type parsed struct {
 // follow (one per cache hit) do not parse it again. r's fields must not
 // change afterwards. It returns r.
 func (r *Response) Prepare() *Response {
-	p := &parsed{cc: ParseCacheControl(r.Header), date: r.dateValue()}
+	p := &parsed{date: r.dateValue()}
+	p.cc, p.targeted = r.Targets.Directives(r.Header)
 	p.age, _ = ParseAge(r.Header)
 	_, p.varyStar = VaryFields(r.Header)
 	r.parsed = p // Lifetime below already uses cc and date
@@ -37,12 +43,18 @@ func (r *Response) Prepare() *Response {
 	return r
 }
 
-// Directives returns the response's Cache-Control directives.
+// Directives returns the response directives that apply: those of the
+// first valid targeted field of r.Targets, else Cache-Control's.
 func (r *Response) Directives() Directives {
+	d, _ := r.directives()
+	return d
+}
+
+func (r *Response) directives() (Directives, bool) {
 	if r.parsed != nil {
-		return r.parsed.cc
+		return r.parsed.cc, r.parsed.targeted
 	}
-	return ParseCacheControl(r.Header)
+	return r.Targets.Directives(r.Header)
 }
 
 // HeuristicFraction and HeuristicMax shape heuristic freshness (§4.2.2):
@@ -60,17 +72,38 @@ var heuristicStatus = map[int]bool{200: true, 203: true, 204: true, 206: true, 3
 // heuristic lifetime without explicit freshness information.
 func HeuristicallyCacheable(status int) bool { return heuristicStatus[status] }
 
-// ParseHTTPDate parses the three HTTP-date forms (RFC 9110 §5.6.7).
+// httpDateForms are the three HTTP-date forms (RFC 9110 §5.6.7), exactly:
+// fixed-width fields, single spaces, two-digit hours. Only the zone's case
+// is let go (a sender writing "gmt" means GMT).
+var httpDateForms = []struct {
+	re     *regexp.Regexp
+	layout string
+}{
+	{regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} (?i:GMT)$`),
+		"Mon, 02 Jan 2006 15:04:05 GMT"}, // IMF-fixdate
+	{regexp.MustCompile(`^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), [0-9]{2}-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} (?i:GMT)$`),
+		"Monday, 02-Jan-06 15:04:05 GMT"}, // obsolete RFC 850
+	{regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( [1-9]|[0-9]{2}) [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}$`),
+		"Mon Jan _2 15:04:05 2006"}, // obsolete asctime
+}
+
+// ParseHTTPDate parses the three HTTP-date forms of RFC 9110 §5.6.7 and
+// nothing else: a one-digit hour or extra spaces make the value invalid
+// (so an Expires like that counts as already expired, RFC 9111 §5.3). A
+// wrong-case "GMT" is accepted.
 func ParseHTTPDate(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	for _, layout := range []string{
-		"Mon, 02 Jan 2006 15:04:05 GMT",  // IMF-fixdate
-		"Monday, 02-Jan-06 15:04:05 GMT", // obsolete RFC 850
-		"Mon Jan _2 15:04:05 2006",       // obsolete asctime
-	} {
-		if t, err := time.Parse(layout, s); err == nil {
+	for _, f := range httpDateForms {
+		if !f.re.MatchString(s) {
+			continue
+		}
+		if strings.HasSuffix(f.layout, "GMT") {
+			s = s[:len(s)-3] + "GMT"
+		}
+		if t, err := time.Parse(f.layout, s); err == nil {
 			return t, true
 		}
+		return time.Time{}, false
 	}
 	return time.Time{}, false
 }
@@ -93,7 +126,8 @@ func (r *Response) dateValue() time.Time {
 // Lifetime is the freshness lifetime for a shared cache (§4.2.1): s-maxage,
 // then max-age, then Expires minus Date, then a heuristic (§4.2.2) when the
 // response has Last-Modified and is heuristically cacheable or public.
-// An Expires that is not a valid HTTP-date means already expired.
+// An Expires that is not a valid HTTP-date means already expired. A
+// targeted field (RFC 9213 §2.2) replaces Cache-Control and Expires.
 func (r *Response) Lifetime() (lifetime time.Duration, heuristic bool) {
 	if r.parsed != nil {
 		return r.parsed.lifetime, r.parsed.heuristic
@@ -102,13 +136,13 @@ func (r *Response) Lifetime() (lifetime time.Duration, heuristic bool) {
 }
 
 func (r *Response) lifetime() (time.Duration, bool) {
-	d := r.Directives()
+	d, targeted := r.directives()
 	switch {
 	case d.SMaxAge >= 0:
 		return d.SMaxAge, false
 	case d.MaxAge >= 0:
 		return d.MaxAge, false
-	case len(r.Header["Expires"]) > 0:
+	case len(r.Header["Expires"]) > 0 && !targeted:
 		exp, ok := ParseHTTPDate(r.Header["Expires"][0])
 		if !ok || len(r.Header["Expires"]) > 1 && r.Header["Expires"][1] != r.Header["Expires"][0] {
 			return 0, false

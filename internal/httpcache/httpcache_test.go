@@ -191,7 +191,7 @@ func TestStorable(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ok, reason := Storable(tc.req, tc.status, tc.h)
+			ok, reason := Storable(tc.req, tc.status, tc.h, nil)
 			if ok != tc.ok || reason != tc.reason {
 				t.Errorf("Storable = %v %q, want %v %q", ok, reason, tc.ok, tc.reason)
 			}
@@ -204,7 +204,7 @@ func TestStorageAndReuseHeader(t *testing.T) {
 		"Cache-Control", `private="X-User", no-cache="X-Token", max-age=60`, "X-User", "bob", "X-Token", "t", "X-Keep", "k")
 	h["Set-Cookie"] = []string{"session=alice"}
 	h["Set-Cookie2"] = []string{"old=1"}
-	s := StorageHeader(h)
+	s := StorageHeader(h, nil)
 	for _, gone := range []string{"Connection", "X-Hop", "Keep-Alive", "Transfer-Encoding", "X-User", "Set-Cookie", "Set-Cookie2"} {
 		if _, ok := s[gone]; ok {
 			t.Errorf("StorageHeader kept %s", gone)
@@ -349,7 +349,7 @@ func TestValidation(t *testing.T) {
 	if !Selects304(stored, hdr("Last-Modified", lm)) || Selects304(stored, hdr("Last-Modified", FormatHTTPDate(t0.Add(time.Second)))) {
 		t.Error("Selects304 Last-Modified")
 	}
-	up := Update304(stored, hdr("Cache-Control", "max-age=100", "Content-Length", "0", "Connection", "X-Hop", "X-Hop", "1", "X-New", "n", "Set-Cookie", "s=1"))
+	up := Update304(stored, hdr("Cache-Control", "max-age=100", "Content-Length", "0", "Connection", "X-Hop", "X-Hop", "1", "X-New", "n", "Set-Cookie", "s=1"), nil)
 	if up["Cache-Control"][0] != "max-age=100" || up["Content-Length"][0] != "5" || up["X-New"] == nil || up["X-Old"] == nil || up["X-Hop"] != nil || up["Set-Cookie"] != nil {
 		t.Errorf("Update304 = %v", up)
 	}
@@ -438,10 +438,10 @@ func FuzzParseCacheControl(f *testing.F) {
 			}
 		}
 		// Policy decisions on the same header never panic either.
-		r := &Response{Status: 200, Header: Header{"Cache-Control": {s}, "Age": {s}, "Expires": {s}, "Vary": {s}}, RequestTime: t0, ResponseTime: t0}
+		r := &Response{Status: 200, Header: Header{"Cache-Control": {s}, "Cdn-Cache-Control": {s}, "Age": {s}, "Expires": {s}, "Vary": {s}}, RequestTime: t0, ResponseTime: t0, Targets: NewTargets("")}
 		_ = Reuse(Request{Method: "GET", Header: Header{"Cache-Control": {s}}}, r, t0.Add(time.Second))
-		_, _ = Storable(Request{Method: "GET", Header: Header{}}, 200, r.Header)
-		_ = StorageHeader(r.Header)
+		_, _ = Storable(Request{Method: "GET", Header: Header{}}, 200, r.Header, NewTargets("X-Own-Cache-Control"))
+		_ = StorageHeader(r.Header, NewTargets(""))
 	})
 }
 

@@ -1,7 +1,9 @@
 package httpcache
 
 import (
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -29,25 +31,35 @@ func ReverseKey(method, upstream, uri string) string {
 // SecondaryKey is the Vary part of a cache key (§4.1): the named request
 // fields' values, field lines combined and whitespace normalised, so two
 // requests with equal keys select the same stored response. Order of the
-// names does not matter.
+// names does not matter. Accept-Language and Accept-Encoding are
+// normalised further by their semantics (normalizeAccept).
 func SecondaryKey(fields []string, req Header) string {
 	names := append([]string(nil), fields...)
 	sort.Strings(names)
 	var b strings.Builder
 	for _, name := range names {
+		canon := CanonicalKey(name)
 		b.WriteString(strings.ToLower(name))
 		b.WriteByte(':')
-		lines := req[CanonicalKey(name)]
-		for i, line := range lines {
-			if i > 0 {
-				b.WriteByte(',')
+		lines := req[canon]
+		if acceptLike[canon] {
+			b.WriteString(normalizeAccept(lines))
+		} else {
+			for i, line := range lines {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(normalizeValue(line))
 			}
-			b.WriteString(normalizeValue(line))
 		}
 		b.WriteByte('\n')
 	}
 	return b.String()
 }
+
+// acceptLike are the fields whose values are case-insensitive tokens with
+// q-values (RFC 9110 §12.5.3, §12.5.4), normalised by normalizeAccept.
+var acceptLike = map[string]bool{"Accept-Language": true, "Accept-Encoding": true}
 
 // normalizeValue collapses whitespace and drops it around commas, so
 // "gzip,  br" and "gzip, br" select the same response (§4.1 allows this).
@@ -57,4 +69,139 @@ func normalizeValue(v string) string {
 		parts[i] = strings.Join(strings.Fields(p), " ")
 	}
 	return strings.Join(parts, ",")
+}
+
+// acceptEntry is one member of an Accept-Language / Accept-Encoding value.
+type acceptEntry struct {
+	name string // lower case
+	q    int    // thousandths, 0..1000
+}
+
+// parseAccept reads the members of the field lines: names lower-cased,
+// q-values in thousandths (absent or invalid q: 1000), other parameters
+// dropped.
+func parseAccept(lines []string) []acceptEntry {
+	var out []acceptEntry
+	for _, line := range lines {
+		for _, m := range splitList(line) {
+			name, params, _ := strings.Cut(m, ";")
+			name = strings.ToLower(strings.TrimSpace(name))
+			if name == "" {
+				continue
+			}
+			e := acceptEntry{name: name, q: 1000}
+			for _, p := range strings.Split(params, ";") {
+				k, v, _ := strings.Cut(p, "=")
+				if strings.EqualFold(strings.TrimSpace(k), "q") {
+					e.q = parseQ(strings.TrimSpace(v))
+				}
+			}
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// parseQ parses a qvalue (RFC 9110 §12.4.2) into thousandths; an invalid
+// one counts as 1.
+func parseQ(v string) int {
+	if v == "" || len(v) > 5 || (v[0] != '0' && v[0] != '1') {
+		return 1000
+	}
+	q := int(v[0]-'0') * 1000
+	if len(v) > 1 {
+		if v[1] != '.' {
+			return 1000
+		}
+		scale := 100
+		for i := 2; i < len(v); i++ {
+			if v[i] < '0' || v[i] > '9' {
+				return 1000
+			}
+			q += int(v[i]-'0') * scale
+			scale /= 10
+		}
+	}
+	return min(q, 1000)
+}
+
+// normalizeAccept renders the entries in a canonical order: by q-value,
+// highest first, and by name among equal q-values, so that "en, de",
+// "De, EN" and "de;q=1.0, en" select the same stored response.
+func normalizeAccept(lines []string) string {
+	entries := parseAccept(lines)
+	sort.SliceStable(entries, func(i, j int) bool {
+		if entries[i].q != entries[j].q {
+			return entries[i].q > entries[j].q
+		}
+		return entries[i].name < entries[j].name
+	})
+	var b strings.Builder
+	for i, e := range entries {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(e.name)
+		switch e.q {
+		case 1000:
+		case 0:
+			b.WriteString(";q=0")
+		default:
+			b.WriteString(";q=0." + strings.TrimRight(strconv.Itoa(1000 + e.q)[1:], "0"))
+		}
+	}
+	return b.String()
+}
+
+// maxLanguageAliases bounds the extra lookups one request makes.
+const maxLanguageAliases = 4
+
+// ContentLanguageKey is a second key under which a response varying on
+// Accept-Language may be stored: the secondary key of a request whose
+// Accept-Language is exactly the response's single Content-Language. Any
+// request preferring that language above all others can be answered with
+// it (LanguageAliasKeys finds it), whatever else it lists at lower
+// q-values — the language negotiation of RFC 9110 §12.5.4 done by the
+// cache (§4.1 allows such normalisation). ok is false when it does not
+// apply.
+func ContentLanguageKey(fields []string, req, resp Header) (string, bool) {
+	if !slices.Contains(fields, "Accept-Language") {
+		return "", false
+	}
+	langs := listMembers(resp, "Content-Language")
+	if len(langs) != 1 || !isToken(langs[0]) {
+		return "", false
+	}
+	return SecondaryKey(fields, withField(req, "Accept-Language", langs[0])), true
+}
+
+// LanguageAliasKeys are the keys under which ContentLanguageKey may have
+// stored a response this request accepts: one per language it prefers
+// most (highest q-value, "*" excepted).
+func LanguageAliasKeys(fields []string, req Header) []string {
+	if !slices.Contains(fields, "Accept-Language") {
+		return nil
+	}
+	entries := parseAccept(req["Accept-Language"])
+	top := 0
+	for _, e := range entries {
+		top = max(top, e.q)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.q == top && top > 0 && e.name != "*" && len(out) < maxLanguageAliases {
+			out = append(out, SecondaryKey(fields, withField(req, "Accept-Language", e.name)))
+		}
+	}
+	return out
+}
+
+// withField is a shallow copy of h with field name set to v.
+func withField(h Header, name, v string) Header {
+	out := make(Header, len(h)+1)
+	for k, vs := range h {
+		out[k] = vs
+	}
+	out[name] = []string{v}
+	return out
 }

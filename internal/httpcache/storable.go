@@ -1,11 +1,15 @@
 package httpcache
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // Request is what the policy needs to know about a request.
 type Request struct {
 	Method string
 	Header Header
+	URI    string // absolute target URI; needed only for POST storage
 }
 
 // hopByHop are the fields a proxy never forwards or stores (RFC 9110 §7.6.1),
@@ -25,15 +29,22 @@ func RemoveHopByHop(h Header) {
 	}
 }
 
-// understood reports whether a cache knows the method well enough to store
-// its responses: only GET here (HEAD responses update GET entries, §4.3.5).
-func understood(method string) bool { return method == "GET" }
+// understoodStatus lists the final status codes whose caching rules this
+// cache implements, for must-understand (RFC 9111 §5.2.2.3).
+var understoodStatus = map[int]bool{200: true, 203: true, 204: true, 300: true, 301: true, 302: true, 303: true, 307: true, 308: true, 404: true, 405: true, 410: true, 414: true, 501: true}
 
-// Storable reports whether a shared cache may store a response to req
-// (RFC 9111 §3), and why not when it may not. Reasons are short tokens
-// suitable for a Cache-Status detail.
-func Storable(req Request, status int, h Header) (ok bool, reason string) {
-	if !understood(req.Method) {
+// Storable reports whether a shared cache with target list t may store a
+// response to req (RFC 9111 §3), and why not when it may not. Reasons are
+// short tokens suitable for a Cache-Status detail.
+func Storable(req Request, status int, h Header, t Targets) (ok bool, reason string) {
+	d, targeted := t.Directives(h)
+	explicit := d.MaxAge >= 0 || d.SMaxAge >= 0 || len(h["Expires"]) > 0 && !targeted
+	switch {
+	case req.Method == "GET":
+	case req.Method == "POST" && explicit && ContentLocationIsTarget(req.URI, h):
+		// RFC 9110 §9.3.3: a POST response with explicit freshness and
+		// Content-Location equal to the target is a GET response for it.
+	default:
 		return false, "method"
 	}
 	// 206 would need range combining (§3.3), 304 is never a complete
@@ -41,8 +52,15 @@ func Storable(req Request, status int, h Header) (ok bool, reason string) {
 	if status < 200 || status == 206 || status == 304 {
 		return false, "status"
 	}
-	rd, d := ParseCacheControl(req.Header), ParseCacheControl(h)
-	if rd.NoStore || d.NoStore {
+	if ParseCacheControl(req.Header).NoStore {
+		return false, "no-store"
+	}
+	// §5.2.2.3: must-understand limits storage to status codes whose
+	// rules the cache knows, and for those no-store is to be ignored.
+	if d.MustUnderstand && !understoodStatus[status] {
+		return false, "must-understand"
+	}
+	if d.NoStore && !d.MustUnderstand {
 		return false, "no-store"
 	}
 	if d.Private {
@@ -56,9 +74,7 @@ func Storable(req Request, status int, h Header) (ok bool, reason string) {
 	if _, star := VaryFields(h); star {
 		return false, "vary-star"
 	}
-	// must-understand: every status we store is one we understand.
-	explicit := d.Public || d.MaxAge >= 0 || d.SMaxAge >= 0 || len(h["Expires"]) > 0
-	if !explicit && !HeuristicallyCacheable(status) {
+	if !explicit && !d.Public && !HeuristicallyCacheable(status) {
 		return false, "no-freshness"
 	}
 	return true, ""
@@ -70,17 +86,39 @@ func Storable(req Request, status int, h Header) (ok bool, reason string) {
 // stored Set-Cookie would give every later client the first one's session).
 var perClient = []string{"Set-Cookie", "Set-Cookie2"}
 
+// ContentLocationIsTarget reports whether the response's Content-Location,
+// resolved against the absolute target URI, names the target itself.
+func ContentLocationIsTarget(target string, h Header) bool {
+	cl := get(h, "Content-Location")
+	if cl == "" || target == "" {
+		return false
+	}
+	base, err := url.Parse(target)
+	if err != nil || !base.IsAbs() {
+		return false
+	}
+	ref, err := url.Parse(cl)
+	if err != nil {
+		return false
+	}
+	u := base.ResolveReference(ref)
+	u.Fragment = ""
+	return u.String() == base.String()
+}
+
 // StorageHeader returns a copy of h without the fields a shared cache must
 // not store: hop-by-hop fields and those named in Connection (§3.1), the
 // fields named by a qualified private directive (§5.2.2.7), and the
 // per-client cookies (Set-Cookie, Set-Cookie2).
-func StorageHeader(h Header) Header {
+// t is the cache's target list (RFC 9213), whose field may name them.
+func StorageHeader(h Header, t Targets) Header {
 	out := CloneHeader(h)
 	RemoveHopByHop(out)
 	for _, f := range perClient {
 		delete(out, f)
 	}
-	for _, f := range ParseCacheControl(h).PrivateFields {
+	d, _ := t.Directives(h)
+	for _, f := range d.PrivateFields {
 		delete(out, f)
 	}
 	return out

@@ -46,9 +46,9 @@ func Selects304(stored, resp Header) bool {
 // Update304 returns the stored header updated from a 304 or HEAD response
 // (§3.2, §4.3.4): every field in resp replaces the stored one, except
 // Content-Length and the fields never stored (hop-by-hop, §3.1).
-func Update304(stored, resp Header) Header {
+func Update304(stored, resp Header, t Targets) Header {
 	out := CloneHeader(stored)
-	fresh := StorageHeader(resp)
+	fresh := StorageHeader(resp, t)
 	for k, v := range fresh {
 		if k == "Content-Length" {
 			continue
@@ -93,6 +93,11 @@ func NotModified(req, resp Header) bool {
 	if !ok {
 		return false
 	}
+	// RFC 9111 §4.3.2: without Last-Modified, a cache uses the stored
+	// response's Date as its last modification time.
 	lm, ok := ParseHTTPDate(get(resp, "Last-Modified"))
+	if !ok {
+		lm, ok = ParseHTTPDate(get(resp, "Date"))
+	}
 	return ok && !lm.After(ims)
 }

@@ -42,6 +42,17 @@ func (c *cache) lookup(ctx context.Context, primary string, req httpcache.Header
 	key = variantKey(primary, e.VaryID, httpcache.SecondaryKey(e.VaryFields, req))
 	v, err := c.store.Get(ctx, key)
 	if errors.Is(err, ErrNotFound) {
+		// A variant stored under its Content-Language answers a request
+		// that prefers that language most (httpcache.ContentLanguageKey).
+		for _, alias := range httpcache.LanguageAliasKeys(e.VaryFields, req) {
+			ak := variantKey(primary, e.VaryID, alias)
+			if ak == key {
+				continue
+			}
+			if v, err := c.store.Get(ctx, ak); err == nil {
+				return v, ak, "", nil
+			}
+		}
 		return nil, key, httpcache.FwdVaryMiss, nil
 	}
 	if err != nil {
@@ -77,15 +88,22 @@ func (c *cache) put(ctx context.Context, primary string, req httpcache.Header, e
 		}
 		marker = &Entry{VaryFields: fields, VaryID: newVaryID()}
 	}
-	key := variantKey(primary, marker.VaryID, httpcache.SecondaryKey(fields, req))
-	if err := c.store.Set(ctx, key, e); err != nil {
-		return err
-	}
-	if !slices.Contains(marker.Variants, key) {
-		marker.Variants = append(marker.Variants, key)
-		if len(marker.Variants) > maxVariants {
-			marker.Variants = marker.Variants[len(marker.Variants)-maxVariants:]
+	keys := []string{variantKey(primary, marker.VaryID, httpcache.SecondaryKey(fields, req))}
+	if alias, ok := httpcache.ContentLanguageKey(fields, req, e.Header); ok {
+		if ak := variantKey(primary, marker.VaryID, alias); ak != keys[0] {
+			keys = append(keys, ak)
 		}
+	}
+	for _, key := range keys {
+		if err := c.store.Set(ctx, key, e); err != nil {
+			return err
+		}
+		if !slices.Contains(marker.Variants, key) {
+			marker.Variants = append(marker.Variants, key)
+		}
+	}
+	if len(marker.Variants) > maxVariants {
+		marker.Variants = marker.Variants[len(marker.Variants)-maxVariants:]
 	}
 	return c.store.Set(ctx, primary, marker)
 }

@@ -25,7 +25,7 @@ func (p *Proxy) serveCacheable(w *respWriter, r *http.Request, t *target) {
 	f := fetch{fwd: fwd, primary: primary, noStore: rd.NoStore}
 	if e != nil {
 		now := p.now()
-		dec := httpcache.Reuse(p.request(r), e.response(), now)
+		dec := httpcache.Reuse(p.request(r), e.response(p.targets), now)
 		switch dec.Action {
 		case httpcache.Fresh:
 			p.serveStored(w, r, e, httpcache.CacheStatus{Cache: p.name, Hit: true, TTL: dec.TTL, HasTTL: true}, true)
@@ -124,7 +124,7 @@ func (p *Proxy) serveCollapsed(w *respWriter, r *http.Request, primary string) b
 	if err != nil || e == nil {
 		return false
 	}
-	dec := httpcache.Reuse(p.request(r), e.response(), p.now())
+	dec := httpcache.Reuse(p.request(r), e.response(p.targets), p.now())
 	if dec.Action != httpcache.Fresh {
 		return false
 	}
@@ -144,7 +144,7 @@ func (p *Proxy) onlyIfCached(w http.ResponseWriter, t *target) {
 // happened, so fields a qualified no-cache names are left out (§5.2.2.4).
 // A client's own conditional is answered with 304 when it matches.
 func (p *Proxy) serveStored(w *respWriter, r *http.Request, e *Entry, cs httpcache.CacheStatus, reuse bool) {
-	meta := e.response()
+	meta := e.response(p.targets)
 	var skip []string
 	if reuse {
 		skip = meta.Directives().NoCacheFields
@@ -157,6 +157,7 @@ func (p *Proxy) serveStored(w *respWriter, r *http.Request, e *Entry, cs httpcac
 			out[k] = slices.Clip(v)
 		}
 	}
+	p.targets.Strip(out)
 	p.mark(out, meta.Age(p.now()), cs, "HIT")
 	p.counters.hits.Add(1)
 	if e.Status == http.StatusOK && httpcache.NotModified(r.Header, e.Header) {
@@ -177,7 +178,7 @@ func (p *Proxy) serveStored(w *respWriter, r *http.Request, e *Entry, cs httpcac
 // stale-if-error); upstreamStatus is the failed fetch's status, if any.
 func (p *Proxy) serveStale(w *respWriter, r *http.Request, e *Entry, upstreamStatus int, why string) {
 	p.counters.staleServed.Add(1)
-	cs := httpcache.CacheStatus{Cache: p.name, Hit: upstreamStatus == 0 && why != "stale-if-error", TTL: e.response().TTL(p.now()), HasTTL: true, Detail: why}
+	cs := httpcache.CacheStatus{Cache: p.name, Hit: upstreamStatus == 0 && why != "stale-if-error", TTL: e.response(p.targets).TTL(p.now()), HasTTL: true, Detail: why}
 	if !cs.Hit {
 		cs.Fwd, cs.FwdStatus = httpcache.FwdStale, upstreamStatus
 	}
@@ -188,13 +189,13 @@ func (p *Proxy) serveStale(w *respWriter, r *http.Request, e *Entry, upstreamSta
 // the result and serves it.
 func (p *Proxy) refreshed(w *respWriter, r *http.Request, f fetch, resp *http.Response, reqTime, respTime time.Time) {
 	e := p.updatedEntry(f.stored, resp.Header, reqTime, respTime)
-	if ok, _ := httpcache.Storable(p.request(r), e.Status, e.Header); ok && !f.noStore {
+	if ok, _ := httpcache.Storable(p.request(r), e.Status, e.Header, p.targets); ok && !f.noStore {
 		_ = p.cache.replace(r.Context(), f.storedKey, e)
 	} else {
 		_ = p.cache.store.Delete(r.Context(), f.storedKey)
 	}
 	p.counters.revalidated.Add(1)
-	cs := httpcache.CacheStatus{Cache: p.name, Fwd: f.fwd, FwdStatus: http.StatusNotModified, TTL: e.response().TTL(respTime), HasTTL: true}
+	cs := httpcache.CacheStatus{Cache: p.name, Fwd: f.fwd, FwdStatus: http.StatusNotModified, TTL: e.response(p.targets).TTL(respTime), HasTTL: true}
 	// The stored entry never keeps cookies; the client whose request
 	// went to the origin gets the ones its 304 carried.
 	for _, k := range []string{"Set-Cookie", "Set-Cookie2"} {
@@ -208,7 +209,7 @@ func (p *Proxy) refreshed(w *respWriter, r *http.Request, f fetch, resp *http.Re
 // updatedEntry is stored updated by the header of a 304 or HEAD response
 // received at respTime.
 func (p *Proxy) updatedEntry(stored *Entry, h http.Header, reqTime, respTime time.Time) *Entry {
-	e := &Entry{Status: stored.Status, Header: http.Header(httpcache.Update304(stored.Header, h)), Body: stored.Body, RequestTime: reqTime, ResponseTime: respTime}
+	e := &Entry{Status: stored.Status, Header: http.Header(httpcache.Update304(stored.Header, h, p.targets)), Body: stored.Body, RequestTime: reqTime, ResponseTime: respTime}
 	if h.Get("Date") == "" {
 		e.Header.Set("Date", httpcache.FormatHTTPDate(respTime))
 	}
@@ -277,7 +278,7 @@ func (p *Proxy) revalidateInBackground(r *http.Request, t *target, key string, s
 		case resp.StatusCode != http.StatusNotModified:
 			h := resp.Header.Clone()
 			httpcache.RemoveHopByHop(h)
-			if ok, _ := httpcache.Storable(req, resp.StatusCode, h); !ok || resp.ContentLength > p.maxObject {
+			if ok, _ := httpcache.Storable(req, resp.StatusCode, h, p.targets); !ok || resp.ContentLength > p.maxObject {
 				return
 			}
 			body, err := io.ReadAll(io.LimitReader(resp.Body, p.maxObject+1))
@@ -287,7 +288,7 @@ func (p *Proxy) revalidateInBackground(r *http.Request, t *target, key string, s
 			if len(h["Date"]) == 0 {
 				h.Set("Date", httpcache.FormatHTTPDate(respTime))
 			}
-			e := &Entry{Status: resp.StatusCode, Header: http.Header(httpcache.StorageHeader(h)), Body: body, RequestTime: reqTime, ResponseTime: respTime}
+			e := &Entry{Status: resp.StatusCode, Header: http.Header(httpcache.StorageHeader(h, p.targets)), Body: body, RequestTime: reqTime, ResponseTime: respTime}
 			e.StoreUntil = p.storeUntil(e)
 			_ = p.cache.replace(ctx, key, e)
 		}

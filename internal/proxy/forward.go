@@ -104,12 +104,12 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 		if ctx.Err() != nil {
 			p.clientGone(w)
 		}
-		if f.stored != nil && httpcache.StaleIfError(p.request(r), f.stored.response(), respTime) {
+		if f.stored != nil && httpcache.StaleIfError(p.request(r), f.stored.response(p.targets), respTime) {
 			p.counters.upstreamErrors.Add(1)
 			p.serveStale(w, r, f.stored, 0, "stale-if-error")
 			return
 		}
-		if f.stored != nil && mustRevalidate(f.stored) {
+		if f.stored != nil && p.mustRevalidate(f.stored) {
 			// §5.2.2.2: a stale must-revalidate response that cannot be
 			// validated is a 504, whatever the transport said.
 			_, cause := p.classify(err)
@@ -133,7 +133,7 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 			f.stored = nil
 			p.forward(w, r, t, f)
 			return
-		case httpcache.ErrorStatus(resp.StatusCode) && httpcache.StaleIfError(p.request(r), f.stored.response(), respTime):
+		case httpcache.ErrorStatus(resp.StatusCode) && httpcache.StaleIfError(p.request(r), f.stored.response(p.targets), respTime):
 			p.serveStale(w, r, f.stored, resp.StatusCode, "stale-if-error")
 			return
 		}
@@ -141,8 +141,8 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 	p.relay(w, r, t, f, resp, reqTime, respTime, clientConditional)
 }
 
-func mustRevalidate(e *Entry) bool {
-	d := e.response().Directives()
+func (p *Proxy) mustRevalidate(e *Entry) bool {
+	d := e.response(p.targets).Directives()
 	return d.MustRevalidate || d.ProxyRevalidate || d.SMaxAge >= 0
 }
 
@@ -161,13 +161,15 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 		// received the response at; a present Date is never rewritten.
 		h.Set("Date", httpcache.FormatHTTPDate(respTime))
 	}
-	store := f.primary != "" && p.cache != nil && r.Method == http.MethodGet && !f.noStore
+	store := f.primary != "" && p.cache != nil && (r.Method == http.MethodGet || r.Method == http.MethodPost) && !f.noStore
 	detail := ""
 	if f.noStore {
 		detail = "no-store"
 	}
 	if store {
-		store, detail = httpcache.Storable(p.request(r), resp.StatusCode, h)
+		req := p.request(r)
+		req.URI = t.keyURI
+		store, detail = httpcache.Storable(req, resp.StatusCode, h, p.targets)
 	}
 	if store && resp.ContentLength > p.maxObject {
 		store, detail = false, "too-large"
@@ -185,17 +187,18 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 			p.headUpdate(ctx, f, h, reqTime, respTime)
 		}
 	}
-	e := &Entry{Status: resp.StatusCode, Header: http.Header(httpcache.StorageHeader(h)), RequestTime: reqTime, ResponseTime: respTime}
-	age := e.response().Age(respTime)
+	e := &Entry{Status: resp.StatusCode, Header: http.Header(httpcache.StorageHeader(h, p.targets)), RequestTime: reqTime, ResponseTime: respTime}
+	age := e.response(p.targets).Age(respTime)
 	cs := httpcache.CacheStatus{Cache: p.name, Fwd: f.fwd, FwdStatus: resp.StatusCode, Stored: store, Detail: detail}
 	if store {
-		lifetime, _ := e.response().Lifetime()
+		lifetime, _ := e.response(p.targets).Lifetime()
 		cs.TTL, cs.HasTTL = lifetime-age, true
 	}
 	out := w.Header()
 	for k, v := range h {
 		out[k] = v
 	}
+	p.targets.Strip(out)
 	p.mark(out, age, cs, "MISS")
 	p.counters.misses.Add(1)
 
@@ -296,9 +299,9 @@ func (p *Proxy) mark(h http.Header, age time.Duration, cs httpcache.CacheStatus,
 // storeUntil is how long a store should keep e: its freshness, the
 // stale windows it grants, and an hour more when it has validators.
 func (p *Proxy) storeUntil(e *Entry) time.Time {
-	r := e.response()
+	r := e.response(p.targets)
 	lifetime, _ := r.Lifetime()
-	d := httpcache.ParseCacheControl(e.Header)
+	d := r.Directives()
 	keep := lifetime - r.Age(e.ResponseTime) + max(d.StaleWhileRevalidate, d.StaleIfError, 0)
 	if len(httpcache.ConditionalHeader(e.Header)) > 0 {
 		keep += time.Hour

@@ -212,11 +212,16 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && p.cache != nil:
 		p.serveCacheable(w, r, t)
 	default:
-		fwd := httpcache.FwdMethod
+		f := fetch{fwd: httpcache.FwdMethod}
 		if p.cache == nil {
-			fwd = httpcache.FwdBypass
+			f.fwd = httpcache.FwdBypass
+		} else if r.Method == http.MethodPost {
+			// A POST response may be stored for later GETs (RFC 9110
+			// §9.3.3); relay decides with httpcache.Storable.
+			f.primary = t.key(http.MethodGet, t.keyURI)
+			f.noStore = httpcache.ParseCacheControl(r.Header).NoStore
 		}
-		p.forward(w, r, t, fetch{fwd: fwd})
+		p.forward(w, r, t, f)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/socklab/socklab/internal/connlimit"
+	"github.com/socklab/socklab/internal/httpcache"
 	"github.com/socklab/socklab/internal/httpframe"
 	"github.com/socklab/socklab/internal/httpframe/guard"
 )
@@ -92,6 +93,12 @@ type Config struct {
 	// Name is the cache's name in Cache-Status and the Via pseudonym.
 	// Empty: DefaultName.
 	Name string
+	// TargetedCacheControl names a targeted cache-control field for this
+	// proxy (RFC 9213), e.g. "Socklab-Cache-Control": it takes precedence
+	// over CDN-Cache-Control, which takes precedence over Cache-Control.
+	// Targeted fields are not forwarded to clients. Empty: only
+	// CDN-Cache-Control is obeyed besides Cache-Control.
+	TargetedCacheControl string
 	// Logger receives operational logs. Nil: discarded.
 	Logger *slog.Logger
 	// AccessLog receives one entry per request. Nil: each entry is logged
@@ -143,6 +150,7 @@ type Proxy struct {
 	name         string
 	via          string
 	now          func() time.Time
+	targets      httpcache.Targets // RFC 9213 target list
 	counters     counters
 	guard        *guard.Guard
 	conns        *connlimit.Limiter
@@ -177,6 +185,7 @@ func New(cfg Config) (*Proxy, error) {
 		p.name = DefaultName
 	}
 	p.via = "1.1 " + p.name
+	p.targets = httpcache.NewTargets(cfg.TargetedCacheControl)
 	if p.now == nil {
 		p.now = time.Now
 	}

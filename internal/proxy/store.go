@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -89,11 +90,13 @@ func (e *Entry) Size() int {
 
 // response is e as the policy sees it, its header parsed once: a hit
 // costs no Cache-Control or date parsing.
-func (e *Entry) response() *httpcache.Response {
-	if r := e.meta.Load(); r != nil {
+// The parse depends on the cache's target list (RFC 9213), the same for
+// every call from one proxy.
+func (e *Entry) response(t httpcache.Targets) *httpcache.Response {
+	if r := e.meta.Load(); r != nil && slices.Equal(r.Targets, t) {
 		return r
 	}
-	r := (&httpcache.Response{Status: e.Status, Header: e.Header, RequestTime: e.RequestTime, ResponseTime: e.ResponseTime}).Prepare()
+	r := (&httpcache.Response{Status: e.Status, Header: e.Header, RequestTime: e.RequestTime, ResponseTime: e.ResponseTime, Targets: t}).Prepare()
 	e.meta.Store(r)
 	return r
 }

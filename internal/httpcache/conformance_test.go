@@ -320,3 +320,94 @@ func FuzzSecondaryKey(f *testing.F) {
 		_, _ = ContentLanguageKey(fields, h, hdr("Content-Language", s))
 	})
 }
+
+func TestParseRange(t *testing.T) {
+	const size = 11 // "01234567890"
+	tests := []struct {
+		name string
+		in   string
+		want []ByteRange
+		ok   bool
+	}{
+		{"RFC9110§14.1.2 byte-range", "bytes=0-1", []ByteRange{{0, 1}}, true},
+		{"RFC9110§14.1.2 open-ended", "bytes=1-", []ByteRange{{1, 10}}, true},
+		{"RFC9110§14.1.2 suffix", "bytes=-1", []ByteRange{{10, 10}}, true},
+		{"RFC9110§14.1.2 suffix longer than the body", "bytes=-100", []ByteRange{{0, 10}}, true},
+		{"RFC9110§14.1.2 last past the end is clipped", "bytes=5-100", []ByteRange{{5, 10}}, true},
+		{"RFC9110§14.1.2 unit is case-insensitive", "Bytes=0-0", []ByteRange{{0, 0}}, true},
+		{"RFC9110§14.1.2 several ranges", "bytes=0-1, 4-5", []ByteRange{{0, 1}, {4, 5}}, true},
+		{"RFC9110§14.1.2 unsatisfiable first", "bytes=11-", nil, true},
+		{"RFC9110§14.1.2 zero suffix unsatisfiable", "bytes=-0", nil, true},
+		{"RFC9110§14.2 other unit ignored", "items=0-1", nil, false},
+		{"RFC9110§14.2 last before first ignored", "bytes=5-1", nil, false},
+		{"RFC9110§14.2 garbage ignored", "bytes=a-b", nil, false},
+		{"RFC9110§14.2 no dash ignored", "bytes=5", nil, false},
+		{"RFC9110§14.2 signs ignored", "bytes=+1-2", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := ParseRange(tc.in, size)
+			if ok != tc.ok || len(got) != len(tc.want) {
+				t.Fatalf("ParseRange(%q) = %v %v, want %v %v", tc.in, got, ok, tc.want, tc.ok)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Errorf("range %d = %v, want %v", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+	if got := (ByteRange{4, 9}).ContentRange(10); got != "bytes 4-9/10" {
+		t.Errorf("ContentRange = %q", got)
+	}
+}
+
+func TestIfRangeAllows(t *testing.T) {
+	lm := FormatHTTPDate(t0)
+	stored := hdr("Etag", `"v1"`, "Last-Modified", lm)
+	tests := []struct {
+		name    string
+		ifRange string
+		stored  Header
+		want    bool
+	}{
+		{"RFC9110§13.1.5 absent", "", stored, true},
+		{"RFC9110§13.1.5 strong tag matches", `"v1"`, stored, true},
+		{"RFC9110§13.1.5 other tag", `"v2"`, stored, false},
+		{"RFC9110§13.1.5 weak tag never matches", `W/"v1"`, stored, false},
+		{"RFC9110§13.1.5 stored weak tag never matches", `"v1"`, hdr("Etag", `W/"v1"`), false},
+		{"RFC9110§13.1.5 date equal to Last-Modified", lm, stored, true},
+		{"RFC9110§13.1.5 other date", FormatHTTPDate(t0.Add(time.Second)), stored, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := hdr()
+			if tc.ifRange != "" {
+				req = hdr("If-Range", tc.ifRange)
+			}
+			if got := IfRangeAllows(req, tc.stored); got != tc.want {
+				t.Errorf("IfRangeAllows = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzParseRange(f *testing.F) {
+	for _, s := range []string{"bytes=0-1", "bytes=-5", "bytes=3-", "bytes=1-2,,4-", "bytes=999999999999999999999-", "x"} {
+		f.Add(s, int64(10))
+	}
+	f.Fuzz(func(t *testing.T, s string, size int64) {
+		if size < 0 {
+			return
+		}
+		rs, ok := ParseRange(s, size)
+		if !ok && rs != nil {
+			t.Fatal("ranges returned with ok false")
+		}
+		for _, r := range rs {
+			if r.First < 0 || r.Last >= size || r.First > r.Last {
+				t.Fatalf("ParseRange(%q, %d): range %v outside the body", s, size, r)
+			}
+		}
+	})
+}

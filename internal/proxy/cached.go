@@ -165,6 +165,9 @@ func (p *Proxy) serveStored(w *respWriter, r *http.Request, e *Entry, cs httpcac
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+	if e.Status == http.StatusOK && r.Method == http.MethodGet && p.serveRange(w, r, e) {
+		return
+	}
 	if e.Status >= 200 && e.Status != http.StatusNoContent {
 		out["Content-Length"] = []string{strconv.Itoa(len(e.Body))}
 	}
@@ -293,4 +296,35 @@ func (p *Proxy) revalidateInBackground(r *http.Request, t *target, key string, s
 			_ = p.cache.replace(ctx, key, e)
 		}
 	}()
+}
+
+// serveRange answers a Range request from a stored complete response
+// (RFC 9111 §3.4, RFC 9110 §14): 206 with the one range asked for, or 416
+// when none is satisfiable. It reports false, leaving the full 200 to the
+// caller, when there is no Range, If-Range does not match, the field is
+// to be ignored, or several ranges are asked for (a full 200 is a valid
+// answer to those, §14.2, and cheaper than multipart/byteranges).
+func (p *Proxy) serveRange(w *respWriter, r *http.Request, e *Entry) bool {
+	v := r.Header.Get("Range")
+	if v == "" || !httpcache.IfRangeAllows(r.Header, e.Header) {
+		return false
+	}
+	size := int64(len(e.Body))
+	rs, ok := httpcache.ParseRange(v, size)
+	if !ok || len(rs) > 1 {
+		return false
+	}
+	out := w.Header()
+	if len(rs) == 0 {
+		out["Content-Range"] = []string{"bytes */" + strconv.FormatInt(size, 10)}
+		out["Content-Length"] = []string{"0"}
+		w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+		return true
+	}
+	rg := rs[0]
+	out["Content-Range"] = []string{rg.ContentRange(size)}
+	out["Content-Length"] = []string{strconv.FormatInt(rg.Len(), 10)}
+	w.WriteHeader(http.StatusPartialContent)
+	_, _ = w.Write(e.Body[rg.First : rg.Last+1])
+	return true
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,6 +99,7 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 			}
 		}
 	}
+	out = out.WithContext(httptrace.WithClientTrace(out.Context(), p.interimTrace(w, r)))
 	reqTime := p.now()
 	resp, err := p.transportFor(t).RoundTrip(out)
 	respTime := p.now()
@@ -139,6 +142,29 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 		}
 	}
 	p.relay(w, r, t, f, resp, reqTime, respTime, clientConditional)
+}
+
+// interimTrace relays the upstream's 1xx responses (103 Early Hints, 102
+// Processing, ...) to the client before the final one (RFC 9110 §15.2). Their
+// fields go out with the interim response only: the header map is cleared
+// after each, so nothing of them reaches the final response or the cache.
+// 100 Continue is the server's own business (it answers Expect itself),
+// 101 is a final answer to an Upgrade, and an HTTP/1.0 client gets none.
+func (p *Proxy) interimTrace(w *respWriter, r *http.Request) *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		if code == http.StatusContinue || code == http.StatusSwitchingProtocols || !r.ProtoAtLeast(1, 1) || w.status != 0 {
+			return nil
+		}
+		out := w.Header()
+		clear(out)
+		for k, v := range h {
+			out[k] = v
+		}
+		httpcache.RemoveHopByHop(out)
+		w.ResponseWriter.WriteHeader(code)
+		clear(out)
+		return nil
+	}}
 }
 
 func (p *Proxy) mustRevalidate(e *Entry) bool {

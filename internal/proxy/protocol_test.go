@@ -1,0 +1,111 @@
+package proxy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"sync"
+	"testing"
+)
+
+// TestRangesFromStoredResponse covers RFC 9111 §3.4 with RFC 9110 §14: a
+// stored complete response answers range requests with 206 itself.
+func TestRangesFromStoredResponse(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Etag", `"v1"`)
+		// The origin ignores Range: only the cache can answer with a part.
+		r.Header.Del("Range")
+		io.WriteString(w, "01234567890")
+	})
+	h := reverse(t, o)
+	if r := h.get("/r"); r.verdict() != "MISS" || r.body != "01234567890" {
+		t.Fatalf("fill: %s %q", r.verdict(), r.body)
+	}
+	tests := []struct {
+		name         string
+		req          []string
+		status       int
+		body         string
+		contentRange string
+	}{
+		{"RFC9110§14.1.2 byte-range", []string{"Range", "bytes=0-1"}, 206, "01", "bytes 0-1/11"},
+		{"RFC9110§14.1.2 open-ended", []string{"Range", "bytes=1-"}, 206, "1234567890", "bytes 1-10/11"},
+		{"RFC9110§14.1.2 suffix", []string{"Range", "bytes=-1"}, 206, "0", "bytes 10-10/11"},
+		{"RFC9110§14.2 several ranges: the full response", []string{"Range", "bytes=0-1, 4-5"}, 200, "01234567890", ""},
+		{"RFC9110§15.5.17 unsatisfiable", []string{"Range", "bytes=20-"}, 416, "", "bytes */11"},
+		{"RFC9110§14.2 bad syntax ignored", []string{"Range", "bytes=x-y"}, 200, "01234567890", ""},
+		{"RFC9110§13.1.5 If-Range matches", []string{"Range", "bytes=2-3", "If-Range", `"v1"`}, 206, "23", "bytes 2-3/11"},
+		{"RFC9110§13.1.5 If-Range differs: full response", []string{"Range", "bytes=2-3", "If-Range", `"v0"`}, 200, "01234567890", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.get("/r", tc.req...)
+			if r.StatusCode != tc.status || r.body != tc.body || r.Header.Get("Content-Range") != tc.contentRange || r.verdict() != "HIT" {
+				t.Fatalf("%d %q Content-Range %q %s; want %d %q %q HIT", r.StatusCode, r.body, r.Header.Get("Content-Range"), r.verdict(), tc.status, tc.body, tc.contentRange)
+			}
+		})
+	}
+	if n := o.hits.Load(); n != 1 {
+		t.Errorf("origin hits %d: ranges went upstream", n)
+	}
+}
+
+// TestInterimResponsesRelayed covers RFC 9110 §15.2: 1xx responses reach
+// the client before the final response, and none of their fields is
+// stored with it.
+func TestInterimResponsesRelayed(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Header().Set("X-Interim", "102")
+		w.WriteHeader(http.StatusProcessing)
+		w.Header().Del("X-Interim")
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "final")
+	})
+	h := reverse(t, o)
+	type interim struct {
+		code int
+		h    textproto.MIMEHeader
+	}
+	fetch := func() ([]interim, resp) {
+		var mu sync.Mutex
+		var got []interim
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, hdr textproto.MIMEHeader) error {
+			mu.Lock()
+			got = append(got, interim{code, hdr})
+			mu.Unlock()
+			return nil
+		}}
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, h.url+"/hints", nil)
+		r, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		return got, resp{r, string(b)}
+	}
+	got, r := fetch()
+	if len(got) != 2 || got[0].code != 103 || got[0].h.Get("Link") == "" || got[1].code != 102 || got[1].h.Get("X-Interim") != "102" {
+		t.Fatalf("RFC9110§15.2 interim responses: %+v", got)
+	}
+	if got[1].h.Get("Link") != "" {
+		t.Errorf("the 103's Link leaked into the 102: %v", got[1].h)
+	}
+	if r.body != "final" || r.Header.Get("Link") != "" || r.Header.Get("X-Interim") != "" {
+		t.Fatalf("final response: %q, header %v", r.body, r.Header)
+	}
+	// The stored response carries none of the interim fields, and a hit
+	// sends no interim response.
+	got, r = fetch()
+	if r.verdict() != "HIT" || len(got) != 0 || r.Header.Get("Link") != "" || r.Header.Get("X-Interim") != "" {
+		t.Fatalf("RFC9111§3 hit: %s, interim %+v, header %v", r.verdict(), got, r.Header)
+	}
+}

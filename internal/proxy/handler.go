@@ -206,6 +206,10 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		p.plainError(w, http.StatusLoopDetected, "request loop: "+t.keyURI+" leads back to this proxy")
 		return
 	}
+	if upgradeRequested(r) {
+		p.serveUpgrade(w, r, t)
+		return
+	}
 	switch {
 	case r.Method == "PURGE":
 		p.servePurge(w, r, t)

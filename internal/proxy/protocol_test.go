@@ -3,11 +3,20 @@ package proxy
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
+	"net/netip"
 	"net/textproto"
+	"net/url"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"golang.org/x/net/websocket"
 )
 
 // TestRangesFromStoredResponse covers RFC 9111 §3.4 with RFC 9110 §14: a
@@ -107,5 +116,132 @@ func TestInterimResponsesRelayed(t *testing.T) {
 	got, r = fetch()
 	if r.verdict() != "HIT" || len(got) != 0 || r.Header.Get("Link") != "" || r.Header.Get("X-Interim") != "" {
 		t.Fatalf("RFC9111§3 hit: %s, interim %+v, header %v", r.verdict(), got, r.Header)
+	}
+}
+
+// wsOrigin is a real WebSocket echo server; handshakes counts upgrades.
+func wsOrigin(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	handshakes := new(atomic.Int64)
+	echo := websocket.Server{Handler: func(c *websocket.Conn) {
+		handshakes.Add(1)
+		_, _ = io.Copy(c, c)
+	}}
+	srv := httptest.NewServer(echo)
+	t.Cleanup(srv.Close)
+	return srv, handshakes
+}
+
+// wsDial opens a WebSocket through the proxy at proxyAddr: origin-form
+// (reverse) when absTarget is empty, else absolute-form to absTarget
+// (forward proxy).
+func wsDial(t *testing.T, proxyAddr, absTarget string) (*websocket.Conn, error) {
+	t.Helper()
+	cfg, err := websocket.NewConfig("ws://"+proxyAddr+"/echo", "http://127.0.0.1/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if absTarget != "" {
+		// An opaque "//host/path" makes the request line absolute-form.
+		u, _ := url.Parse(absTarget)
+		cfg.Location = &url.URL{Scheme: "http", Host: u.Host, Opaque: "//" + u.Host + "/echo"}
+	}
+	conn, err := net.DialTimeout("tcp", proxyAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	ws, err := websocket.NewClient(cfg, conn)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return ws, nil
+}
+
+// TestWebSocketThroughProxy covers RFC 9110 §7.8 and §15.2.2 with RFC 6455:
+// an Upgrade is relayed, the 101 answered, and the connections spliced,
+// reverse and forward; never cached; counted in the access log.
+func TestWebSocketThroughProxy(t *testing.T) {
+	srv, handshakes := wsOrigin(t)
+	u, _ := url.Parse(srv.URL)
+	for _, mode := range []string{"reverse", "forward"} {
+		t.Run("RFC9110§7.8 "+mode, func(t *testing.T) {
+			h := start(t, Config{Upstream: u})
+			abs := ""
+			if mode == "forward" {
+				abs = srv.URL
+			}
+			before := handshakes.Load()
+			for i := range 2 {
+				ws, err := wsDial(t, strings.TrimPrefix(h.url, "http://"), abs)
+				if err != nil {
+					t.Fatalf("handshake %d: %v", i, err)
+				}
+				msg := strings.Repeat("hello ", 100)
+				if err := websocket.Message.Send(ws, msg); err != nil {
+					t.Fatal(err)
+				}
+				var got string
+				if err := websocket.Message.Receive(ws, &got); err != nil || got != msg {
+					t.Fatalf("echo: %q %v", got, err)
+				}
+				ws.Close()
+				e := waitEntry(t, h, func(e AccessEntry) bool { return e.Status == http.StatusSwitchingProtocols })
+				if e.Cache != "TUNNEL" || e.Bytes < int64(len(msg)) || !strings.Contains(e.CacheStatus, "detail=upgrade") {
+					t.Fatalf("access log: %+v; want TUNNEL with at least %d bytes", e, len(msg))
+				}
+			}
+			// Never cached: each handshake reached the origin.
+			if n := handshakes.Load() - before; n != 2 {
+				t.Errorf("origin saw %d handshakes, want 2", n)
+			}
+			if st := h.p.Stats(); st.Objects != 0 {
+				t.Errorf("an upgrade was stored: %+v", st)
+			}
+		})
+	}
+	t.Run("RFC9110§7.8 --allow honoured", func(t *testing.T) {
+		h := start(t, Config{Upstream: u, Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
+		before := handshakes.Load()
+		if _, err := wsDial(t, strings.TrimPrefix(h.url, "http://"), ""); err == nil {
+			t.Fatal("a client outside --allow opened a WebSocket")
+		}
+		if handshakes.Load() != before {
+			t.Error("a denied upgrade reached the origin")
+		}
+	})
+	t.Run("RFC9110§15.2.2 origin refusing the upgrade", func(t *testing.T) {
+		o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			http.Error(w, "no websockets here", http.StatusBadRequest)
+		})
+		ou, _ := url.Parse(o.URL)
+		h := start(t, Config{Upstream: ou})
+		for range 2 {
+			if _, err := wsDial(t, strings.TrimPrefix(h.url, "http://"), ""); err == nil {
+				t.Fatal("handshake succeeded against a plain origin")
+			}
+		}
+		if o.hits.Load() != 2 {
+			t.Errorf("origin hits %d, want 2: a refused upgrade must not be cached", o.hits.Load())
+		}
+	})
+}
+
+// waitEntry returns the next access-log entry matching ok (the log is
+// written when the handler returns, after the client saw the end).
+func waitEntry(t *testing.T, h *harness, ok func(AccessEntry) bool) AccessEntry {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-h.log:
+			if ok(e) {
+				return e
+			}
+		case <-timeout:
+			t.Fatal("no matching access-log entry within 5s")
+		}
 	}
 }

@@ -155,6 +155,9 @@ type Proxy struct {
 	guard        *guard.Guard
 	conns        *connlimit.Limiter
 
+	upgradeOnce sync.Once
+	upgrader    *http.Transport // see upgradeTransport
+
 	bg        sync.WaitGroup // background revalidations
 	tunnelsWG sync.WaitGroup // open CONNECT tunnels
 	mu        sync.Mutex

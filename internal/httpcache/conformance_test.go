@@ -235,10 +235,13 @@ func TestContentLanguageSelection(t *testing.T) {
 			}
 		})
 	}
-	if _, ok := ContentLanguageKey(fields, hdr(), hdr("Content-Language", "de, en")); ok {
+	if _, ok := ContentLanguageKey(fields, hdr("Accept-Language", "en, de;q=0.5"), hdr("Content-Language", "de")); ok {
+		t.Error("RFC9111§4.1 a response in a less preferred language keeps the plain key")
+	}
+	if _, ok := ContentLanguageKey(fields, hdr("Accept-Language", "de"), hdr("Content-Language", "de, en")); ok {
 		t.Error("RFC9111§4.1 a multi-language response must not be aliased")
 	}
-	if _, ok := ContentLanguageKey([]string{"Accept"}, hdr(), hdr("Content-Language", "de")); ok {
+	if _, ok := ContentLanguageKey([]string{"Accept"}, hdr("Accept-Language", "de"), hdr("Content-Language", "de")); ok {
 		t.Error("RFC9111§4.1 no alias when Vary does not name Accept-Language")
 	}
 }

@@ -156,14 +156,15 @@ func normalizeAccept(lines []string) string {
 // maxLanguageAliases bounds the extra lookups one request makes.
 const maxLanguageAliases = 4
 
-// ContentLanguageKey is a second key under which a response varying on
-// Accept-Language may be stored: the secondary key of a request whose
-// Accept-Language is exactly the response's single Content-Language. Any
-// request preferring that language above all others can be answered with
-// it (LanguageAliasKeys finds it), whatever else it lists at lower
-// q-values — the language negotiation of RFC 9110 §12.5.4 done by the
-// cache (§4.1 allows such normalisation). ok is false when it does not
-// apply.
+// ContentLanguageKey is the key under which to store a response varying
+// on Accept-Language instead of SecondaryKey: the secondary key of a
+// request whose Accept-Language is exactly the response's single
+// Content-Language, when that language is one the request prefers most.
+// Any request preferring that language above all others can then be
+// answered with it (LanguageAliasKeys finds it), whatever else it lists at
+// lower q-values — the language negotiation of RFC 9110 §12.5.4 done by
+// the cache (§4.1 allows such normalisation). ok is false when it does not
+// apply; the response is then stored under SecondaryKey.
 func ContentLanguageKey(fields []string, req, resp Header) (string, bool) {
 	if !slices.Contains(fields, "Accept-Language") {
 		return "", false
@@ -172,7 +173,28 @@ func ContentLanguageKey(fields []string, req, resp Header) (string, bool) {
 	if len(langs) != 1 || !isToken(langs[0]) {
 		return "", false
 	}
-	return SecondaryKey(fields, withField(req, "Accept-Language", langs[0])), true
+	lang := strings.ToLower(langs[0])
+	if !slices.Contains(topLanguages(req), lang) {
+		return "", false
+	}
+	return SecondaryKey(fields, withField(req, "Accept-Language", lang)), true
+}
+
+// topLanguages are the languages a request prefers most (highest
+// q-value above 0, "*" excepted), at most maxLanguageAliases.
+func topLanguages(req Header) []string {
+	entries := parseAccept(req["Accept-Language"])
+	top := 0
+	for _, e := range entries {
+		top = max(top, e.q)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.q == top && top > 0 && e.name != "*" && len(out) < maxLanguageAliases && !slices.Contains(out, e.name) {
+			out = append(out, e.name)
+		}
+	}
+	return out
 }
 
 // LanguageAliasKeys are the keys under which ContentLanguageKey may have
@@ -182,16 +204,9 @@ func LanguageAliasKeys(fields []string, req Header) []string {
 	if !slices.Contains(fields, "Accept-Language") {
 		return nil
 	}
-	entries := parseAccept(req["Accept-Language"])
-	top := 0
-	for _, e := range entries {
-		top = max(top, e.q)
-	}
 	var out []string
-	for _, e := range entries {
-		if e.q == top && top > 0 && e.name != "*" && len(out) < maxLanguageAliases {
-			out = append(out, SecondaryKey(fields, withField(req, "Accept-Language", e.name)))
-		}
+	for _, lang := range topLanguages(req) {
+		out = append(out, SecondaryKey(fields, withField(req, "Accept-Language", lang)))
 	}
 	return out
 }

@@ -88,19 +88,16 @@ func (c *cache) put(ctx context.Context, primary string, req httpcache.Header, e
 		}
 		marker = &Entry{VaryFields: fields, VaryID: newVaryID()}
 	}
-	keys := []string{variantKey(primary, marker.VaryID, httpcache.SecondaryKey(fields, req))}
-	if alias, ok := httpcache.ContentLanguageKey(fields, req, e.Header); ok {
-		if ak := variantKey(primary, marker.VaryID, alias); ak != keys[0] {
-			keys = append(keys, ak)
-		}
+	secondary, ok := httpcache.ContentLanguageKey(fields, req, e.Header)
+	if !ok {
+		secondary = httpcache.SecondaryKey(fields, req)
 	}
-	for _, key := range keys {
-		if err := c.store.Set(ctx, key, e); err != nil {
-			return err
-		}
-		if !slices.Contains(marker.Variants, key) {
-			marker.Variants = append(marker.Variants, key)
-		}
+	key := variantKey(primary, marker.VaryID, secondary)
+	if err := c.store.Set(ctx, key, e); err != nil {
+		return err
+	}
+	if !slices.Contains(marker.Variants, key) {
+		marker.Variants = append(marker.Variants, key)
 	}
 	if len(marker.Variants) > maxVariants {
 		marker.Variants = marker.Variants[len(marker.Variants)-maxVariants:]

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -158,5 +159,70 @@ func TestIfModifiedSinceWithoutLastModified(t *testing.T) {
 	r = h.get("/ims", "If-Modified-Since", httpcache.FormatHTTPDate(d.Add(-time.Hour)))
 	if r.StatusCode != http.StatusOK || r.body == "" {
 		t.Fatalf("RFC9111§4.3.2 IMS before Date: %d %q", r.StatusCode, r.body)
+	}
+}
+
+// TestCacheStatusHonestAboutStorage covers RFC 9211 §2.5: "stored" goes out
+// only when it is known at header time; the access log has the outcome.
+func TestCacheStatusHonestAboutStorage(t *testing.T) {
+	big := strings.Repeat("b", 100<<10)
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=600")
+		body := big
+		if r.URL.Path == "/small" {
+			body = "small"
+		}
+		// No Content-Length: chunked, the length unknown at header time.
+		w.(http.Flusher).Flush()
+		io.WriteString(w, body)
+	})
+	u, _ := url.Parse(o.URL)
+	h := start(t, Config{Upstream: u, MaxObjectSize: 64 << 10})
+	tests := []struct {
+		path      string
+		logStored bool
+		logDetail string
+	}{
+		{"/big", false, "detail=too-large"},
+		{"/small", true, ""},
+	}
+	for _, tc := range tests {
+		t.Run("RFC9211§2.5 "+tc.path, func(t *testing.T) {
+			r := h.get(tc.path)
+			if strings.Contains(r.status(), "stored") {
+				t.Errorf("Cache-Status %q claims stored before the body's length is known", r.status())
+			}
+			e := waitEntry(t, h, func(e AccessEntry) bool { return strings.HasSuffix(e.URL, tc.path) })
+			if strings.Contains(e.CacheStatus, "; stored") != tc.logStored || !strings.Contains(e.CacheStatus, tc.logDetail) {
+				t.Errorf("access log Cache-Status %q; want stored=%v %q", e.CacheStatus, tc.logStored, tc.logDetail)
+			}
+		})
+	}
+	if r := h.get("/small"); r.verdict() != "HIT" {
+		t.Errorf("the small chunked body was not stored: %s", r.verdict())
+	}
+}
+
+// TestStoredObjectsExcludeVaryMarkers: one response that varies is one
+// object in /_socklab/stats, not two.
+func TestStoredObjectsExcludeVaryMarkers(t *testing.T) {
+	var o *origin
+	o = newOrigin(t, static(&o, "Cache-Control", "max-age=60", "Vary", "Accept-Encoding"))
+	h := reverse(t, o)
+	h.get("/v", "Accept-Encoding", "gzip")
+	h.store.CleanUp()
+	if st := h.p.Stats(); st.Objects != 1 {
+		t.Fatalf("one varying response: stored_objects %d, want 1", st.Objects)
+	}
+	h.get("/v", "Accept-Encoding", "br")
+	h.get("/plain")
+	h.store.CleanUp()
+	if st := h.p.Stats(); st.Objects != 3 {
+		t.Fatalf("two variants and a plain response: stored_objects %d, want 3", st.Objects)
+	}
+	h.do("PURGE", "/v")
+	h.store.CleanUp()
+	if st := h.p.Stats(); st.Objects != 1 {
+		t.Fatalf("after purging the varying URL: stored_objects %d, want 1", st.Objects)
 	}
 }

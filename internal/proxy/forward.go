@@ -225,7 +225,14 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 		out[k] = v
 	}
 	p.targets.Strip(out)
-	p.mark(out, age, cs, "MISS")
+	// Cache-Status leaves before the body, so it says only what is true
+	// now: "stored" when the body's length is known to fit. A body of
+	// unknown length may still outgrow --max-object-size (and any body may
+	// be cut off, but then the client gets a broken message, never a
+	// complete one marked stored). The access log gets the final verdict.
+	sent := cs
+	sent.Stored = store && resp.ContentLength >= 0
+	p.mark(out, age, sent, "MISS")
 	p.counters.misses.Add(1)
 
 	var dst io.Writer = w
@@ -240,6 +247,7 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 	if store && resp.ContentLength > 0 {
 		body = make([]byte, 0, resp.ContentLength)
 	}
+	wanted := store
 	body, store, err := p.copyBody(dst, w, resp.Body, body, store, resp.ContentLength < 0)
 	if err != nil {
 		var we *clientWriteError
@@ -253,19 +261,30 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 		// rather than a truncated body it could take as whole.
 		p.counters.upstreamErrors.Add(1)
 		p.log.Warn("upstream body incomplete", "upstream", t.name, "url", t.keyURI, "err", err)
+		cs.Stored, cs.HasTTL, cs.Detail = false, false, "incomplete"
+		w.cs = cs.String()
 		f.release()
 		_ = http.NewResponseController(w).Flush() // what arrived, then the cut
 		panic(http.ErrAbortHandler)
+	}
+	if wanted && !store {
+		cs.Detail = "too-large"
 	}
 	if store {
 		e.Body = body
 		e.StoreUntil = p.storeUntil(e)
 		if err := p.cache.put(ctx, f.primary, r.Header, e); err != nil {
 			p.log.Warn("cache store failed", "url", t.keyURI, "err", err)
+			store, cs.Detail = false, "store-failed"
 		} else {
 			p.counters.stored.Add(1)
 		}
 	}
+	cs.Stored = store
+	if !store {
+		cs.HasTTL = false
+	}
+	w.cs = cs.String() // what the access log records
 }
 
 type clientWriteError struct{ err error }

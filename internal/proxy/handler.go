@@ -298,7 +298,14 @@ func (p *Proxy) servePurge(w http.ResponseWriter, r *http.Request, t *target) {
 		return
 	}
 	p.counters.purges.Add(1)
-	found, err := p.cache.invalidate(r.Context(), t.key(http.MethodGet, t.keyURI))
+	primary := t.key(http.MethodGet, t.keyURI)
+	found, err := p.cache.invalidate(r.Context(), primary)
+	if err == nil && !found {
+		// A shared tier that cannot be reached reads as a miss; the
+		// delete tells, so every such PURGE answers 503 (the other
+		// proxies may still hold the object), not just the first.
+		err = p.cache.store.Delete(r.Context(), primary)
+	}
 	if err != nil {
 		p.plainError(w, http.StatusServiceUnavailable, "purge "+t.keyURI+": "+err.Error())
 		return

@@ -19,6 +19,7 @@ type MemoryStore struct {
 	c         *otter.Cache[string, *Entry]
 	max       uint64
 	evictions atomic.Uint64
+	markers   atomic.Int64 // Vary markers held: bookkeeping, not objects
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -41,6 +42,9 @@ func NewMemoryStore(maxBytes int64) (*MemoryStore, error) {
 			return max(time.Until(en.Value.StoreUntil), time.Millisecond)
 		}),
 		OnDeletion: func(ev otter.DeletionEvent[string, *Entry]) {
+			if ev.Value.IsMarker() {
+				s.markers.Add(-1) // replaced, deleted, expired or evicted
+			}
 			if ev.Cause == otter.CauseOverflow {
 				s.evictions.Add(1)
 			}
@@ -68,6 +72,9 @@ func (s *MemoryStore) Set(_ context.Context, key string, e *Entry) error {
 		s.c.Invalidate(key)
 		return nil
 	}
+	if e.IsMarker() {
+		s.markers.Add(1) // before Set: a replaced marker's deletion follows
+	}
 	s.c.Set(key, e)
 	return nil
 }
@@ -78,9 +85,12 @@ func (s *MemoryStore) Delete(_ context.Context, key string) error {
 	return nil
 }
 
-// Stats reports objects, bytes and evictions.
+// Stats reports objects, bytes and evictions. Objects are stored
+// responses: Vary markers (see Entry) are not counted, so one response
+// that varies counts once.
 func (s *MemoryStore) Stats() StoreStats {
-	return StoreStats{Objects: s.c.EstimatedSize(), Bytes: s.c.WeightedSize(), CapacityBytes: s.max, Evictions: s.evictions.Load()}
+	objects := max(0, s.c.EstimatedSize()-int(s.markers.Load()))
+	return StoreStats{Objects: objects, Bytes: s.c.WeightedSize(), CapacityBytes: s.max, Evictions: s.evictions.Load()}
 }
 
 // CleanUp runs pending evictions now (tests use it to check the bound).

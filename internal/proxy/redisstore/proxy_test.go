@@ -174,6 +174,23 @@ func TestProxyServesWithRedisKilled(t *testing.T) {
 	}
 }
 
+// TestProxyPurgeWithRedisDown: every PURGE says it cannot reach the shared
+// tier (503), the first one and those after it alike, since the other
+// proxies may still hold the object.
+func TestProxyPurgeWithRedisDown(t *testing.T) {
+	srv := redistest.Start(t)
+	s := newShared(t, srv, 1, []byte("v"))
+	do(t, http.MethodGet, s.proxies[0].URL+"/gone")
+	s.stored(t, 0, 1)
+	srv.Kill()
+	for i := range 3 {
+		resp, body := do(t, "PURGE", s.proxies[0].URL+"/gone")
+		if resp.StatusCode != http.StatusServiceUnavailable || !bytes.Contains(body, []byte("shared tier")) {
+			t.Fatalf("PURGE %d with Redis down: %s %q; want 503 naming the shared tier", i+1, resp.Status, body)
+		}
+	}
+}
+
 // TestSharedCoalescing: with CoalesceShared, concurrent misses for one
 // URL on two proxies make one origin request; the second proxy waits for
 // the first one's response and serves it as a collapsed hit.

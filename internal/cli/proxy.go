@@ -63,8 +63,10 @@ func newProxyCmd(e *env) *cobra.Command {
         (max-age, s-maxage, no-cache, no-store, private, must-revalidate,
         stale-while-revalidate, stale-if-error, immutable, ...), Expires,
         heuristic freshness, Vary, revalidation with ETag/Last-Modified, and
-        invalidation by POST/PUT/DELETE/PATCH. Concurrent misses for one URL
-        make one upstream request. Every response carries Cache-Status
+        invalidation by POST/PUT/DELETE/PATCH; CDN-Cache-Control (RFC 9213,
+        and --targeted-cache-control before it); byte ranges served from
+        stored responses. 1xx responses and WebSocket upgrades are relayed.
+        Concurrent misses for one URL make one upstream request. Every response carries Cache-Status
         (RFC 9211), X-Cache: HIT|MISS and Age; one access-log line per
         request ends with the verdict. "PURGE URL" drops a URL from the cache.
         Clients outside --allow (default: loopback and private ranges) get

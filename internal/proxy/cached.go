@@ -279,6 +279,9 @@ func (p *Proxy) revalidateInBackground(r *http.Request, t *target, key string, s
 			p.counters.revalidated.Add(1)
 			_ = p.cache.replace(ctx, key, p.updatedEntry(stored, resp.Header, reqTime, respTime))
 		case resp.StatusCode != http.StatusNotModified:
+			if decodeTransferCodings(resp) != nil {
+				return // coded with what the proxy cannot decode: not storable
+			}
 			h := resp.Header.Clone()
 			httpcache.RemoveHopByHop(h)
 			if ok, _ := httpcache.Storable(req, resp.StatusCode, h, p.targets); !ok || resp.ContentLength > p.maxObject {

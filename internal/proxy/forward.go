@@ -27,6 +27,7 @@ type fetch struct {
 	stored    *Entry // non-nil: revalidate this entry (conditional request)
 	storedKey string // where stored lives
 	headOf    *Entry // HEAD: the stored GET entry this response may update (§4.3.5)
+	codings   []string // transfer codings relayed undecoded (decodeTransferCodings)
 	flight    *flight
 	flightKey string
 	flights   *flights
@@ -124,6 +125,7 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 		return
 	}
 	defer resp.Body.Close()
+	f.codings = decodeTransferCodings(resp)
 	if f.stored != nil {
 		switch {
 		case resp.StatusCode == http.StatusNotModified && httpcache.Selects304(f.stored.Header, resp.Header):
@@ -200,6 +202,9 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 	if store && resp.ContentLength > p.maxObject {
 		store, detail = false, "too-large"
 	}
+	if store && len(f.codings) > 0 {
+		store, detail = false, "transfer-coding" // a coded body is not the content
+	}
 	if !store {
 		f.release() // waiters need not wait for a body they will not get
 	}
@@ -225,6 +230,11 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 		out[k] = v
 	}
 	p.targets.Strip(out)
+	if len(f.codings) > 0 {
+		// Codings the proxy cannot decode go on to the client as they
+		// came; net/http adds its own chunked after them.
+		out["Transfer-Encoding"] = []string{strings.Join(f.codings, ", ")}
+	}
 	// Cache-Status leaves before the body, so it says only what is true
 	// now: "stored" when the body's length is known to fit. A body of
 	// unknown length may still outgrow --max-object-size (and any body may

@@ -1,15 +1,20 @@
 package proxy
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"net/http/httputil"
 	"net/netip"
 	"net/textproto"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -243,5 +248,141 @@ func waitEntry(t *testing.T, h *harness, ok func(AccessEntry) bool) AccessEntry 
 		case <-timeout:
 			t.Fatal("no matching access-log entry within 5s")
 		}
+	}
+}
+
+func gzipped(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	io.WriteString(zw, s)
+	zw.Close()
+	return b.Bytes()
+}
+
+// chunk frames b as one chunk and the last chunk (RFC 9112 §7.1).
+func chunk(b []byte) string {
+	return strconv.FormatInt(int64(len(b)), 16) + "\r\n" + string(b) + "\r\n0\r\n\r\n"
+}
+
+// TestTransferCodingsOnTheWire covers RFC 9112 §6.1, §6.3 and §7 with
+// RFC 9111 §3.1: transfer codings net/http's client rejects are handled on
+// the wire, and Transfer-Encoding is never stored.
+func TestTransferCodingsOnTheWire(t *testing.T) {
+	const text = "the content, not its coding"
+	gz := string(gzipped(t, text))
+	head := "HTTP/1.1 200 OK\r\nCache-Control: max-age=600\r\n"
+	tests := []struct {
+		name   string
+		reply  string
+		body   string
+		te     string // Transfer-Encoding the client sees
+		stored bool
+	}{
+		{"RFC9112§7 gzip, chunked decoded", head + "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunk([]byte(gz)), text, "", true},
+		{"RFC9112§6.1 codings on two field lines", head + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk([]byte(gz)), text, "", true},
+		{"RFC9112§6.3 gzip without chunked runs to the close", head + "Transfer-Encoding: gzip\r\n\r\n" + gz, text, "", true},
+		{"RFC9112§6.3 Transfer-Encoding overrides Content-Length", head + "Transfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n" + gz, text, "", true},
+		{"RFC9112§6.1 identity is no coding", head + "Transfer-Encoding: identity\r\n\r\n" + text, text, "", true},
+		{"RFC9112§6.1 unknown coding relayed as is, not stored", head + "Transfer-Encoding: x-socklab-test\r\n\r\n" + text, text, "x-socklab-test", false},
+		{"RFC9111§3.1 a forged coding field is dropped", head + "Socklab-Transfer-Coding: gzip\r\nContent-Length: 27\r\n\r\n" + text, text, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, hits := rawOrigin(t, func(int) string { return tc.reply })
+			u, _ := url.Parse("http://" + addr)
+			h := start(t, Config{Upstream: u})
+			// A raw client: net/http's would itself reject what an unknown
+			// coding leaves on the response.
+			raw := func() (string, string) {
+				c, err := net.DialTimeout("tcp", strings.TrimPrefix(h.url, "http://"), 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+				io.WriteString(c, "GET /te HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+				b, _ := io.ReadAll(c)
+				head, body, _ := strings.Cut(string(b), "\r\n\r\n")
+				return head, body
+			}
+			hd, body := raw()
+			if !strings.HasPrefix(hd, "HTTP/1.1 200") {
+				t.Fatalf("status line: %q", hd)
+			}
+			var te []string
+			for _, l := range strings.Split(hd, "\r\n") {
+				if k, v, ok := strings.Cut(l, ":"); ok && strings.EqualFold(k, "Transfer-Encoding") {
+					te = append(te, strings.TrimSpace(v))
+				}
+			}
+			got := body
+			if slices.Contains(te, "chunked") {
+				cr := httputil.NewChunkedReader(strings.NewReader(body))
+				b, err := io.ReadAll(cr)
+				if err != nil {
+					t.Fatalf("chunked body: %v", err)
+				}
+				got = string(b)
+			}
+			if got != tc.body {
+				t.Fatalf("body %q, want %q (head %q)", got, tc.body, hd)
+			}
+			if tc.te != "" && (len(te) == 0 || te[0] != tc.te) {
+				t.Fatalf("Transfer-Encoding %q, want %q first", te, tc.te)
+			}
+			if strings.Contains(strings.ToLower(hd), "socklab-transfer-coding") {
+				t.Fatalf("the private field leaked: %q", hd)
+			}
+			hd, _ = raw()
+			wantHits := int64(1)
+			if !tc.stored {
+				wantHits = 2
+			}
+			if hits.Load() != wantHits {
+				t.Fatalf("origin hits %d, want %d (stored %v)", hits.Load(), wantHits, tc.stored)
+			}
+			if tc.stored && strings.Contains(strings.ToLower(hd), "gzip") {
+				t.Fatalf("a stored response kept its transfer coding: %q", hd)
+			}
+		})
+	}
+}
+
+// TestTransferCodingOnReusedConnection: the rewrite works on keep-alive
+// upstream connections, where net/http peeks for the next response before
+// it writes the request.
+func TestTransferCodingOnReusedConnection(t *testing.T) {
+	const text = "decoded"
+	gz := gzipped(t, text)
+	var conns atomic.Int64
+	o := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/gz" {
+			// net/http sends "Transfer-Encoding: gzip" then its own
+			// "Transfer-Encoding: chunked" line.
+			w.Header().Set("Transfer-Encoding", "gzip")
+			w.Write(gz)
+			return
+		}
+		io.WriteString(w, "plain")
+	}))
+	o.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	o.Start()
+	t.Cleanup(o.Close)
+	u, _ := url.Parse(o.URL)
+	h := start(t, Config{Upstream: u})
+	for i, path := range []string{"/plain", "/gz", "/plain", "/gz"} {
+		r := h.get(path)
+		want := map[string]string{"/plain": "plain", "/gz": text}[path]
+		if r.StatusCode != 200 || r.body != want {
+			t.Fatalf("request %d %s: %d %q", i, path, r.StatusCode, r.body)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("upstream connections %d, want 1 (reused)", n)
 	}
 }

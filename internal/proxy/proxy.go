@@ -256,7 +256,7 @@ func (p *Proxy) dialUpstream(d *net.Dialer) func(ctx context.Context, network, a
 		if err != nil {
 			return nil, err
 		}
-		return &readTimeoutConn{Conn: c, timeout: p.timeout}, nil
+		return &teConn{Conn: &readTimeoutConn{Conn: c, timeout: p.timeout}}, nil
 	}
 }
 

@@ -27,10 +27,11 @@ type fetch struct {
 	stored    *Entry // non-nil: revalidate this entry (conditional request)
 	storedKey string // where stored lives
 	headOf    *Entry // HEAD: the stored GET entry this response may update (§4.3.5)
-	codings   []string // transfer codings relayed undecoded (decodeTransferCodings)
 	flight    *flight
 	flightKey string
 	flights   *flights
+
+	codings []string // transfer codings relayed undecoded (decodeTransferCodings)
 }
 
 // release ends the coalescing flight this fetch leads, if any.

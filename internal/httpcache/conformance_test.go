@@ -414,3 +414,72 @@ func FuzzParseRange(f *testing.F) {
 		}
 	})
 }
+
+func TestPartialPolicy(t *testing.T) {
+	t.Run("RFC9110§14.4 Content-Range", func(t *testing.T) {
+		for in, want := range map[string]bool{"bytes 4-9/10": true, "BYTES 0-0/1": true, "bytes 4-9/*": false, "bytes */10": false, "bytes 5-4/10": false, "bytes 0-10/10": false, "items 0-1/2": false, "bytes 0-1": false} {
+			if _, _, ok := ParseContentRange(in); ok != want {
+				t.Errorf("ParseContentRange(%q) ok=%v, want %v", in, ok, want)
+			}
+		}
+		if rg, size, _ := ParseContentRange("bytes 4-9/10"); rg != (ByteRange{4, 9}) || size != 10 {
+			t.Errorf("ParseContentRange = %v %d", rg, size)
+		}
+	})
+	lm := FormatHTTPDate(t0.Add(-time.Hour))
+	tests := []struct {
+		name string
+		a, b Header
+		want bool
+	}{
+		{"RFC9111§3.4 same strong ETag", hdr("Etag", `"v1"`), hdr("Etag", `"v1"`), true},
+		{"RFC9111§3.4 different ETags", hdr("Etag", `"v1"`), hdr("Etag", `"v2"`), false},
+		{"RFC9111§3.4 weak ETags never", hdr("Etag", `W/"v1"`), hdr("Etag", `W/"v1"`), false},
+		{"RFC9111§3.4 one without ETag", hdr("Etag", `"v1"`), hdr(), false},
+		{"RFC9110§8.8.2.2 strong Last-Modified", hdr("Last-Modified", lm, "Date", FormatHTTPDate(t0)), hdr("Last-Modified", lm, "Date", FormatHTTPDate(t0)), true},
+		{"RFC9110§8.8.2.2 Last-Modified too close to Date is weak", hdr("Last-Modified", lm, "Date", lm), hdr("Last-Modified", lm, "Date", lm), false},
+		{"RFC9111§3.4 no validators", hdr(), hdr(), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := StrongMatch(tc.a, tc.b); got != tc.want {
+				t.Errorf("StrongMatch = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	t.Run("RFC9111§3.4 combining", func(t *testing.T) {
+		rg, body, ok := CombineParts(ByteRange{0, 4}, []byte("01234"), ByteRange{5, 9}, []byte("56789"))
+		if !ok || rg != (ByteRange{0, 9}) || string(body) != "0123456789" {
+			t.Errorf("touching parts: %v %q %v", rg, body, ok)
+		}
+		rg, body, ok = CombineParts(ByteRange{2, 6}, []byte("xxxxx"), ByteRange{0, 3}, []byte("0123"))
+		if !ok || rg != (ByteRange{0, 6}) || string(body) != "0123xxx" {
+			t.Errorf("overlapping parts, newer wins: %v %q %v", rg, body, ok)
+		}
+		if _, _, ok := CombineParts(ByteRange{0, 2}, []byte("012"), ByteRange{5, 6}, []byte("56")); ok {
+			t.Error("parts with a gap combined")
+		}
+	})
+	t.Run("RFC9111§3.4 completion range", func(t *testing.T) {
+		for _, c := range []struct {
+			rg   ByteRange
+			want string
+		}{{ByteRange{0, 4}, "bytes=5-"}, {ByteRange{5, 9}, "bytes=0-4"}, {ByteRange{2, 5}, ""}, {ByteRange{0, 9}, ""}} {
+			if got := CompletionRange(c.rg, 10); got != c.want {
+				t.Errorf("CompletionRange(%v) = %q, want %q", c.rg, got, c.want)
+			}
+		}
+	})
+}
+
+func FuzzParseContentRange(f *testing.F) {
+	for _, s := range []string{"bytes 4-9/10", "bytes */10", "bytes 1-2/*", "bytes 99999999999999999999-1/2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rg, size, ok := ParseContentRange(s)
+		if ok && (rg.First < 0 || rg.First > rg.Last || rg.Last >= size) {
+			t.Fatalf("ParseContentRange(%q) = %v/%d", s, rg, size)
+		}
+	})
+}

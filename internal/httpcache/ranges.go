@@ -11,6 +11,8 @@ type ByteRange struct{ First, Last int64 }
 // Len is the number of bytes in r.
 func (r ByteRange) Len() int64 { return r.Last - r.First + 1 }
 
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
 // ContentRange renders r of a representation of size bytes as a
 // Content-Range value (RFC 9110 §14.4).
 func (r ByteRange) ContentRange(size int64) string {

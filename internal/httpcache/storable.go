@@ -47,9 +47,12 @@ func Storable(req Request, status int, h Header, t Targets) (ok bool, reason str
 	default:
 		return false, "method"
 	}
-	// 206 would need range combining (§3.3), 304 is never a complete
-	// response; 1xx is not final.
-	if status < 200 || status == 206 || status == 304 {
+	// A 206 is stored as a part when its one range and complete length
+	// are known (§3.3); 304 is never a complete response; 1xx is not final.
+	if status < 200 || status == 304 {
+		return false, "status"
+	}
+	if _, _, ok := ParseContentRange(get(h, "Content-Range")); status == 206 && !ok {
 		return false, "status"
 	}
 	if ParseCacheControl(req.Header).NoStore {

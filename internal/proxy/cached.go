@@ -23,6 +23,10 @@ func (p *Proxy) serveCacheable(w *respWriter, r *http.Request, t *target) {
 		p.log.Warn("cache lookup failed", "url", t.keyURI, "err", err)
 	}
 	f := fetch{fwd: fwd, primary: primary, noStore: rd.NoStore}
+	if e != nil && e.Status == http.StatusPartialContent {
+		p.servePartial(w, r, t, e, key, f)
+		return
+	}
 	if e != nil {
 		now := p.now()
 		dec := httpcache.Reuse(p.request(r), e.response(p.targets), now)
@@ -121,8 +125,8 @@ func (p *Proxy) coalesce(w *respWriter, r *http.Request, t *target, f fetch) {
 // the store) since r's own lookup. It reports whether it answered.
 func (p *Proxy) serveCollapsed(w *respWriter, r *http.Request, primary string) bool {
 	e, _, _, err := p.cache.lookup(r.Context(), primary, r.Header)
-	if err != nil || e == nil {
-		return false
+	if err != nil || e == nil || e.Status == http.StatusPartialContent {
+		return false // a part answers only through servePartial
 	}
 	dec := httpcache.Reuse(p.request(r), e.response(p.targets), p.now())
 	if dec.Action != httpcache.Fresh {
@@ -144,6 +148,12 @@ func (p *Proxy) onlyIfCached(w http.ResponseWriter, t *target) {
 // happened, so fields a qualified no-cache names are left out (§5.2.2.4).
 // A client's own conditional is answered with 304 when it matches.
 func (p *Proxy) serveStored(w *respWriter, r *http.Request, e *Entry, cs httpcache.CacheStatus, reuse bool) {
+	p.counters.hits.Add(1)
+	p.serveEntry(w, r, e, cs, reuse, "HIT")
+}
+
+// serveEntry sends e, marked with cs and verdict (X-Cache).
+func (p *Proxy) serveEntry(w *respWriter, r *http.Request, e *Entry, cs httpcache.CacheStatus, reuse bool, verdict string) {
 	meta := e.response(p.targets)
 	var skip []string
 	if reuse {
@@ -158,8 +168,7 @@ func (p *Proxy) serveStored(w *respWriter, r *http.Request, e *Entry, cs httpcac
 		}
 	}
 	p.targets.Strip(out)
-	p.mark(out, meta.Age(p.now()), cs, "HIT")
-	p.counters.hits.Add(1)
+	p.mark(out, meta.Age(p.now()), cs, verdict)
 	if e.Status == http.StatusOK && httpcache.NotModified(r.Header, e.Header) {
 		out.Del("Content-Length")
 		w.WriteHeader(http.StatusNotModified)

@@ -32,6 +32,10 @@ type fetch struct {
 	flights   *flights
 
 	codings []string // transfer codings relayed undecoded (decodeTransferCodings)
+
+	partial  *Entry // a stored 206 a new part may combine with (partial.go)
+	complete string // Range asking for the rest of partial
+	ifRange  string // its strong validator, sent as If-Range
 }
 
 // release ends the coalescing flight this fetch leads, if any.
@@ -91,6 +95,14 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 		for k, v := range httpcache.ConditionalHeader(f.stored.Header) {
 			out.Header[k] = v
 		}
+	case f.complete != "":
+		// Ask only for what the stored part lacks (RFC 9111 §3.4); If-Range
+		// makes a changed representation come back whole.
+		for _, k := range conditionalFields {
+			out.Header.Del(k)
+		}
+		out.Header.Set("Range", f.complete)
+		out.Header.Set("If-Range", f.ifRange)
 	case f.primary != "" && !f.noStore && r.Method == http.MethodGet:
 		// Fill the cache with a full response and answer the client's
 		// own conditional from it (RFC 9111 §4.3.2).
@@ -127,6 +139,15 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 	}
 	defer resp.Body.Close()
 	f.codings = decodeTransferCodings(resp)
+	if f.complete != "" && resp.StatusCode == http.StatusPartialContent && len(f.codings) == 0 {
+		if p.completePart(w, r, f, resp, reqTime, respTime) {
+			return
+		}
+		resp.Body.Close()
+		f.complete, f.partial = "", nil // ask again for the whole
+		p.forward(w, r, t, f)
+		return
+	}
 	if f.stored != nil {
 		switch {
 		case resp.StatusCode == http.StatusNotModified && httpcache.Selects304(f.stored.Header, resp.Header):
@@ -284,6 +305,13 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 	if store {
 		e.Body = body
 		e.StoreUntil = p.storeUntil(e)
+		if e.Status == http.StatusPartialContent {
+			if e, store = p.withPart(f.partial, e); !store {
+				cs.Detail = "incomplete"
+			}
+		}
+	}
+	if store {
 		if err := p.cache.put(ctx, f.primary, r.Header, e); err != nil {
 			p.log.Warn("cache store failed", "url", t.keyURI, "err", err)
 			store, cs.Detail = false, "store-failed"

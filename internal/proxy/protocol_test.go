@@ -386,3 +386,126 @@ func TestTransferCodingOnReusedConnection(t *testing.T) {
 		t.Errorf("upstream connections %d, want 1 (reused)", n)
 	}
 }
+
+// rangeOrigin serves "0123456789" with real range support (ServeContent)
+// under the ETag in etag ("" for none), recording the Range and If-Range
+// of each request.
+type rangeOrigin struct {
+	*origin
+	mu      sync.Mutex
+	etag    string
+	ranges  []string
+	ifRange []string
+}
+
+func newRangeOrigin(t *testing.T, etag string) *rangeOrigin {
+	ro := &rangeOrigin{etag: etag}
+	ro.origin = newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		ro.mu.Lock()
+		ro.ranges = append(ro.ranges, r.Header.Get("Range"))
+		ro.ifRange = append(ro.ifRange, r.Header.Get("If-Range"))
+		etag := ro.etag
+		ro.mu.Unlock()
+		w.Header().Set("Cache-Control", "max-age=3600")
+		if etag != "" {
+			w.Header().Set("Etag", etag)
+		}
+		http.ServeContent(w, r, "", time.Time{}, strings.NewReader("0123456789"))
+	})
+	return ro
+}
+
+func (ro *rangeOrigin) last() (rng, ifRange string) {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	return ro.ranges[len(ro.ranges)-1], ro.ifRange[len(ro.ifRange)-1]
+}
+
+// TestPartialResponsesStoredCombinedCompleted covers RFC 9111 §3.3 and
+// §3.4: 206 responses are stored, serve the ranges they hold, combine with
+// each other, and a stored part is completed by asking for the rest.
+func TestPartialResponsesStoredCombinedCompleted(t *testing.T) {
+	type req struct {
+		rng, verdict string
+		status       int
+		body         string
+		hits         int64
+		upRange      string // the Range the origin saw last ("-": unchecked)
+	}
+	tests := []struct {
+		name  string
+		etag  string
+		steps []req
+	}{
+		{"RFC9111§3.3 a stored part serves the ranges it holds", `"v1"`, []req{
+			{"bytes=-5", "MISS", 206, "56789", 1, "bytes=-5"},
+			{"bytes=-5", "HIT", 206, "56789", 1, "-"},
+			{"bytes=6-8", "HIT", 206, "678", 1, "-"},
+			{"bytes=6-", "HIT", 206, "6789", 1, "-"},
+			{"bytes=-1", "HIT", 206, "9", 1, "-"},
+			{"bytes=2-6", "MISS", 206, "23456", 2, "bytes=2-6"},
+		}},
+		{"RFC9111§3.4 parts combine into the whole", `"v1"`, []req{
+			{"bytes=5-9", "MISS", 206, "56789", 1, "bytes=5-9"},
+			{"bytes=0-4", "MISS", 206, "01234", 2, "bytes=0-4"},
+			{"", "HIT", 200, "0123456789", 2, "-"},
+			{"bytes=3-6", "HIT", 206, "3456", 2, "-"},
+		}},
+		{"RFC9111§3.4 a part is completed with a range request for the rest", `"v1"`, []req{
+			{"bytes=0-3", "MISS", 206, "0123", 1, "bytes=0-3"},
+			{"", "MISS", 200, "0123456789", 2, "bytes=4-"},
+			{"", "HIT", 200, "0123456789", 2, "-"},
+		}},
+		{"RFC9111§3.4 a trailing part is completed from the start", `"v1"`, []req{
+			{"bytes=-3", "MISS", 206, "789", 1, "bytes=-3"},
+			{"", "MISS", 200, "0123456789", 2, "bytes=0-6"},
+			{"", "HIT", 200, "0123456789", 2, "-"},
+		}},
+		{"RFC9111§3.4 no strong validator: the whole is fetched", "", []req{
+			{"bytes=0-3", "MISS", 206, "0123", 1, "bytes=0-3"},
+			{"", "MISS", 200, "0123456789", 2, ""},
+			{"", "HIT", 200, "0123456789", 2, "-"},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ro := newRangeOrigin(t, tc.etag)
+			h := reverse(t, ro.origin)
+			for i, s := range tc.steps {
+				var r resp
+				if s.rng == "" {
+					r = h.get("/p")
+				} else {
+					r = h.get("/p", "Range", s.rng)
+				}
+				if r.StatusCode != s.status || r.body != s.body || r.verdict() != s.verdict || ro.hits.Load() != s.hits {
+					t.Fatalf("step %d (%q): %d %q %s hits %d (%q); want %d %q %s %d", i, s.rng, r.StatusCode, r.body, r.verdict(), ro.hits.Load(), r.status(), s.status, s.body, s.verdict, s.hits)
+				}
+				if got, _ := ro.last(); s.upRange != "-" && got != s.upRange {
+					t.Fatalf("step %d: the origin saw Range %q, want %q", i, got, s.upRange)
+				}
+			}
+		})
+	}
+}
+
+// TestPartialCompletionOfAChangedRepresentation: If-Range makes a changed
+// representation come back whole, and that is what is served and stored.
+func TestPartialCompletionOfAChangedRepresentation(t *testing.T) {
+	ro := newRangeOrigin(t, `"v1"`)
+	h := reverse(t, ro.origin)
+	h.get("/p", "Range", "bytes=0-3")
+	ro.mu.Lock()
+	ro.etag = `"v2"`
+	ro.mu.Unlock()
+	r := h.get("/p")
+	if rng, ifRange := ro.last(); rng != "bytes=4-" || ifRange != `"v1"` {
+		t.Fatalf("completion request: Range %q If-Range %q", rng, ifRange)
+	}
+	if r.StatusCode != 200 || r.body != "0123456789" || r.Header.Get("Etag") != `"v2"` {
+		t.Fatalf("RFC9110§13.1.5 changed representation: %d %q %s", r.StatusCode, r.body, r.Header.Get("Etag"))
+	}
+	if r := h.get("/p"); r.verdict() != "HIT" || r.Header.Get("Etag") != `"v2"` || ro.hits.Load() != 2 {
+		t.Fatalf("after: %s %s hits %d", r.verdict(), r.Header.Get("Etag"), ro.hits.Load())
+	}
+}

@@ -509,3 +509,21 @@ func TestPartialCompletionOfAChangedRepresentation(t *testing.T) {
 		t.Fatalf("after: %s %s hits %d", r.verdict(), r.Header.Get("Etag"), ro.hits.Load())
 	}
 }
+
+// TestOtherUpgradesAreDeclined: an Upgrade offer other than WebSocket
+// (curl --http2 sends h2c) is a hop-by-hop offer the proxy declines; the
+// request is served, and cached, as usual.
+func TestOtherUpgradesAreDeclined(t *testing.T) {
+	var o *origin
+	o = newOrigin(t, static(&o, "Cache-Control", "max-age=60"))
+	h := reverse(t, o)
+	for i, want := range []string{"MISS", "HIT"} {
+		r := h.get("/h2c", "Connection", "Upgrade, HTTP2-Settings", "Upgrade", "h2c", "HTTP2-Settings", "AAMAAABkAAQCAAAAAAIAAAAA")
+		if r.StatusCode != 200 || r.verdict() != want {
+			t.Fatalf("request %d: %d %s, want 200 %s", i, r.StatusCode, r.verdict(), want)
+		}
+	}
+	if o.lastHeader("Upgrade") != "" {
+		t.Error("a declined Upgrade was forwarded")
+	}
+}

@@ -124,6 +124,27 @@ func (c *teConn) scan() {
 	}
 }
 
+// containsFold reports whether s contains the ASCII string sub, ignoring
+// case.
+func containsFold(s []byte, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if asciiEqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func asciiEqualFold(b []byte, s string) bool {
+	for i := range len(s) {
+		x, y := b[i]|0x20, s[i]|0x20
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
 func interimHeader(head []byte) bool {
 	_, after, ok := bytes.Cut(head, []byte(" "))
 	return ok && len(after) >= 3 && after[0] == '1'
@@ -132,6 +153,9 @@ func interimHeader(head []byte) bool {
 // rewriteTE returns the header block head with its Transfer-Encoding in a
 // form net/http accepts (see teConn), or head itself when it already is.
 func rewriteTE(head []byte) []byte {
+	if !containsFold(head, "transfer-encoding") && !containsFold(head, codingField) {
+		return head // the common case, without allocating
+	}
 	lines := strings.Split(strings.TrimSuffix(string(head), "\r\n\r\n"), "\r\n")
 	var codings []string
 	teLines, forged := 0, false

@@ -12,10 +12,14 @@ import (
 	"github.com/socklab/socklab/internal/httpcache"
 )
 
-// upgradeRequested reports whether r asks to switch protocols (RFC 9110
-// §7.8): an Upgrade field, named in Connection as the field requires.
+// upgradeRequested reports whether r asks to switch to WebSocket (RFC 9110
+// §7.8, RFC 6455 §4.1): Upgrade: websocket, named in Connection as the
+// field requires. Other upgrades (h2c from curl --http2, TLS/1.0) are
+// offers a proxy may decline: they stay hop-by-hop fields, dropped, and the
+// request is served as usual — from the cache when it can be.
 func upgradeRequested(r *http.Request) bool {
-	if r.Header.Get("Upgrade") == "" {
+	proto, _, _ := strings.Cut(r.Header.Get("Upgrade"), ",")
+	if name, _, _ := strings.Cut(strings.TrimSpace(proto), "/"); !strings.EqualFold(name, "websocket") {
 		return false
 	}
 	for _, line := range r.Header["Connection"] {

@@ -58,30 +58,36 @@ func looksLikeRequestLine(b []byte) bool {
 
 func (c *teConn) Read(b []byte) (int, error) {
 	for len(c.pending) == 0 {
-		if !c.armed.Load() && len(c.hdr) == 0 {
-			n, err := c.Conn.Read(b)
-			// A read that started before the request was written (the
-			// client's idle-connection peek) returns header bytes too.
-			if n == 0 || !c.armed.Load() {
-				return n, err
-			}
-			c.hdr = append(c.hdr, b[:n]...)
-			if err != nil {
-				c.flushHeader()
-				return c.drain(b, err)
-			}
-		} else {
-			buf := make([]byte, 4096)
-			n, err := c.Conn.Read(buf)
-			c.hdr = append(c.hdr, buf[:n]...)
-			if err != nil {
-				c.flushHeader()
-				return c.drain(b, err)
-			}
+		n, err := c.Conn.Read(b)
+		// A read that started before the request was written (the
+		// client's idle-connection peek) returns header bytes too, so
+		// armed is looked at after the read.
+		if n == 0 || !c.armed.Load() && len(c.hdr) == 0 {
+			return n, err
+		}
+		if len(c.hdr) == 0 && plainHeader(b[:n]) {
+			c.armed.Store(false) // the common case: nothing to rewrite, no copy
+			return n, err
+		}
+		c.hdr = append(c.hdr, b[:n]...)
+		if err != nil {
+			c.flushHeader()
+			return c.drain(b, err)
 		}
 		c.scan()
 	}
 	return c.drain(b, nil)
+}
+
+// plainHeader reports whether b starts with a whole final response header
+// that needs no rewriting.
+func plainHeader(b []byte) bool {
+	end := bytes.Index(b, []byte("\r\n\r\n"))
+	if end < 0 || interimHeader(b[:end]) {
+		return false
+	}
+	head := b[:end+4]
+	return !containsFold(head, "transfer-encoding") && !containsFold(head, codingField)
 }
 
 // drain returns pending bytes, then err once none are left.

@@ -143,6 +143,13 @@ func (p *Proxy) completePart(w *respWriter, r *http.Request, f fetch, resp *http
 		p.counters.stored.Add(1)
 	}
 	p.counters.misses.Add(1)
+	// The stored entry keeps no cookies; the client whose request went
+	// to the origin gets the ones its answer carried.
+	for _, k := range []string{"Set-Cookie", "Set-Cookie2"} {
+		if v := resp.Header[k]; len(v) > 0 {
+			w.Header()[k] = v
+		}
+	}
 	cs := httpcache.CacheStatus{Cache: p.name, Fwd: f.fwd, FwdStatus: http.StatusPartialContent, Stored: true, TTL: e.response(p.targets).TTL(respTime), HasTTL: true, Detail: "completed"}
 	p.serveEntry(w, r, e, cs, false, "MISS")
 	return true

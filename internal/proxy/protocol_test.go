@@ -206,6 +206,21 @@ func TestWebSocketThroughProxy(t *testing.T) {
 			}
 		})
 	}
+	t.Run("RFC9110§7.8 destination check: reverse reaches the upstream, forward is refused", func(t *testing.T) {
+		h := start(t, Config{Upstream: u, BlockLocalDest: true})
+		ws, err := wsDial(t, strings.TrimPrefix(h.url, "http://"), "")
+		if err != nil {
+			t.Fatalf("reverse WebSocket to the configured upstream: %v", err)
+		}
+		ws.Close()
+		before := handshakes.Load()
+		if _, err := wsDial(t, strings.TrimPrefix(h.url, "http://"), srv.URL); err == nil {
+			t.Fatal("a forward WebSocket reached a loopback destination past the check")
+		}
+		if handshakes.Load() != before {
+			t.Error("a refused upgrade reached the origin")
+		}
+	})
 	t.Run("RFC9110§7.8 --allow honoured", func(t *testing.T) {
 		h := start(t, Config{Upstream: u, Allow: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}})
 		before := handshakes.Load()

@@ -157,6 +157,7 @@ type Proxy struct {
 
 	upgradeOnce sync.Once
 	upgrader    *http.Transport // see upgradeTransport
+	upUpgrader  *http.Transport
 
 	bg        sync.WaitGroup // background revalidations
 	tunnelsWG sync.WaitGroup // open CONNECT tunnels

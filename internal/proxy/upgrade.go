@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -42,7 +43,7 @@ func (p *Proxy) serveUpgrade(w *respWriter, r *http.Request, t *target) {
 	proto := r.Header.Get("Upgrade")
 	out.Header["Connection"] = []string{"Upgrade"} // ...and the upgrade put back
 	out.Header["Upgrade"] = []string{proto}
-	resp, err := p.upgradeTransport().RoundTrip(out)
+	resp, err := p.upgradeTransport(t).RoundTrip(out)
 	if err != nil {
 		if r.Context().Err() == nil {
 			p.upstreamError(w, r, t, err)
@@ -131,23 +132,30 @@ func writeCRLF(bw *bufio.Writer) error {
 	return err
 }
 
-// upgradeTransport is the round tripper for upgrades: Config.Transport when
-// set, else one like the proxy's own but without the per-read timeout,
-// which would cut an idle WebSocket (the response-header timeout still
-// bounds the handshake).
-func (p *Proxy) upgradeTransport() http.RoundTripper {
+// upgradeTransport is the round tripper for upgrades to t: Config.Transport
+// when set, else one like the proxy's own for t (the upstream's dialer, or
+// the one checking client-chosen destinations) but without the per-read
+// timeout, which would cut an idle WebSocket (the response-header timeout
+// still bounds the handshake).
+func (p *Proxy) upgradeTransport(t *target) http.RoundTripper {
 	if p.cfg.Transport != nil {
 		return p.cfg.Transport
 	}
 	p.upgradeOnce.Do(func() {
-		p.upgrader = &http.Transport{
-			DialContext:           p.dialer.DialContext,
-			MaxIdleConns:          16,
-			IdleConnTimeout:       p.timeout,
-			ResponseHeaderTimeout: p.timeout,
-			TLSHandshakeTimeout:   p.timeout,
-			DisableCompression:    true,
+		mk := func(d *net.Dialer) *http.Transport {
+			return &http.Transport{
+				DialContext:           d.DialContext,
+				MaxIdleConns:          16,
+				IdleConnTimeout:       p.timeout,
+				ResponseHeaderTimeout: p.timeout,
+				TLSHandshakeTimeout:   p.timeout,
+				DisableCompression:    true,
+			}
 		}
+		p.upgrader, p.upUpgrader = mk(p.dialer), mk(p.upDialer)
 	})
+	if t.reverse {
+		return p.upUpgrader
+	}
 	return p.upgrader
 }

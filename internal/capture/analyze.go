@@ -145,6 +145,7 @@ func (a *Analyzer) AddFrame(link layers.LinkType, data []byte, ci gopacket.Captu
 	}
 	t.first, t.last = min(t.first, p.ts), max(t.last, p.ts)
 	t.countLink(link)
+	t.series.start(t.first, int64(a.cfg.Interval))
 	t.series.add(p.ts, p.wireLen)
 
 	switch a.dec.decode(link, data, p) {
@@ -178,7 +179,10 @@ func (a *Analyzer) AddFrame(link layers.LinkType, data []byte, ci gopacket.Captu
 		f.first = p.ts
 	}
 	f.last = max(f.last, p.ts)
-	f.interval.add(p.ts-f.first, int64(a.cfg.Interval), p.wireLen)
+	// Intervals are counted from the capture's start, as the chart draws
+	// them, so a flow's peak is its largest bucket on that axis.
+	f.interval.add(p.ts-t.first, int64(a.cfg.Interval), p.wireLen)
+	f.series.start(t.first, int64(a.cfg.Interval))
 	f.series.add(p.ts, p.wireLen)
 
 	switch p.proto {

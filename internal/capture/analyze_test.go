@@ -727,3 +727,53 @@ func TestAnalyzeCancelled(t *testing.T) {
 		t.Fatalf("uncancelled: interrupted %v, %d packets", res.Interrupted, res.Packets)
 	}
 }
+
+// Every flow is drawn on the capture's time axis in --interval buckets, and
+// a short flow's peak is its bytes per interval, not its bytes over its own
+// millisecond (which drew a spike far above "all traffic").
+func TestFlowsShareOneTimeAxis(t *testing.T) {
+	b := newCap(t)
+	payload := make([]byte, 1000-28)
+	for i := range 30 { // 30 kB over 3 s
+		b.udp(at(float64(i)*100), "10.0.0.1:1", "10.0.0.2:2", payload)
+	}
+	small := make([]byte, 400-28)
+	for i := range 12 { // 4.8 kB within 1.1 ms, 1.5 s in
+		b.udp(at(1500+float64(i)*0.1), "10.0.0.3:3", "10.0.0.2:2", small)
+	}
+	res := analyzeBytes(t, b.bytes(layers.LinkTypeRaw, fileKind{}), Config{Interval: time.Second})
+	f := findFlowBytes(t, res, 4800)
+	if f.PeakBps != 4800*8 {
+		t.Fatalf("short flow peak %v bit/s, want %v (4.8 kB in a 1 s bucket)", f.PeakBps, 4800*8)
+	}
+	var allMax float64
+	for _, p := range res.Series {
+		allMax = max(allMax, p.Bps)
+		if p.Width != 1 {
+			t.Fatalf("all-traffic bucket %+v, want 1 s wide", p)
+		}
+	}
+	for _, fl := range res.Flows {
+		var peak float64
+		for _, p := range fl.Series {
+			if p.Width != 1 || p.T != float64(int(p.T)) {
+				t.Fatalf("flow %s bucket %+v: not on the 1 s grid from the capture start", fl.Client, p)
+			}
+			peak = max(peak, p.Bps)
+		}
+		if peak > allMax || peak != fl.PeakBps {
+			t.Fatalf("flow %s: drawn peak %v, PEAK RATE %v, all traffic max %v", fl.Client, peak, fl.PeakBps, allMax)
+		}
+	}
+}
+
+func findFlowBytes(t *testing.T, r *Result, n int64) FlowReport {
+	t.Helper()
+	for _, f := range r.Flows {
+		if f.Bytes == n {
+			return f
+		}
+	}
+	t.Fatalf("no flow of %d bytes in %+v", n, r.Flows)
+	return FlowReport{}
+}

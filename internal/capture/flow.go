@@ -56,7 +56,7 @@ func (f *flow) totalBytes() int64   { return f.bytes[0] + f.bytes[1] }
 func (f *flow) totalPackets() int64 { return f.packets[0] + f.packets[1] }
 
 // intervalRate finds the busiest interval of a flow: bytes are summed per
-// fixed interval of capture time from the flow's first packet.
+// fixed interval of capture time from the capture's first packet.
 type intervalRate struct {
 	index   int64 // current interval number
 	current int64 // bytes in it

@@ -251,17 +251,17 @@ func (a *Analyzer) flowReport(f *flow) FlowReport {
 		BytesFwd:   f.bytes[0],
 		BytesRev:   f.bytes[1],
 		PacketSize: SizeStats{Min: f.size.Min(), Avg: f.size.Mean(), Max: f.size.Max()},
-		Series:     f.series.points(a.tot.first),
 	}
+	f.series.widenTo(a.tot.series.width)
+	fr.Series = f.series.points(a.tot.first)
 	interval := int64(a.cfg.Interval)
 	if dur > 0 {
 		fr.ThroughputBps = float64(fr.Bytes) * 8 / (float64(dur) / 1e9)
 	}
-	// A flow shorter than one interval has no busier interval than itself.
+	// The busiest --interval bucket: a flow of a dozen packets in a
+	// millisecond peaks at its bytes per interval, not at bytes per
+	// millisecond, so the figure matches the chart's largest bucket.
 	fr.PeakBps = float64(f.interval.peak) * 8 / (float64(interval) / 1e9)
-	if dur < interval {
-		fr.PeakBps = fr.ThroughputBps
-	}
 	if s := f.udp; s != nil {
 		for _, q := range s.sessions {
 			fr.QoS = append(fr.QoS, qosReport(q, a.tot.first))

@@ -1,8 +1,9 @@
 package capture
 
 // seriesLen is the number of buckets a time series keeps. The bucket width
-// starts at 1 ms and doubles (merging neighbours) whenever a timestamp falls
-// past the last bucket, so a series covers any duration in fixed memory.
+// starts at the analyzer's interval (1 ms for a series nobody started) and
+// doubles (merging neighbours) whenever a timestamp falls past the last
+// bucket, so a series covers any duration in fixed memory.
 const seriesLen = 64
 
 const seriesStartWidth = int64(1e6) // 1 ms
@@ -12,6 +13,24 @@ type rateSeries struct {
 	t0    int64
 	width int64
 	bytes [seriesLen]int64
+}
+
+// start sets the series' origin and first bucket width, unless it has
+// one. Every throughput series of a capture starts at the capture's first
+// packet with the same width, so their buckets line up on one time axis.
+func (s *rateSeries) start(t0, width int64) {
+	if s.width == 0 {
+		s.t0, s.width = t0, width
+	}
+}
+
+// widenTo merges buckets until they are at least w wide: a flow that ended
+// early has narrower buckets than the whole capture, and a chart draws them
+// at one width.
+func (s *rateSeries) widenTo(w int64) {
+	for s.width != 0 && s.width < w {
+		s.widen()
+	}
 }
 
 func (s *rateSeries) add(ts int64, n int) {
@@ -34,23 +53,30 @@ func (s *rateSeries) widen() {
 }
 
 // points returns the series as bits per second per bucket, X in seconds
-// since base, up to the last non-empty bucket.
+// since base, from the first to the last non-empty bucket.
 func (s *rateSeries) points(base int64) []RatePoint {
 	if s.width == 0 {
 		return nil
 	}
-	last := -1
+	first, last := -1, -1
 	for i, b := range s.bytes {
 		if b > 0 {
 			last = i
+			if first < 0 {
+				first = i
+			}
 		}
 	}
-	out := make([]RatePoint, 0, last+1)
-	for i := 0; i <= last; i++ {
+	if first < 0 {
+		return nil
+	}
+	out := make([]RatePoint, 0, last-first+1)
+	for i := first; i <= last; i++ {
 		start := s.t0 + int64(i)*s.width
 		out = append(out, RatePoint{
-			T:   float64(start-base) / 1e9,
-			Bps: float64(s.bytes[i]) * 8 / (float64(s.width) / 1e9),
+			T:     float64(start-base) / 1e9,
+			Width: float64(s.width) / 1e9,
+			Bps:   float64(s.bytes[i]) * 8 / (float64(s.width) / 1e9),
 		})
 	}
 	return out
@@ -144,8 +170,9 @@ func (s *rttSeries) points(base int64) []RTTPoint {
 
 // RatePoint is the throughput of one bucket of a flow, for charts.
 type RatePoint struct {
-	T   float64 // bucket start, seconds since the capture start
-	Bps float64
+	T     float64 // bucket start, seconds since the capture start
+	Width float64 // bucket width, seconds: the same for every series of a capture
+	Bps   float64
 }
 
 // RTTPoint summarises the probes sent in one bucket of a QoS session.

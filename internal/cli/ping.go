@@ -150,7 +150,7 @@ func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 		cfg.Hosts = append(cfg.Hosts, t.Addr)
 	}
 	cfg.Logger = e.logger(e.stderr)
-	r := &pingRenderer{w: e.stdout, quiet: o.quiet || o.json, stamps: o.stamps}
+	r := &pingRenderer{w: e.stdout, errw: e.stderr, quiet: o.quiet || o.json, stamps: o.stamps}
 	cfg.OnEvent = r.event
 	var p *icmp.Pinger
 	if !o.json {
@@ -191,6 +191,7 @@ func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 // --json.
 type pingRenderer struct {
 	w      io.Writer
+	errw   io.Writer // local errors, on stderr as iputils prints them
 	quiet  bool
 	stamps bool
 	mu     sync.Mutex
@@ -201,6 +202,11 @@ func (r *pingRenderer) event(ev icmp.PingEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, ev)
+	if ev.Kind == icmp.PingLocalError {
+		// iputils prints these even with -q: the run is not what was asked.
+		fmt.Fprintln(r.errw, "ping: "+ev.Message)
+		return
+	}
 	if r.quiet {
 		return
 	}

@@ -186,7 +186,14 @@ func (f *relayFlags) start(ctx context.Context, log *slog.Logger, reg prometheus
 	log.Info("udp relay listening", "addr", ln.LocalAddr().String(), "upstream", f.upstream)
 	h.Relay, h.Addr = relay, ln.LocalAddr().String()
 	h.Stats = func() any { return relay.Stats() }
-	h.Wait = sync.OnceValue(func() error { return <-done })
+	h.Wait = sync.OnceValue(func() error {
+		err := <-done
+		// The relay's own limits (it sent late) touched what it relayed.
+		for _, w := range relay.Stats().Warnings {
+			log.Warn("udp relay: "+w.Message, "kind", w.Kind)
+		}
+		return err
+	})
 	return h, nil
 }
 

@@ -25,6 +25,7 @@ type qosFlags struct {
 	streams        int
 	wait           time.Duration
 	owd            bool
+	oneWay         bool
 	reportInterval time.Duration
 	json           bool
 	jsonStream     bool
@@ -56,7 +57,14 @@ the proxy's relay in front of it) and measures the path:
               you know the clocks are synced;
   throughput  offered and received payload, goodput and on-wire bit/s
               (+28 B per datagram over IPv4, +48 B over IPv6), packets/s;
-  self-check  schedule error, timer misses, socket receive drops.
+  self-check  schedule error, timer misses, socket receive drops; what the
+              reflector's rate cap dropped (from its end-of-run report),
+              never counted as path loss; "warning:" lines when a limit of
+              socklab itself touched the run.
+
+--one-way sends probes that socklab serve counts and times but does not
+answer, and reads its counts back at the end (as iperf3 does): loss,
+jitter and throughput one way, no RTT.
 
 TARGET defaults to 127.0.0.1:9090 (through "socklab proxy"); use
 127.0.0.1:9000 to reach "socklab serve" directly. Probes go on an absolute
@@ -97,6 +105,7 @@ interval and, where the platform has TCP_INFO, RTT and retransmits.`,
 	fl.IntVar(&f.streams, "streams", 1, "parallel sessions, each on its own socket (at most 128)")
 	fl.DurationVar(&f.wait, "wait", 0, "how long to wait for stragglers after the last probe; slower replies are late (default: 2× the largest RTT, at least 200ms)")
 	fl.BoolVar(&f.owd, "owd", false, "also report one-way delays (only meaningful with synchronised clocks)")
+	fl.BoolVar(&f.oneWay, "one-way", false, "measure one way: the reflector (socklab serve) counts the probes without answering and reports at the end")
 	fl.DurationVar(&f.reportInterval, "report-interval", qos.DefaultReportInterval, "period of the interval lines (0: none)")
 	fl.BoolVar(&f.json, "json", false, "print one JSON document (snake_case, ms, bit/s) instead of text")
 	fl.BoolVar(&f.jsonStream, "json-stream", false, "print NDJSON events (start, interval, end) as the test runs")
@@ -113,8 +122,11 @@ interval and, where the platform has TCP_INFO, RTT and retransmits.`,
 func qosConfig(cmd *cobra.Command, f qosFlags, args []string) (qos.Config, error) {
 	cfg := qos.Config{
 		Interval: f.interval, Burst: f.burst, Count: f.count, Duration: f.duration,
-		Streams: f.streams, Wait: f.wait, OWD: f.owd, TCP: f.tcp,
+		Streams: f.streams, Wait: f.wait, OWD: f.owd, TCP: f.tcp, OneWay: f.oneWay,
 		ReportInterval: f.reportInterval,
+	}
+	if f.oneWay && f.tcp != "" {
+		return cfg, usageErrf("--one-way is for UDP probes, not --tcp")
 	}
 	if len(args) == 1 {
 		if f.tcp != "" {

@@ -18,22 +18,23 @@ import (
 )
 
 type serveFlags struct {
-	http, udp  string
-	root       string
-	noListing  bool
-	dotfiles   bool
-	tlsCert    string
-	tlsKey     string
-	maxConns   int
-	readHeader time.Duration
-	idle       time.Duration
-	maxHeader  int
-	sendTO     time.Duration
-	grace      time.Duration
-	accessLog  string
-	metrics    string
-	udpMaxPPS  int
-	cacheCtl   string
+	http, udp    string
+	root         string
+	noListing    bool
+	dotfiles     bool
+	tlsCert      string
+	tlsKey       string
+	maxConns     int
+	readHeader   time.Duration
+	idle         time.Duration
+	maxHeader    int
+	sendTO       time.Duration
+	grace        time.Duration
+	accessLog    string
+	metrics      string
+	udpMaxPPS    int
+	udpMaxSrcPPS int
+	cacheCtl     string
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -56,7 +57,10 @@ func newServeCmd(e *env) *cobra.Command {
   UDP   (--udp, default 127.0.0.1:9000): every datagram goes back to its
         sender unchanged; a socklab QoS probe comes back stamped with the
         reflector's receive/send times and per-session receive count, never
-        larger than it came. Each source is held to --udp-max-pps.
+        larger than it came. Each session (a probe stream, or a source
+        address and port for plain data) is held to --udp-max-pps and each
+        source address to --udp-max-source-pps; what the caps drop is told
+        to socklab qos at the end of its run, never shown as path loss.
 
 One Combined Log Format line per HTTP request goes to stderr (or
 --access-log FILE). SIGINT/SIGTERM stops accepting, lets in-flight requests
@@ -92,7 +96,8 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.accessLog, "access-log", "-", "access log file, Combined Log Format (\"-\": stderr, \"off\": none)")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
 	fl.StringVar(&f.cacheCtl, "cache-control", "auto", "Cache-Control for successful responses, like nginx's expires (\"auto\": \""+webserver.DefaultSiteCacheControl+"\" for the embedded site, none for --root; \"none\": never)")
-	fl.IntVar(&f.udpMaxPPS, "udp-max-pps", udpecho.DefaultMaxPPS, "most UDP datagrams per second answered per source address (-1: no cap)")
+	fl.IntVar(&f.udpMaxPPS, "udp-max-pps", udpecho.DefaultMaxPPS, "most UDP datagrams per second answered per session: a probe stream, or a source address and port (-1: no cap)")
+	fl.IntVar(&f.udpMaxSrcPPS, "udp-max-source-pps", udpecho.DefaultMaxSourcePPS, "most UDP datagrams per second answered per source address, all its sessions together: the anti-reflection cap (-1: no cap)")
 }
 
 // defaultServeFlags is the flags at their defaults, as the demo starts from.
@@ -140,6 +145,9 @@ func (f serveFlags) validate() error {
 	}
 	if f.udpMaxPPS == 0 || f.udpMaxPPS < -1 {
 		return usageErrf("--udp-max-pps must be positive or -1, not %d", f.udpMaxPPS)
+	}
+	if f.udpMaxSrcPPS == 0 || f.udpMaxSrcPPS < -1 {
+		return usageErrf("--udp-max-source-pps must be positive or -1, not %d", f.udpMaxSrcPPS)
 	}
 	for _, d := range []struct {
 		flag string
@@ -210,7 +218,7 @@ func buildServe(ctx context.Context, e *env, f serveFlags, log *slog.Logger) (_ 
 		return nil, err
 	}
 	s.close = append(s.close, func() { s.web.Close() })
-	if s.echo, err = udpecho.New(udpecho.Config{MaxPPS: f.udpMaxPPS, Logger: log, Registerer: cfg.Registerer}); err != nil {
+	if s.echo, err = udpecho.New(udpecho.Config{MaxPPS: f.udpMaxPPS, MaxSourcePPS: f.udpMaxSrcPPS, Logger: log, Registerer: cfg.Registerer}); err != nil {
 		return nil, err
 	}
 	if err := s.bind(ctx, f, reg, log); err != nil {
@@ -227,7 +235,7 @@ func buildServe(ctx context.Context, e *env, f serveFlags, log *slog.Logger) (_ 
 	}
 	log.Info("http listening", "url", s.URL+"/", "root", root)
 	if s.pc != nil {
-		log.Info("udp echo listening", "addr", s.pc.LocalAddr().String(), "max_pps", f.udpMaxPPS)
+		log.Info("udp echo listening", "addr", s.pc.LocalAddr().String(), "max_pps", f.udpMaxPPS, "max_source_pps", f.udpMaxSrcPPS)
 	}
 	return s, nil
 }

@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/socklab/socklab/internal/errs"
@@ -53,6 +56,10 @@ type PingConfig struct {
 	Socket SocketMode
 	// Listen opens the sockets; nil means Listen. Tests substitute a fake.
 	Listen func(ListenConfig) (Conn, error)
+	// PathMTU reports the MTU toward a host, for the message of a request
+	// too big to send; nil means the kernel's route MTU where the platform
+	// tells it. 0 means unknown.
+	PathMTU func(netip.Addr) int
 	// OnStart, if set, is called once the sockets are open, just before the
 	// first request (where iputils prints its PING line).
 	OnStart func()
@@ -74,8 +81,9 @@ type (
 
 // Ping event kinds.
 const (
-	PingReply = icmpresult.PingReply
-	PingError = icmpresult.PingError
+	PingReply      = icmpresult.PingReply
+	PingError      = icmpresult.PingError
+	PingLocalError = icmpresult.PingLocalError
 )
 
 // Ping runs a Pinger for cfg.
@@ -148,6 +156,9 @@ func NewPinger(cfg PingConfig) (*Pinger, error) {
 		size = 56
 	case EmptyPayload:
 		size = 0
+	}
+	if cfg.PathMTU == nil {
+		cfg.PathMTU = routeMTU
 	}
 	if cfg.Listen == nil {
 		cfg.Listen = Listen
@@ -271,6 +282,7 @@ func (p *Pinger) sendLoop(ctx context.Context, conns [2]Conn) error {
 					if isFatalSend(err) {
 						return fmt.Errorf("ping: %w", err)
 					}
+					p.localError(h, err)
 				}
 			}
 			if p.cfg.Count > 0 && round >= p.cfg.Count {
@@ -291,6 +303,42 @@ func (p *Pinger) sendLoop(ctx context.Context, conns [2]Conn) error {
 // message too long), which iputils reports and carries on after.
 func isFatalSend(err error) bool {
 	return errors.Is(err, net.ErrClosed)
+}
+
+// localError files a request the kernel refused to send as iputils does:
+// an event with its message, and one more error in the summary.
+func (p *Pinger) localError(h *hostState, err error) {
+	msg := "sendmsg: " + errText(err)
+	if errors.Is(err, syscall.EMSGSIZE) {
+		mtu := 0
+		if p.cfg.PathMTU != nil {
+			mtu = p.cfg.PathMTU(h.res.Host)
+		}
+		msg = "local error: message too long"
+		if mtu > 0 {
+			msg += ", mtu=" + strconv.Itoa(mtu)
+		}
+	}
+	p.mu.Lock()
+	h.res.Errors++
+	ev := PingEvent{Kind: PingLocalError, Host: h.res.Host, From: h.res.Host, Seq: int(h.seq), TTL: -1, Message: msg, At: time.Now()}
+	if p.cfg.OnEvent != nil {
+		p.cfg.OnEvent(ev)
+	}
+	p.mu.Unlock()
+}
+
+// errText is the system's wording of err ("Network is unreachable"), as
+// iputils prints it after "sendmsg: ".
+func errText(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		if s != "" {
+			return strings.ToUpper(s[:1]) + s[1:]
+		}
+	}
+	return err.Error()
 }
 
 func (p *Pinger) allAnswered() bool {

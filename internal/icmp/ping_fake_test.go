@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -198,5 +199,37 @@ func TestNoPermissionNamesBothRemedies(t *testing.T) {
 		if !strings.Contains(ErrNoPermission.Error(), want) {
 			t.Errorf("ErrNoPermission does not mention %q", want)
 		}
+	}
+}
+
+// refusingConn is a socket whose kernel refuses every request (EMSGSIZE, as
+// with -M do and a request larger than the path MTU).
+type refusingConn struct{ *fakeConn }
+
+func (c refusingConn) WriteTo([]byte, netip.Addr, int) error {
+	return fmt.Errorf("sendto: %w", syscall.EMSGSIZE)
+}
+
+// A request the kernel would not send is reported and counted as iputils
+// does: "local error: message too long, mtu=1500", "+N errors".
+func TestPingLocalErrorsAreReportedAndCounted(t *testing.T) {
+	host := netip.MustParseAddr("192.0.2.7")
+	conn := refusingConn{newFakeConn(false, nil)}
+	var events []PingEvent
+	res, err := Ping(context.Background(), PingConfig{
+		Hosts: []netip.Addr{host}, Count: 2, Interval: time.Millisecond, Timeout: time.Hour,
+		Listen:  func(ListenConfig) (Conn, error) { return conn, nil },
+		PathMTU: func(netip.Addr) int { return 1500 },
+		OnEvent: func(e PingEvent) { events = append(events, e) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := res.Hosts[0]
+	if h.Transmitted != 2 || h.Received != 0 || h.Errors != 2 || h.LossPercent() != 100 {
+		t.Fatalf("result %+v, want 2 transmitted, +2 errors", h)
+	}
+	if len(events) != 2 || events[0].Kind != PingLocalError || events[0].Message != "local error: message too long, mtu=1500" || events[1].Seq != 2 {
+		t.Fatalf("events %+v", events)
 	}
 }

@@ -386,3 +386,28 @@ func isPendingSocketError(err error) bool {
 	}
 	return false
 }
+
+// routeMTU is the kernel's MTU for the route to dst (IP_MTU / IPV6_MTU of a
+// connected UDP socket: connecting sends nothing), 0 when unknown.
+func routeMTU(dst netip.Addr) int {
+	network, level, opt := "udp4", unix.IPPROTO_IP, unix.IP_MTU
+	if dst.Is6() && !dst.Is4In6() {
+		network, level, opt = "udp6", unix.IPPROTO_IPV6, unix.IPV6_MTU
+	}
+	c, err := net.DialUDP(network, nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst.Unmap(), 9)))
+	if err != nil {
+		return 0
+	}
+	defer c.Close()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	mtu := 0
+	_ = rc.Control(func(fd uintptr) {
+		if v, err := unix.GetsockoptInt(int(fd), level, opt); err == nil {
+			mtu = v
+		}
+	})
+	return mtu
+}

@@ -29,3 +29,6 @@ func (*sockConn) WriteTo([]byte, netip.Addr, int) error { return errUnsupported 
 func (*sockConn) attachSourcePortFilter(uint16) error   { return errUnsupported }
 func reserveTCPPort(netip.Addr) (uint16, int, error)    { return 0, -1, errUnsupported }
 func closeFD(int)                                       {}
+
+// routeMTU is unknown on this platform.
+func routeMTU(netip.Addr) int { return 0 }

@@ -23,9 +23,12 @@ const (
 	KindUnreachable = "unreachable" // no route to host or network
 	KindCanceled    = "canceled"    // the run was stopped while the request was in flight
 	KindLost        = "lost"        // UDP: probe sent, no reply by the end of the run
-	KindStatus4xx   = "http_4xx"    // response with a client-error status
-	KindStatus5xx   = "http_5xx"    // response with a server-error status
-	KindOther       = "other"
+	// KindReflectorCap: UDP probe dropped by the reflector's rate cap (from
+	// its end-of-run report): the instrument's limit, not the path's loss.
+	KindReflectorCap = "reflector_rate_cap"
+	KindStatus4xx    = "http_4xx" // response with a client-error status
+	KindStatus5xx    = "http_5xx" // response with a server-error status
+	KindOther        = "other"
 )
 
 // ErrorKind sorts a transport error into one of the kinds above, so a report

@@ -92,6 +92,10 @@ type Load struct {
 	next    atomic.Int64 // index of the next request in the schedule
 	done    atomic.Int64
 	failed  atomic.Int64
+	// Open loop: requests that left later than lateAfter past their due
+	// time, and the largest such lag (ns): the generator fell behind.
+	lateSends atomic.Int64
+	maxLag    atomic.Int64
 }
 
 // Validate reports whether New would accept cfg. Its errors wrap
@@ -324,7 +328,16 @@ func (l *Load) Run(ctx context.Context) (*Result, error) {
 	elapsed := time.Since(start)
 	close(finished)
 	stopNow()
-	r := l.merge(clients, elapsed)
+	// Open loop: the rate is over the schedule, not over the last send or
+	// the wait for the last reply (2 req/s for 1 s is 2 req/s, not 2
+	// requests over the 0.5 s between the first and the last). A run
+	// stopped before its schedule ended counts over the time it ran.
+	rateSpan := elapsed
+	if span := l.sched.span(); span > 0 && ctx.Err() == nil {
+		rateSpan = span
+	}
+	r := l.merge(clients, elapsed, rateSpan)
+	r.Warnings = l.warnings(r)
 	l.log.Debug("load done", "requests", r.Requests, "elapsed", elapsed)
 	return r, nil
 }
@@ -359,7 +372,23 @@ func (l *Load) nextDue(stop <-chan struct{}, start time.Time, timer *time.Timer)
 			return time.Time{}, false
 		}
 	}
+	l.noteLag(time.Since(t0))
 	return t0, true
+}
+
+// noteLag counts an open-loop request that left late: more than a
+// millisecond, or one request interval, after its due time.
+func (l *Load) noteLag(lag time.Duration) {
+	if lag <= max(time.Millisecond, time.Duration(float64(time.Second)/l.sched.rate)) {
+		return
+	}
+	l.lateSends.Add(1)
+	for {
+		m := l.maxLag.Load()
+		if int64(lag) <= m || l.maxLag.CompareAndSwap(m, int64(lag)) {
+			return
+		}
+	}
 }
 
 // newStoppedTimer returns a timer for nextDue to Reset.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -405,6 +406,45 @@ func TestUDPRefused(t *testing.T) {
 	if r.Requests != 5 {
 		t.Fatalf("requests %d", r.Requests)
 	}
+	// Each probe is one request: refused or lost, never both.
+	var sum int64
+	for _, v := range r.Errors {
+		sum += v
+	}
+	if r.Failures != 5 || sum != 5 {
+		t.Fatalf("failures %d, errors %v (sum %d): want 5 for 5 requests", r.Failures, r.Errors, sum)
+	}
+}
+
+func TestAttributeLost(t *testing.T) {
+	for _, c := range []struct {
+		lost int64
+		seen map[string]int64
+		want map[string]int64
+	}{
+		{5, map[string]int64{KindRefused: 5}, map[string]int64{KindRefused: 5}},
+		{5, map[string]int64{KindRefused: 7}, map[string]int64{KindRefused: 5}},
+		{5, map[string]int64{KindRefused: 2}, map[string]int64{KindRefused: 2, KindLost: 3}},
+		{3, nil, map[string]int64{KindLost: 3}},
+		{0, map[string]int64{KindRefused: 1}, map[string]int64{}},
+	} {
+		got := map[string]int64{}
+		attributeLost(got, c.lost, c.seen)
+		if !maps.Equal(got, c.want) {
+			t.Errorf("lost %d seen %v: got %v, want %v", c.lost, c.seen, got, c.want)
+		}
+	}
+}
+
+// Open loop: the rate is the completed requests over the schedule, not
+// over the time between the first and the last send.
+func TestOpenLoopRateOverSchedule(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	r := runLoad(t, Config{Target: srv.URL, Clients: 1, Rate: 8, Duration: 500 * time.Millisecond})
+	if r.Requests != 4 || r.RequestsPerSec != 8 {
+		t.Fatalf("%d requests at %.2f req/s, want 4 at 8", r.Requests, r.RequestsPerSec)
+	}
 }
 
 func BenchmarkHTTPLoad(b *testing.B) {
@@ -432,5 +472,25 @@ func TestHTTPSLoad(t *testing.T) {
 	r = runLoad(t, Config{Target: srv.URL, Clients: 1, Requests: 3})
 	if r.Errors[KindTLS] != 3 {
 		t.Fatalf("unverified certificate: errors %v", r.Errors)
+	}
+}
+
+func TestNoteLag(t *testing.T) {
+	l := &Load{sched: schedule{rate: 100}} // one request every 10 ms
+	l.noteLag(5 * time.Millisecond)
+	if l.lateSends.Load() != 0 {
+		t.Fatal("5 ms behind a 10 ms interval counted late")
+	}
+	l.noteLag(30 * time.Millisecond)
+	l.noteLag(20 * time.Millisecond)
+	if l.lateSends.Load() != 2 || l.maxLag.Load() != int64(30*time.Millisecond) {
+		t.Fatalf("late %d max %v", l.lateSends.Load(), time.Duration(l.maxLag.Load()))
+	}
+	w := l.warnings(&Result{Requests: 10, Errors: map[string]int64{}})
+	if len(w) != 1 || w[0].Kind != WarnBehindSchedule {
+		t.Fatalf("warnings %+v", w)
+	}
+	if w := (&Load{}).warnings(&Result{Errors: map[string]int64{}}); w == nil || len(w) != 0 {
+		t.Fatalf("no warnings must be an empty list, got %#v", w)
 	}
 }

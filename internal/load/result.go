@@ -1,6 +1,7 @@
 package load
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -16,7 +17,27 @@ type (
 	CacheStats   = loadresult.CacheStats
 	UDPStats     = loadresult.UDPStats
 	ClientResult = loadresult.ClientResult
+	Warning      = loadresult.Warning
 )
+
+// Warning kinds.
+const (
+	WarnBehindSchedule = loadresult.WarnBehindSchedule
+	WarnReflectorCap   = loadresult.WarnReflectorCap
+)
+
+// warnings lists the self-limits that touched r; never nil.
+func (l *Load) warnings(r *Result) []Warning {
+	w := []Warning{}
+	if n := l.lateSends.Load(); n > 0 {
+		w = append(w, Warning{Kind: WarnBehindSchedule, Message: fmt.Sprintf("sender behind schedule: %d of %d requests left late (up to %s after their due time); their wait is in the latency",
+			n, r.Requests, time.Duration(l.maxLag.Load()).Round(time.Microsecond))})
+	}
+	if n := r.Errors[KindReflectorCap]; n > 0 {
+		w = append(w, Warning{Kind: WarnReflectorCap, Message: fmt.Sprintf("the reflector's rate cap dropped %d probes (counted as %s, not %s): raise its cap or lower the load", n, KindReflectorCap, KindLost)})
+	}
+	return w
+}
 
 // clientStats is what one client goroutine accumulates; only that goroutine
 // writes it, so no lock is needed until the merge.
@@ -50,8 +71,8 @@ func latencyOf(h *stats.Histogram) Latency {
 	}
 }
 
-// merge folds the clients into one Result.
-func (l *Load) merge(clients []*clientStats, elapsed time.Duration) *Result {
+// merge folds the clients into one Result; rates are over rateSpan.
+func (l *Load) merge(clients []*clientStats, elapsed, rateSpan time.Duration) *Result {
 	r := &Result{
 		Target:     l.cfg.Target,
 		Protocol:   l.proto,
@@ -115,7 +136,7 @@ func (l *Load) merge(clients []*clientStats, elapsed time.Duration) *Result {
 	if verdicts > 0 {
 		r.Cache = &CacheStats{Hits: hits, Revalidated: revalidated, Misses: verdicts - hits, HitRatio: float64(hits) / float64(verdicts)}
 	}
-	if s := elapsed.Seconds(); s > 0 {
+	if s := rateSpan.Seconds(); s > 0 {
 		r.RequestsPerSec = float64(r.Requests) / s
 		r.BytesPerSec = float64(r.Bytes) / s
 		r.ThroughputBps = r.BytesPerSec * 8

@@ -35,3 +35,17 @@ func (s schedule) due(i int64) (at time.Duration, ok bool) {
 
 // open reports whether requests follow a fixed timeline.
 func (s schedule) open() bool { return s.rate > 0 }
+
+// span is the open loop's scheduled length: the duration, or, bounded by
+// count only, the time the requests take at the rate. 0 in closed loop.
+func (s schedule) span() time.Duration {
+	switch {
+	case s.rate <= 0:
+		return 0
+	case s.duration > 0:
+		return s.duration
+	case s.requests > 0:
+		return time.Duration(float64(s.requests) * float64(time.Second) / s.rate)
+	}
+	return 0
+}

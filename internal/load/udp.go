@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -34,6 +35,7 @@ type udpReceiver struct {
 	errors   map[string]int64
 	received atomic.Int64 // unique replies, read by the sender while draining
 	replies  chan uint64  // sequence numbers of replies, for the closed loop
+	report   chan qoswire.Report
 }
 
 // runUDP is one UDP client: a connected socket, a session id, qoswire probes
@@ -57,6 +59,7 @@ func (l *Load) runUDP(ctx context.Context, stop <-chan struct{}, c *clientStats,
 		seq:     stats.NewSeqTracker(0),
 		errors:  map[string]int64{},
 		replies: make(chan uint64, 1),
+		report:  make(chan qoswire.Report, 1),
 	}
 	rxDone := make(chan struct{})
 	go func() {
@@ -103,6 +106,10 @@ func (l *Load) runUDP(ctx context.Context, stop <-chan struct{}, c *clientStats,
 			}
 		}
 	}
+	var capped int64
+	if rx.received.Load() > 0 && ctx.Err() == nil {
+		capped = askReport(conn, rx, timer)
+	}
 	conn.Close()
 	<-rxDone
 
@@ -114,11 +121,55 @@ func (l *Load) runUDP(ctx context.Context, stop <-chan struct{}, c *clientStats,
 	c.udp.Lost = max(c.udp.Sent-got, 0)
 	c.udp.LossPct = stats.LossPct(c.udp.Sent, got)
 	if c.udp.Lost > 0 {
-		c.errors[KindLost] += c.udp.Lost
 		l.failed.Add(c.udp.Lost)
 	}
-	for k, v := range rx.errors {
-		c.errors[k] += v
+	// What the reflector's cap dropped is its limit: named, not "lost".
+	capped = min(capped, c.udp.Lost)
+	if capped > 0 {
+		c.errors[KindReflectorCap] += capped
+	}
+	attributeLost(c.errors, c.udp.Lost-capped, rx.errors)
+}
+
+// askReport asks the reflector what its rate cap dropped of this client's
+// session (a qoswire report); 0 when it does not answer within 150 ms.
+func askReport(conn net.Conn, rx *udpReceiver, timer *time.Timer) int64 {
+	buf := make([]byte, qoswire.ReportLen)
+	_ = qoswire.MarshalReportRequest(buf, rx.session)
+	for range 2 {
+		if _, err := conn.Write(buf); err != nil {
+			return 0
+		}
+		timer.Reset(150 * time.Millisecond)
+		select {
+		case r := <-rx.report:
+			timer.Stop()
+			return int64(r.DroppedRate)
+		case <-timer.C:
+		}
+	}
+	return 0
+}
+
+// attributeLost files each lost probe under exactly one kind: the socket
+// errors the receiver saw (an ICMP port unreachable answers a probe that was
+// sent) explain as many lost probes as they number, the rest are KindLost.
+// A probe is one request, so it is never counted twice.
+func attributeLost(errs map[string]int64, lost int64, seen map[string]int64) {
+	kinds := make([]string, 0, len(seen))
+	for k := range seen {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		n := min(seen[k], lost)
+		if n > 0 {
+			errs[k] += n
+			lost -= n
+		}
+	}
+	if lost > 0 {
+		errs[KindLost] += lost
 	}
 }
 
@@ -163,6 +214,15 @@ func (rx *udpReceiver) loop(conn net.Conn) {
 		}
 		h, err := qoswire.Parse(buf[:n])
 		if err != nil || h.Session != rx.session {
+			continue
+		}
+		if h.Flags&qoswire.FlagReport != 0 {
+			if _, r, ok, err := qoswire.ParseReport(buf[:n]); err == nil && ok {
+				select {
+				case rx.report <- r:
+				default:
+				}
+			}
 			continue
 		}
 		switch rx.seq.Observe(h.Seq) {

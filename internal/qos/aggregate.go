@@ -27,6 +27,9 @@ func total(rs []StreamResult, cols []*collector, senders []*stream) (StreamResul
 		t.Duplicates += r.Duplicates
 		t.Reordered += r.Reordered
 		t.Late += r.Late
+		t.ReflectorDropped += r.ReflectorDropped
+		t.ReflectorKnown = t.ReflectorKnown || r.ReflectorKnown
+		t.ReflectorSocketDrops = max(t.ReflectorSocketDrops, r.ReflectorSocketDrops)
 		jitUp += float64(r.JitterUp) * float64(r.Received)
 		jitDown += float64(r.JitterDown) * float64(r.Received)
 
@@ -90,7 +93,7 @@ func total(rs []StreamResult, cols []*collector, senders []*stream) (StreamResul
 func combine(ivs []IntervalStats) IntervalStats {
 	var t IntervalStats
 	var rttW, jitUp, jitDown float64
-	var n int64
+	var n, nJit int64
 	for i, iv := range ivs {
 		if i == 0 {
 			t.Start, t.End = iv.Start, iv.End
@@ -109,15 +112,19 @@ func combine(ivs []IntervalStats) IntervalStats {
 			rttW += float64(iv.RTTAvg) * float64(iv.Received)
 			n += iv.Received
 		}
-		jitUp += float64(iv.JitterUp)
-		jitDown += float64(iv.JitterDown)
+		if iv.JitterKnown {
+			jitUp += float64(iv.JitterUp)
+			jitDown += float64(iv.JitterDown)
+			nJit++
+		}
 	}
 	if n > 0 {
 		t.RTTAvg = time.Duration(rttW / float64(n))
 	}
-	if len(ivs) > 0 {
-		t.JitterUp = time.Duration(jitUp / float64(len(ivs)))
-		t.JitterDown = time.Duration(jitDown / float64(len(ivs)))
+	if nJit > 0 {
+		t.JitterUp = time.Duration(jitUp / float64(nJit))
+		t.JitterDown = time.Duration(jitDown / float64(nJit))
+		t.JitterKnown = true
 	}
 	return t
 }
@@ -141,7 +148,7 @@ func reporter(cfg Config, sched pace.Schedule, start time.Time, streams []*strea
 	interval := func(now time.Duration, final bool) {
 		ivs := make([]IntervalStats, 0, len(streams)+1)
 		for _, s := range streams {
-			ivs = append(ivs, s.col.takeInterval(s.id, last, now, s.col.sent.Load()))
+			ivs = append(ivs, s.col.takeInterval(s.id, last, now, s.col.sent.Load(), final))
 		}
 		if len(streams) > 1 {
 			ivs = append(ivs, combine(ivs))

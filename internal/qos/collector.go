@@ -207,19 +207,26 @@ func (c *collector) maxRTT() time.Duration {
 }
 
 // takeInterval returns the interval's figures and starts a new interval.
-func (c *collector) takeInterval(stream int, start, end time.Duration, sentNow int64) IntervalStats {
+// The final interval comes after the straggler wait: every probe still
+// unanswered then is lost, gap or not, so the intervals' losses add up to
+// the run's.
+func (c *collector) takeInterval(stream int, start, end time.Duration, sentNow int64, final bool) IntervalStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	gaps := int64(0)
 	if m, ok := c.seq.MaxSeq(); ok {
 		gaps = int64(m) + 1 - c.seq.Unique()
 	}
+	if final {
+		gaps = max(sentNow-c.received, 0)
+	}
 	iv := IntervalStats{
 		Stream: stream, Start: start, End: end,
 		Sent: sentNow - c.ivSent, Received: c.ivRecv, Duplicates: c.ivDups, Late: c.ivLate,
-		Lost:       max(gaps-c.ivGaps, 0),
-		JitterUp:   time.Duration(c.jitUp.Value()),
-		JitterDown: time.Duration(c.jitDown.Value()),
+		Lost:        max(gaps-c.ivGaps, 0),
+		JitterUp:    time.Duration(c.jitUp.Value()),
+		JitterDown:  time.Duration(c.jitDown.Value()),
+		JitterKnown: c.received >= 2,
 	}
 	if c.ivRTT.N() > 0 {
 		iv.RTTMin = time.Duration(c.ivRTT.Min())
@@ -233,6 +240,13 @@ func (c *collector) takeInterval(stream int, start, end time.Duration, sentNow i
 	c.ivRTT = stats.Summary{}
 	c.ivGaps = gaps
 	return iv
+}
+
+// anyReply reports whether the reflector answered at least once.
+func (c *collector) anyReply() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.datagrams > 0
 }
 
 // result freezes the stream's figures; sendDur is the send phase and wire
@@ -298,7 +312,12 @@ func splitLoss(sent, lost, answered int64, maxSeq, maxCount uint64) (up, down in
 }
 
 func fillPcts(r *StreamResult) {
-	r.LossPct = stats.LossPct(r.Sent, r.Received)
+	r.LossPct = 0
+	if r.Sent > 0 {
+		// Over Lost, not Sent − Received: what the reflector dropped by
+		// policy is not path loss.
+		r.LossPct = float64(r.Lost) * 100 / float64(r.Sent)
+	}
 	if r.Sent > 0 {
 		r.LossUpPct = float64(r.LostUp) * 100 / float64(r.Sent)
 		r.LossDownPct = float64(r.LostDown) * 100 / float64(r.Sent)

@@ -30,6 +30,10 @@ const (
 	// MaxStreams bounds Streams, as iperf3 does: each stream keeps about
 	// 200 KiB of histograms.
 	MaxStreams = 128
+	// DefaultRateCatchUp is how late a bit-rate sender may still send a
+	// slot: a rate sender sleeps on a timer, which on a busy machine wakes
+	// milliseconds late.
+	DefaultRateCatchUp = 20 * time.Millisecond
 	// MinWait is the floor of the automatic straggler wait.
 	MinWait = 200 * time.Millisecond
 )
@@ -56,9 +60,10 @@ type Config struct {
 	// CatchUp is how late a probe may still be sent after its slot; slots
 	// later than that are skipped and counted as timer misses. 0 means one
 	// interval when pacing by Interval (probes are never bunched: an
-	// isochronous stream for latency), and 2ms (or one interval if longer)
-	// with Rate, so a sender that loses the CPU briefly catches up and the
-	// rate holds; those bunched sends are counted in Diagnostics.LateSends.
+	// isochronous stream for latency), and DefaultRateCatchUp (or one
+	// interval if longer) with Rate, so a sender that loses the CPU or wakes
+	// late catches up in a batch and the rate holds, as iperf3's does; those
+	// bunched sends are counted in Diagnostics.LateSends.
 	CatchUp time.Duration
 	// Count is the number of probes per stream; Duration bounds the sending
 	// time. Either or both may be set; when both are 0, Count is 1000.
@@ -74,6 +79,10 @@ type Config struct {
 	// ReportInterval is the period of interval events; 0 means 1s, a
 	// negative value turns them off.
 	ReportInterval time.Duration
+	// OneWay sends probes the reflector counts and times but does not
+	// answer (socklab serve), and reads its counts back at the end: loss,
+	// throughput and jitter one way, as iperf3 measures them; no RTT.
+	OneWay bool
 	// OWD also reports absolute one-way delays, which are only meaningful
 	// when the sender's and reflector's clocks are synchronised.
 	OWD bool
@@ -144,7 +153,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.Count = DefaultCount
 	}
 	if c.CatchUp == 0 && c.Rate > 0 && !c.Burst {
-		c.CatchUp = 2 * time.Millisecond
+		c.CatchUp = DefaultRateCatchUp
 	}
 	if c.CatchUp < c.Interval {
 		c.CatchUp = c.Interval

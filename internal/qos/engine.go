@@ -53,6 +53,10 @@ type stream struct {
 	kernTS  bool
 	hasOvfl bool
 	drops   atomic.Uint32
+	// report receives the reflector's answer to the end-of-run report
+	// request (qoswire report): what it counted and dropped by policy.
+	report chan reflReport
+	flags  uint8 // qoswire flags of every probe (FlagOneWay)
 
 	// Owned by the sender goroutine; read after it ends.
 	missed   int64
@@ -89,7 +93,11 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 			return nil, fmt.Errorf("qos: dial udp %s: %w", raddr, err)
 		}
 		ts, ovfl := tuneSocket(c)
-		streams[i] = &stream{id: i + 1, conn: c, kernTS: ts, hasOvfl: ovfl, spinOver: float64(500 * time.Microsecond)}
+		streams[i] = &stream{id: i + 1, conn: c, kernTS: ts, hasOvfl: ovfl, spinOver: float64(500 * time.Microsecond),
+			report: make(chan reflReport, 1)}
+		if cfg.OneWay {
+			streams[i].flags = qoswire.FlagOneWay
+		}
 	}
 	sched := cfg.schedule()
 	lateAfter := cfg.Wait // an explicit wait is also each probe's deadline
@@ -100,7 +108,7 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 	for _, s := range streams {
 		s.col = newCollector(rand.Uint64(), cfg.Size, wallBase, cfg.OWD, lateAfter, ser)
 	}
-	res := &Result{Target: raddr.String(), Protocol: "udp", Start: start, Size: cfg.Size, Interval: cfg.Interval, Rate: cfg.Rate}
+	res := &Result{Target: raddr.String(), Protocol: "udp", Start: start, Size: cfg.Size, Interval: cfg.Interval, Rate: cfg.Rate, OneWay: cfg.OneWay}
 	emit(cfg, Event{Kind: EventStart, Time: start, Config: &cfg})
 	cfg.Logger.Debug("qos start", "target", res.Target, "streams", cfg.Streams, "size", cfg.Size,
 		"interval", cfg.Interval, "count", cfg.Count, "duration", cfg.Duration)
@@ -112,7 +120,10 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 	}
 	for _, s := range streams {
 		sendWG.Add(1)
-		go func() { defer sendWG.Done(); s.send(ctx, start, wallBase, sched, ser) }()
+		// Isochronous probes (an interval) spin for their slot; a bit rate
+		// or a burst does not.
+		spin := cfg.Rate == 0 && !cfg.Burst
+		go func() { defer sendWG.Done(); s.send(ctx, start, wallBase, sched, ser, spin) }()
 	}
 	repDone := make(chan struct{})
 	repWG := sync.WaitGroup{}
@@ -137,6 +148,9 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 		return max(2*m, MinWait)
 	}
 	allAnswered := func() bool {
+		if cfg.OneWay {
+			return false // nothing comes back: wait the whole (short) wait for probes in flight
+		}
 		// A cancel that comes during the wait (the schedule had ended)
 		// cuts the wait short; one that stopped the sending does not, so
 		// that the replies in flight still count.
@@ -160,6 +174,7 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 	}
 	graceEnd := time.Now().Add(min(res.Wait/2, 500*time.Millisecond))
 	pollUntil(func() time.Time { return graceEnd }, allAnswered)
+	reports := requestReports(ctx, streams, res.Interrupted, cfg.OneWay)
 
 	close(repDone)
 	repWG.Wait()
@@ -179,6 +194,13 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 		sr.Diag.RecvDrops = int64(s.drops.Load())
 		sr.Diag.RecvDropsKnown = s.hasOvfl
 		sr.Diag.KernelRxTime = s.kernTS
+		if rep, ok := reports[s]; ok {
+			if cfg.OneWay {
+				applyOneWay(&sr, rep, s.col.size)
+			} else {
+				applyReport(&sr, rep)
+			}
+		}
 		res.Streams = append(res.Streams, sr)
 	}
 	cols := make([]*collector, len(streams))
@@ -188,6 +210,13 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 	}
 	res.Total, res.RTT = total(res.Streams, cols, senders)
 	res.Series = ser.points()
+	if n, ok := sched.Planned(); ok {
+		res.Planned = int64(n) * int64(len(streams))
+	}
+	res.Warnings = warnings(res)
+	if cfg.OneWay && len(reports) < len(streams) && !res.Interrupted {
+		return nil, fmt.Errorf("qos: one-way: %s sent no report of what arrived (is it socklab serve?)", res.Target)
+	}
 	cfg.Logger.Debug("qos done", "target", res.Target, "sent", res.Total.Sent, "received", res.Total.Received,
 		"wait", res.Wait, "elapsed", res.Elapsed, "interrupted", res.Interrupted)
 	emit(cfg, Event{Kind: EventEnd, Time: time.Now(), Elapsed: res.Elapsed, Result: res})
@@ -224,9 +253,14 @@ func emit(cfg Config, ev Event) {
 	}
 }
 
-// send runs the stream's schedule until it ends or ctx is cancelled.
-func (s *stream) send(ctx context.Context, start time.Time, wallBase int64, sched pace.Schedule, ser *series) {
-	buf := make([]byte, s.col.size)
+// sendBatch is the most probes one sendmmsg(2) carries.
+const sendBatch = 64
+
+// send runs the stream's schedule until it ends or ctx is cancelled. The
+// probes due at the same moment (a burst, or a bit rate whose interval is
+// shorter than a timer wake-up) leave together in one batched write.
+func (s *stream) send(ctx context.Context, start time.Time, wallBase int64, sched pace.Schedule, ser *series, spin bool) {
+	bw := newBatchWriter(s.conn, s.col.size)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var slot, sent uint64
@@ -236,35 +270,48 @@ func (s *stream) send(ctx context.Context, start time.Time, wallBase int64, sche
 			return
 		}
 		s.missed += int64(st.Missed)
-		due := sched.Due(st.Slot)
-		if st.Wait > 0 && !s.sleepUntil(ctx, start, due, timer) {
+		if st.Wait > 0 && !s.sleepUntil(ctx, start, sched.Due(st.Slot), timer, spin) {
 			return
 		}
-		mono := int64(time.Since(start))
-		if sched.Interval > 0 {
-			lateBy := max(mono-int64(due), 0)
-			s.schedErr.Add(float64(lateBy))
-			if lateBy >= int64(sched.Interval) {
-				s.late++
+		// Stamp and queue every probe due by now, up to a batch.
+		bw.reset()
+		for {
+			due := sched.Due(st.Slot)
+			mono := int64(time.Since(start))
+			if sched.Interval > 0 {
+				lateBy := max(mono-int64(due), 0)
+				s.schedErr.Add(float64(lateBy))
+				if lateBy >= int64(sched.Interval) {
+					s.late++
+				}
 			}
+			h := qoswire.Header{Flags: s.flags, Session: s.col.session, Seq: sent + uint64(bw.n), SendMono: mono, SendWall: wallBase + mono}
+			bw.add(&h, mono)
+			slot = st.Slot + 1
+			if bw.n == sendBatch {
+				break
+			}
+			st = sched.Pace(time.Since(start), slot, sent+uint64(bw.n))
+			if st.Stop || st.Wait > 0 {
+				break
+			}
+			s.missed += int64(st.Missed)
 		}
-		h := qoswire.Header{Session: s.col.session, Seq: sent, SendMono: mono, SendWall: wallBase + mono}
-		_ = h.Marshal(buf)
-		// Publish the sequence number before the probe leaves, so its reply
-		// can never look like one to a probe not yet sent.
-		s.col.sent.Store(int64(sent + 1))
-		if _, err := s.conn.Write(buf); err != nil {
-			s.sendErrs++
-			s.col.sent.Store(int64(sent)) // not sent: the number is reused
+		// Publish the sequence numbers before the probes leave, so a
+		// reply can never look like one to a probe not yet sent.
+		s.col.sent.Store(int64(sent) + int64(bw.n))
+		n, err := bw.flush()
+		for _, mono := range bw.monos[:n] {
+			ser.sent(mono)
+		}
+		sent += uint64(n)
+		if err != nil {
+			s.sendErrs += int64(bw.n - n) // the failed probe and the rest of its batch
+			s.col.sent.Store(int64(sent)) // not sent: the numbers are reused
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			slot = st.Slot + 1
-			continue
 		}
-		ser.sent(mono)
-		sent++
-		slot = st.Slot + 1
 	}
 }
 
@@ -272,10 +319,24 @@ func (s *stream) send(ctx context.Context, start time.Time, wallBase int64, sche
 // then a spin for the last stretch, sized from how late the timer has been
 // waking us, so that sub-millisecond intervals hold. It returns false when
 // ctx is cancelled.
-func (s *stream) sleepUntil(ctx context.Context, start time.Time, due time.Duration, timer *time.Timer) bool {
-	spin := time.Duration(min(max(2*s.spinOver+float64(100*time.Microsecond), float64(100*time.Microsecond)), float64(2*time.Millisecond)))
-	if left := due - time.Since(start); left > spin {
-		wake := due - spin
+//
+// Without spin (a bit rate, where probes may leave a little late and catch
+// up in a batch) it sleeps on the timer alone: spinning streams would take
+// the CPU the sender and the reflector need.
+func (s *stream) sleepUntil(ctx context.Context, start time.Time, due time.Duration, timer *time.Timer, spin bool) bool {
+	if !spin {
+		timer.Reset(due - time.Since(start))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		case <-timer.C:
+			return true
+		}
+	}
+	spinFor := time.Duration(min(max(2*s.spinOver+float64(100*time.Microsecond), float64(100*time.Microsecond)), float64(2*time.Millisecond)))
+	if left := due - time.Since(start); left > spinFor {
+		wake := due - spinFor
 		timer.Reset(wake - time.Since(start))
 		select {
 		case <-ctx.Done():
@@ -331,6 +392,15 @@ func (s *stream) receive(start time.Time) {
 			s.col.mu.Lock()
 			s.col.foreign++
 			s.col.mu.Unlock()
+			continue
+		}
+		if h.Flags&qoswire.FlagReport != 0 {
+			if sess, r, ok, err := qoswire.ParseReport(buf[:n]); err == nil && sess == s.col.session {
+				select {
+				case s.report <- reflReport{Report: r, ok: ok}:
+				default: // a duplicate answer
+				}
+			}
 			continue
 		}
 		s.col.add(reply{hdr: h, size: n, rxMono: rx})

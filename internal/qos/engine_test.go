@@ -72,6 +72,13 @@ func (r *reflector) serve() {
 		if err != nil {
 			continue
 		}
+		if qoswire.IsReportRequest(buf[:n]) {
+			// As socklab serve: what arrived of the session.
+			pkt := append([]byte(nil), buf[:n]...)
+			_ = qoswire.AnswerReport(pkt, qoswire.Report{Received: counts[h.Session]})
+			r.conn.WriteToUDP(pkt, from)
+			continue
+		}
 		a := r.plan(h.Seq)
 		if a.dropUp {
 			continue
@@ -356,12 +363,28 @@ func TestRunNoReflector(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	r, err := Run(context.Background(), Config{Target: c.LocalAddr().String(), Count: 5, Interval: time.Millisecond, Wait: 20 * time.Millisecond})
+	var ivLost int64
+	var jitterKnown bool
+	r, err := Run(context.Background(), Config{Target: c.LocalAddr().String(), Count: 5, Interval: time.Millisecond, Wait: 20 * time.Millisecond,
+		OnEvent: func(e Event) {
+			for _, iv := range e.Intervals {
+				ivLost += iv.Lost
+				jitterKnown = jitterKnown || iv.JitterKnown
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Total.Received != 0 || r.Total.Lost != 5 || r.Total.LostUp != 5 || r.Total.LossPct != 100 {
 		t.Fatalf("%+v", r.Total)
+	}
+	if r.Total.RTT.N != 0 || r.Total.HasJitter() || jitterKnown {
+		t.Fatalf("a run without replies has RTT or jitter: %+v", r.Total)
+	}
+	// The interval lines add up to the run: the last one, after the wait,
+	// counts every unanswered probe, not only gaps below an answered one.
+	if ivLost != 5 {
+		t.Fatalf("intervals lost %d, want 5", ivLost)
 	}
 }
 

@@ -142,3 +142,87 @@ func TestRelayDuplicatesAndReorder(t *testing.T) {
 		t.Fatalf("lost %d recv %d dup %d reordered %d", tt.Lost, tt.Received, tt.Duplicates, tt.Reordered)
 	}
 }
+
+// What the reflector's rate cap drops is its own limit: qos reports it by
+// name, from the reflector's end-of-run report, and leaves it out of path
+// loss (a clean loopback path shows no loss), with a warning.
+func TestReflectorCapIsNotPathLoss(t *testing.T) {
+	// A clock that stands still: the cap's one-second burst never refills,
+	// however slowly the test machine sends.
+	srv, err := udpecho.New(udpecho.Config{MaxPPS: 50, MaxSourcePPS: -1, Now: frozenClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := listen(t)
+	serve(t, func(ctx context.Context) error { return srv.Serve(ctx, c) })
+	// 120 probes as fast as possible: the one-second burst lets 50 through.
+	r, err := qos.Run(context.Background(), qos.Config{Target: c.LocalAddr().String(), Count: 120, Burst: true, Wait: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tot := r.Total
+	if !tot.ReflectorKnown || tot.Received != 50 || tot.ReflectorDropped != 70 {
+		t.Fatalf("received %d, reflector dropped %d (known %v): want 50 and 70", tot.Received, tot.ReflectorDropped, tot.ReflectorKnown)
+	}
+	if tot.Lost != 0 || tot.LossPct != 0 || tot.LostUp != 0 || tot.LostDown != 0 {
+		t.Fatalf("path loss %d (%.1f%%, up %d, down %d): the cap's drops counted as loss", tot.Lost, tot.LossPct, tot.LostUp, tot.LostDown)
+	}
+	var kinds []string
+	for _, w := range r.Warnings {
+		kinds = append(kinds, w.Kind)
+	}
+	if len(kinds) != 1 || kinds[0] != qos.WarnReflectorCap {
+		t.Fatalf("warnings %v, want one %s", r.Warnings, qos.WarnReflectorCap)
+	}
+}
+
+// A clean run raises no warning, and the reflector's report makes the
+// upstream loss count exact.
+func TestCleanRunHasNoWarnings(t *testing.T) {
+	r, err := qos.Run(context.Background(), qos.Config{Target: startEcho(t), Count: 20, Interval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Total.ReflectorKnown || r.Total.ReflectorDropped != 0 || r.Planned != 20 {
+		t.Fatalf("reflector known %v dropped %d planned %d", r.Total.ReflectorKnown, r.Total.ReflectorDropped, r.Planned)
+	}
+	if r.Total.Sent == r.Planned && len(r.Warnings) != 0 {
+		t.Fatalf("warnings on a clean run: %+v", r.Warnings)
+	}
+}
+
+// One way: the reflector counts without answering and reports at the end,
+// so loss and throughput are measured in one direction, as iperf3 does.
+func TestOneWay(t *testing.T) {
+	srv, err := udpecho.New(udpecho.Config{MaxPPS: 100, MaxSourcePPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := listen(t)
+	serve(t, func(ctx context.Context) error { return srv.Serve(ctx, c) })
+	r, err := qos.Run(context.Background(), qos.Config{Target: c.LocalAddr().String(), OneWay: true, Count: 150, Burst: true, Size: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tot := r.Total
+	// The cap's burst is 100; a slow machine refills a few more meanwhile.
+	if !r.OneWay || tot.Sent != 150 || tot.Received < 100 || tot.Received+tot.ReflectorDropped != 150 || tot.ReflectorDropped == 0 || tot.Lost != 0 || tot.LossPct != 0 {
+		t.Fatalf("sent %d received %d capped %d lost %d (%.1f%%)", tot.Sent, tot.Received, tot.ReflectorDropped, tot.Lost, tot.LossPct)
+	}
+	if tot.RTT.N != 0 || tot.Throughput.ReflectorBps <= 0 || tot.Throughput.GoodputBps != tot.Throughput.ReflectorBps {
+		t.Fatalf("rtt n %d, reflector %v bit/s, goodput %v", tot.RTT.N, tot.Throughput.ReflectorBps, tot.Throughput.GoodputBps)
+	}
+	if st := srv.Stats(); st.Reflected != 0 {
+		t.Fatalf("the reflector answered %d one-way probes", st.Reflected)
+	}
+
+	// A target that keeps no reports cannot do one way: an error, not 100% loss.
+	mute := listen(t)
+	defer mute.Close()
+	if _, err := qos.Run(context.Background(), qos.Config{Target: mute.LocalAddr().String(), OneWay: true, Count: 5, Interval: time.Millisecond}); err == nil {
+		t.Fatal("one way against a silent target: no error")
+	}
+}
+
+// frozenClock keeps a reflector's rate cap from refilling during a test.
+func frozenClock() time.Time { return time.Unix(1_800_000_000, 0) }

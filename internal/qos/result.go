@@ -15,4 +15,5 @@ type (
 	TCPResult     = qosresult.TCPResult
 	TCPInterval   = qosresult.TCPInterval
 	IntervalStats = qosresult.IntervalStats
+	Warning       = qosresult.Warning
 )

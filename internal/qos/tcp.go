@@ -44,9 +44,10 @@ func runTCP(ctx context.Context, cfg Config) (*Result, error) {
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	tr := &http.Transport{
 		// No proxy from the environment, no gzip: we measure the raw path.
+		// Keep-alive, so a body re-requested when the last one ran out
+		// comes on the same connection and TCP_INFO stays continuous.
 		Proxy:              nil,
 		DisableCompression: true,
-		DisableKeepAlives:  true,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := dialer.DialContext(ctx, network, addr)
 			if tc, ok := c.(*net.TCPConn); ok {
@@ -61,20 +62,27 @@ func runTCP(ctx context.Context, cfg Config) (*Result, error) {
 
 	reqCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, target, nil)
-	if err != nil {
-		return nil, fmt.Errorf("qos: tcp url %q: %w", target, err)
+	get := func() (*http.Response, error) {
+		req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, target, nil)
+		if err != nil {
+			return nil, fmt.Errorf("qos: tcp url %q: %w", target, err)
+		}
+		req.Header.Set("User-Agent", "socklab-qos")
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("qos: tcp GET %s: %w", target, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return nil, fmt.Errorf("qos: tcp GET %s: %s (is it socklab serve?)", target, resp.Status)
+		}
+		return resp, nil
 	}
-	req.Header.Set("User-Agent", "socklab-qos")
 	start := time.Now()
 	emit(cfg, Event{Kind: EventStart, Time: start, Config: &cfg})
-	resp, err := client.Do(req)
+	resp, err := get()
 	if err != nil {
-		return nil, fmt.Errorf("qos: tcp GET %s: %w", target, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("qos: tcp GET %s: %s (is it socklab serve?)", target, resp.Status)
+		return nil, err
 	}
 
 	// The clock starts with the first response byte: connection setup and
@@ -95,18 +103,7 @@ func runTCP(ctx context.Context, cfg Config) (*Result, error) {
 		tcpReporter(cfg, dataStart, &total, info, tres, &mu, done)
 	}()
 
-	buf := make([]byte, 256<<10)
-	var readErr error
-	for {
-		n, err := resp.Body.Read(buf)
-		total.Add(int64(n))
-		if err != nil {
-			if !errors.Is(err, io.EOF) && reqCtx.Err() == nil {
-				readErr = err
-			}
-			break
-		}
-	}
+	requests, readErr := drain(reqCtx, resp, get, &total)
 	elapsed := time.Since(dataStart)
 	close(done)
 	wg.Wait()
@@ -114,6 +111,7 @@ func runTCP(ctx context.Context, cfg Config) (*Result, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	tres.Bytes = total.Load()
+	tres.Requests = requests
 	if s := elapsed.Seconds(); s > 0 {
 		tres.GoodputBps = float64(tres.Bytes*8) / s
 	}
@@ -123,7 +121,7 @@ func runTCP(ctx context.Context, cfg Config) (*Result, error) {
 		tres.Retransmits, tres.OutOfOrder = ti.retrans, ti.ooo
 		tres.MSS, tres.Cwnd = ti.mss, ti.cwnd
 	}
-	host := req.URL.Host
+	host := resp.Request.URL.Host
 	res := &Result{
 		Target: host, Protocol: "tcp", Start: dataStart,
 		SendDuration: elapsed, Elapsed: time.Since(start),
@@ -139,8 +137,38 @@ func runTCP(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
+// drain reads resp's body, and when a body ends before ctx does (the run's
+// duration), asks for the next one, so a run lasts its duration however
+// fast the path. It returns how many bodies it read from and the first
+// failure that was not the duration ending.
+func drain(ctx context.Context, resp *http.Response, get func() (*http.Response, error), total *atomic.Int64) (int, error) {
+	buf := make([]byte, 256<<10)
+	requests := 1
+	for {
+		n, err := resp.Body.Read(buf)
+		total.Add(int64(n))
+		if err == nil {
+			continue
+		}
+		resp.Body.Close()
+		if ctx.Err() != nil {
+			return requests, nil
+		}
+		if !errors.Is(err, io.EOF) {
+			return requests, err
+		}
+		if resp, err = get(); err != nil {
+			if ctx.Err() != nil {
+				return requests, nil
+			}
+			return requests, err
+		}
+		requests++
+	}
+}
+
 // tcpReporter emits interval and progress events of a TCP run until done.
-func tcpReporter(cfg Config, start time.Time, total *atomic.Int64, info *infoCache, tres *TCPResult, mu *sync.Mutex, done <-chan struct{}) {
+func tcpReporter(cfg Config, start time.Time, total *atomic.Int64, info infoSource, tres *TCPResult, mu *sync.Mutex, done <-chan struct{}) {
 	var ivC <-chan time.Time
 	if cfg.ReportInterval > 0 {
 		tk := time.NewTicker(cfg.ReportInterval)
@@ -150,7 +178,7 @@ func tcpReporter(cfg Config, start time.Time, total *atomic.Int64, info *infoCac
 	prog := time.NewTicker(progressEvery)
 	defer prog.Stop()
 	var last time.Duration
-	var lastBytes, lastRetrans int64
+	var lastBytes, lastRetrans, lastOOO int64
 	interval := func(now time.Duration) {
 		b := total.Load()
 		iv := TCPInterval{Start: last, End: now, Bytes: b - lastBytes}
@@ -159,8 +187,9 @@ func tcpReporter(cfg Config, start time.Time, total *atomic.Int64, info *infoCac
 		}
 		if ti := info.snap(); ti.ok {
 			iv.RTT = ti.rtt
-			iv.Retransmits = ti.retrans + ti.ooo - lastRetrans
-			lastRetrans = ti.retrans + ti.ooo
+			iv.Retransmits = ti.retrans - lastRetrans
+			iv.OutOfOrder = ti.ooo - lastOOO
+			lastRetrans, lastOOO = ti.retrans, ti.ooo
 		}
 		mu.Lock()
 		tres.Intervals = append(tres.Intervals, iv)
@@ -168,7 +197,7 @@ func tcpReporter(cfg Config, start time.Time, total *atomic.Int64, info *infoCac
 		last, lastBytes = now, b
 		emit(cfg, Event{Kind: EventInterval, Time: start.Add(now), Elapsed: now, Intervals: []IntervalStats{{
 			Stream: 1, Start: iv.Start, End: iv.End, GoodputBps: iv.GoodputBps, Bytes: iv.Bytes,
-			TCPRTT: iv.RTT, TCPRetransmits: iv.Retransmits,
+			TCPRTT: iv.RTT, TCPRetransmits: iv.Retransmits, TCPOutOfOrder: iv.OutOfOrder,
 		}}})
 	}
 	for {
@@ -189,6 +218,9 @@ func tcpReporter(cfg Config, start time.Time, total *atomic.Int64, info *infoCac
 	}
 }
 
+// infoSource gives the latest TCP_INFO reading (an infoCache; a fake in tests).
+type infoSource interface{ snap() tcpInfo }
+
 // tcpInfo is the part of TCP_INFO the report uses.
 type tcpInfo struct {
 	ok           bool
@@ -199,20 +231,33 @@ type tcpInfo struct {
 
 // infoCache keeps the last TCP_INFO read, since the socket may be closed
 // (EOF, cancellation) by the time the run is summarised.
+// Its counters run on across connections: when the server closes one and a
+// re-request opens another, the old connection's counts are kept.
 type infoCache struct {
 	conn *atomic.Pointer[net.TCPConn]
 	mu   sync.Mutex
-	last tcpInfo
+	cur  *net.TCPConn
+	last tcpInfo // the latest reading of cur
+	base tcpInfo // counters of earlier connections
 }
 
-// snap reads TCP_INFO now if it can and returns the latest good reading.
+// snap reads TCP_INFO now if it can and returns the latest good reading,
+// counters summed over the run's connections.
 func (c *infoCache) snap() tcpInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if conn := c.conn.Load(); conn != nil {
 		if ti := readTCPInfo(conn); ti.ok {
+			if conn != c.cur {
+				c.base.retrans += c.last.retrans
+				c.base.ooo += c.last.ooo
+				c.cur = conn
+			}
 			c.last = ti
 		}
 	}
-	return c.last
+	ti := c.last
+	ti.retrans += c.base.retrans
+	ti.ooo += c.base.ooo
+	return ti
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -43,13 +44,20 @@ func TestTCPMode(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(bytesHandler))
 	defer srv.Close()
 
-	t.Run("ends at EOF with every byte counted", func(t *testing.T) {
-		r, err := Run(context.Background(), Config{TCP: srv.URL + "/_socklab/bytes?n=5000000", Duration: 10 * time.Second})
+	t.Run("lasts its duration when the body runs out", func(t *testing.T) {
+		// 200 kB ends in well under the duration on loopback: the run asks
+		// again rather than stopping early.
+		const body, dur = 200000, 300 * time.Millisecond
+		r, err := Run(context.Background(), Config{TCP: srv.URL + "/_socklab/bytes?n=200000", Duration: dur})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Protocol != "tcp" || r.TCP == nil || r.TCP.Bytes != 5000000 || r.TCP.GoodputBps <= 0 {
-			t.Fatalf("%+v %+v", r, r.TCP)
+		tc := r.TCP
+		if r.Protocol != "tcp" || tc == nil || tc.Requests < 2 || tc.Bytes < int64(tc.Requests-1)*body || tc.GoodputBps <= 0 {
+			t.Fatalf("%+v %+v", r, tc)
+		}
+		if r.SendDuration < dur {
+			t.Fatalf("run ended after %v, before its duration %v", r.SendDuration, dur)
 		}
 	})
 	t.Run("streams for the duration with intervals", func(t *testing.T) {
@@ -94,4 +102,39 @@ func TestTCPMode(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// fakeInfo is a TCP_INFO reading that grows by fixed steps per snapshot.
+type fakeInfo struct {
+	mu sync.Mutex
+	n  int64
+}
+
+func (f *fakeInfo) snap() tcpInfo {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	return tcpInfo{ok: true, rtt: time.Millisecond, retrans: 3 * f.n, ooo: 5 * f.n}
+}
+
+// The interval's Retrans column is TCP_INFO's retransmits alone; segments
+// out of order are their own column.
+func TestTCPIntervalSeparatesRetransmitsFromOutOfOrder(t *testing.T) {
+	var total atomic.Int64
+	tres := &TCPResult{}
+	var mu sync.Mutex
+	done := make(chan struct{})
+	var got []IntervalStats
+	cfg := Config{Duration: time.Second, ReportInterval: time.Hour, OnEvent: func(e Event) {
+		got = append(got, e.Intervals...)
+	}}
+	total.Store(1000)
+	close(done) // only the final interval: one snapshot
+	tcpReporter(cfg, time.Now().Add(-time.Second), &total, &fakeInfo{}, tres, &mu, done)
+	if len(got) != 1 || got[0].TCPRetransmits != 3 || got[0].TCPOutOfOrder != 5 {
+		t.Fatalf("intervals %+v, want retransmits 3 and out of order 5", got)
+	}
+	if iv := tres.Intervals[0]; iv.Retransmits != 3 || iv.OutOfOrder != 5 {
+		t.Fatalf("result interval %+v", iv)
+	}
 }

@@ -7,7 +7,7 @@
 //
 //	 0  magic      "SKLQ"
 //	 4  version    1
-//	 5  flags      bit 0: reply (set by the reflector)
+//	 5  flags      bit 0: reply (set by the reflector); bit 1: report, bit 2: one-way (report.go)
 //	 6  header len 64 (lets a later version grow without breaking v1 readers)
 //	 8  session    uint64, random per sender stream
 //	16  sequence   uint64, 0-based per session
@@ -48,6 +48,8 @@ var (
 	ErrMagic   = errors.New("qoswire: not a socklab probe (bad magic)")
 	ErrVersion = errors.New("qoswire: unsupported probe version")
 	ErrLength  = errors.New("qoswire: bad header length")
+	// ErrNotReport: the datagram is not a report request or answer.
+	ErrNotReport = errors.New("qoswire: not a report")
 )
 
 // Header is the decoded probe header.
@@ -140,6 +142,15 @@ func Reflect(b []byte, recvNs, sendNs int64, count uint64) error {
 	binary.BigEndian.PutUint64(b[48:56], uint64(sendNs))
 	binary.BigEndian.PutUint64(b[56:64], count)
 	return nil
+}
+
+// SetReflSend rewrites the reflector's send stamp of a reflected probe, for
+// a reflector that stamps a batch of replies just before it leaves. b must
+// be a valid probe (Reflect succeeded on it).
+func SetReflSend(b []byte, sendNs int64) {
+	if len(b) >= HeaderLen {
+		binary.BigEndian.PutUint64(b[48:56], uint64(sendNs))
+	}
 }
 
 func check(b []byte) error {

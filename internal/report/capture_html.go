@@ -104,10 +104,15 @@ func captureThroughputChart(r *capture.Result) LineChart {
 		YFromZero: true, Series: series}
 }
 
+// captureRatePoints turns buckets into step-chart corners; the last bucket
+// gets its end too, so a flow that fits in one bucket is drawn across it.
 func captureRatePoints(ps []capture.RatePoint) []XY {
-	out := make([]XY, 0, len(ps))
+	out := make([]XY, 0, len(ps)+1)
 	for _, pt := range ps {
 		out = append(out, XY{X: pt.T, Y: pt.Bps / 1e6})
+	}
+	if n := len(ps); n > 0 && ps[n-1].Width > 0 {
+		out = append(out, XY{X: ps[n-1].T + ps[n-1].Width, Y: ps[n-1].Bps / 1e6})
 	}
 	return out
 }

@@ -32,6 +32,9 @@ type LoadDoc struct {
 	Cache          *loadresult.CacheStats `json:"cache,omitempty"`
 	UDP            *loadresult.UDPStats   `json:"udp,omitempty"`
 	PerClient      []LoadClientDoc        `json:"per_client,omitempty"`
+	// Warnings are the generator's own limits that touched the run; empty
+	// when none, never null.
+	Warnings []WarningDoc `json:"warnings"`
 }
 
 // LoadClientDoc is one client's share (--per-client).
@@ -54,6 +57,10 @@ func LoadJSON(r *loadresult.Result) LoadDoc {
 		Errors: r.Errors, StatusCodes: r.StatusCodes, RequestsPerSec: r.RequestsPerSec,
 		Bytes: r.Bytes, BytesPerSec: r.BytesPerSec, ThroughputBps: r.ThroughputBps,
 		Latency: loadLatencyDoc(r.Latency), Cache: r.Cache, UDP: r.UDP,
+		Warnings: []WarningDoc{},
+	}
+	for _, w := range r.Warnings {
+		d.Warnings = append(d.Warnings, WarningDoc{Kind: w.Kind, Message: w.Message})
 	}
 	if d.Errors == nil {
 		d.Errors = map[string]int64{}
@@ -77,6 +84,9 @@ func WriteLoadText(w io.Writer, r *loadresult.Result) error {
 		ew.printf(", via %s", r.Proxy)
 	}
 	ew.printf("\n")
+	for _, wn := range r.Warnings {
+		ew.printf("warning: %s\n", wn.Message)
+	}
 	ew.printf("  requests    %d in %.2f s: %d ok, %d failed\n", r.Requests, r.DurationMs/1000, r.Successes, r.Failures)
 	ew.printf("  rate        %.1f req/s, %s/s (%s)\n", r.RequestsPerSec, units.FormatBytes(r.BytesPerSec), units.FormatBitrate(r.ThroughputBps))
 	writeCounts(ew, "  status     ", r.SortedStatus(), r.StatusCodes)

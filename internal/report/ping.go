@@ -100,6 +100,7 @@ type PingReplyDoc struct {
 	RTTMs *float64 `json:"rtt_ms,omitempty"`
 	Dup   bool     `json:"dup,omitempty"`
 	Error string   `json:"error,omitempty"`
+	Local bool     `json:"local,omitempty"` // the error is this host's: the request was never sent
 }
 
 // PingHostDoc is one host of the ping --json document; rtt is null when no
@@ -159,8 +160,12 @@ func PingJSON(targets []PingTarget, res icmpresult.PingResult, events []icmpresu
 
 func pingReplyDoc(ev icmpresult.PingEvent) PingReplyDoc {
 	r := PingReplyDoc{Seq: ev.Seq, From: ev.From.String(), Dup: ev.Dup}
-	if ev.Kind == icmpresult.PingError {
+	switch ev.Kind {
+	case icmpresult.PingError:
 		r.Error = ev.Message
+		return r
+	case icmpresult.PingLocalError:
+		r.Error, r.Local = ev.Message, true
 		return r
 	}
 	rtt := ms(ev.RTT)

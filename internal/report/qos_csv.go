@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/socklab/socklab/internal/qos/qosresult"
@@ -20,6 +21,7 @@ var QoSCSVHeader = []string{
 	"late", "lost_up", "lost_down", "rtt_p90_ms", "rtt_stddev_ms", "jitter_down_ms",
 	"ipdv_up_p95_ms", "ipdv_down_p95_ms", "offered_bps", "offered_wire_bps", "sent_pps",
 	"streams", "size", "interval_ms", "timer_misses", "recv_drops", "tcp_retransmits", "late_sends",
+	"planned", "refl_dropped", "warnings",
 }
 
 // WriteQoSCSV writes res as one CSV row, preceded by the header when
@@ -53,16 +55,21 @@ func QoSCSVRow(res *qosresult.Result) []string {
 	if t.Diag.RecvDropsKnown {
 		drops = i(t.Diag.RecvDrops, 10)
 	}
+	// A figure without samples is an empty cell, never 0 (SPEC).
+	rtt := func(d time.Duration) string { return optCell(msf(d), t.RTT.N > 0) }
+	jit := func(d time.Duration) string { return optCell(msf(d), t.HasJitter()) }
 	row := []string{
 		res.Start.UTC().Format(time.RFC3339), res.Target, res.Protocol,
 		i(t.Sent, 10), i(t.Received, 10), i(t.Lost, 10), f(t.LossPct, 3), i(t.Duplicates, 10), i(t.Reordered, 10),
 		f(res.SendDuration.Seconds(), 3), f(t.Throughput.GoodputBps, 0),
-		msf(t.RTT.Min), msf(t.RTT.Avg), msf(t.RTT.P50), msf(t.RTT.P95), msf(t.RTT.P99), msf(t.RTT.Max),
-		msf(t.JitterUp),
-		i(t.Late, 10), i(t.LostUp, 10), i(t.LostDown, 10), msf(t.RTT.P90), msf(t.RTT.Stddev), msf(t.JitterDown),
-		msf(t.IPDVUp.P95), msf(t.IPDVDown.P95), f(t.Throughput.OfferedBps, 0), f(t.Throughput.OfferedWireBps, 0),
+		rtt(t.RTT.Min), rtt(t.RTT.Avg), rtt(t.RTT.P50), rtt(t.RTT.P95), rtt(t.RTT.P99), rtt(t.RTT.Max),
+		jit(t.JitterUp),
+		i(t.Late, 10), i(t.LostUp, 10), i(t.LostDown, 10), rtt(t.RTT.P90), rtt(t.RTT.Stddev), jit(t.JitterDown),
+		optCell(msf(t.IPDVUp.P95), t.IPDVUp.N > 0), optCell(msf(t.IPDVDown.P95), t.IPDVDown.N > 0),
+		f(t.Throughput.OfferedBps, 0), f(t.Throughput.OfferedWireBps, 0),
 		f(t.Throughput.SentPPS, 1),
 		strconv.Itoa(len(res.Streams)), strconv.Itoa(res.Size), msf(res.Interval), i(t.Diag.TimerMisses, 10), drops, "", i(t.Diag.LateSends, 10),
+		optCell(i(res.Planned, 10), res.Planned > 0), optCell(i(t.ReflectorDropped, 10), t.ReflectorKnown), warningKinds(res.Warnings),
 	}
 	if tc := res.TCP; tc != nil {
 		// TCP: bytes stand in for datagrams; the RTT is the kernel's.
@@ -79,6 +86,26 @@ func QoSCSVRow(res *qosresult.Result) []string {
 		row[29] = "1"
 	}
 	return row
+}
+
+// warningKinds is the warnings' kinds joined by ";" for one CSV cell.
+func warningKinds(ws []qosresult.Warning) string {
+	var b strings.Builder
+	for i, w := range ws {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(w.Kind)
+	}
+	return b.String()
+}
+
+// optCell is v when the figure was measured and an empty cell otherwise.
+func optCell(v string, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return v
 }
 
 // errNoResult guards the exported writers against a nil result.

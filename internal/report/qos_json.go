@@ -8,28 +8,38 @@ import (
 	"github.com/socklab/socklab/internal/qos/qosresult"
 )
 
+// optMs is ms(d) when the figure was measured (ok) and nil otherwise, so a
+// run without samples writes null, never a 0 that reads as a measurement.
+func optMs(d time.Duration, ok bool) *float64 {
+	if !ok {
+		return nil
+	}
+	v := ms(d)
+	return &v
+}
+
 // QoSDoc is the --json document of a QoS run. Its leading fields repeat
 // the CSV columns (for all streams together); the nested objects hold the
 // detail. Times are milliseconds, rates bit/s.
 type QoSDoc struct {
-	Time          string  `json:"time"`
-	Target        string  `json:"target"`
-	Protocol      string  `json:"protocol"`
-	Sent          int64   `json:"sent"`
-	Received      int64   `json:"received"`
-	Lost          int64   `json:"lost"`
-	LossPct       float64 `json:"loss_pct"`
-	Duplicates    int64   `json:"duplicates"`
-	Reordered     int64   `json:"reordered"`
-	DurationS     float64 `json:"duration_s"` // the CSV column, kept for scripts; duration_ms below is the same
-	ThroughputBps float64 `json:"throughput_bps"`
-	RTTMinMs      float64 `json:"rtt_min_ms"`
-	RTTAvgMs      float64 `json:"rtt_avg_ms"`
-	RTTP50Ms      float64 `json:"rtt_p50_ms"`
-	RTTP95Ms      float64 `json:"rtt_p95_ms"`
-	RTTP99Ms      float64 `json:"rtt_p99_ms"`
-	RTTMaxMs      float64 `json:"rtt_max_ms"`
-	JitterMs      float64 `json:"jitter_ms"` // RFC 3550, upstream (as iperf3 reports it)
+	Time          string   `json:"time"`
+	Target        string   `json:"target"`
+	Protocol      string   `json:"protocol"`
+	Sent          int64    `json:"sent"`
+	Received      int64    `json:"received"`
+	Lost          int64    `json:"lost"`
+	LossPct       float64  `json:"loss_pct"`
+	Duplicates    int64    `json:"duplicates"`
+	Reordered     int64    `json:"reordered"`
+	DurationS     float64  `json:"duration_s"`
+	ThroughputBps float64  `json:"throughput_bps"`
+	RTTMinMs      *float64 `json:"rtt_min_ms"`
+	RTTAvgMs      *float64 `json:"rtt_avg_ms"`
+	RTTP50Ms      *float64 `json:"rtt_p50_ms"`
+	RTTP95Ms      *float64 `json:"rtt_p95_ms"`
+	RTTP99Ms      *float64 `json:"rtt_p99_ms"`
+	RTTMaxMs      *float64 `json:"rtt_max_ms"`
+	JitterMs      *float64 `json:"jitter_ms"` // RFC 3550, upstream (as iperf3 reports it)
 
 	DurationMs  float64 `json:"duration_ms"`
 	ElapsedMs   float64 `json:"elapsed_ms"`
@@ -38,6 +48,15 @@ type QoSDoc struct {
 	Size        int     `json:"size"`
 	IntervalMs  float64 `json:"interval_ms"`
 	RateBps     float64 `json:"rate_bps,omitempty"`
+	OneWay      bool    `json:"one_way"`
+
+	// PlannedProbes is what the schedule meant to send (all streams); null
+	// when unbounded. ReflDropped is what the reflector's rate cap dropped
+	// (not in lost); null when the reflector sent no report.
+	PlannedProbes *int64 `json:"planned"`
+	ReflDropped   *int64 `json:"refl_dropped"`
+	// Warnings are the run's own limits that touched it; empty when none.
+	Warnings []WarningDoc `json:"warnings"`
 
 	Total   StreamDoc   `json:"total"`
 	Streams []StreamDoc `json:"streams,omitempty"`
@@ -59,15 +78,32 @@ type StreamDoc struct {
 	Duplicates  int64         `json:"duplicates"`
 	Reordered   int64         `json:"reordered"`
 	Late        int64         `json:"late"`
-	RTT         LatencyDoc    `json:"rtt"`
-	JitterUpMs  float64       `json:"jitter_up_ms"`
-	JitterDnMs  float64       `json:"jitter_down_ms"`
-	IPDVUp      IPDVDoc       `json:"ipdv_up"`
-	IPDVDown    IPDVDoc       `json:"ipdv_down"`
+	ReflDropped *int64        `json:"refl_dropped"`      // null: no report from the reflector
+	ReflSockDrp *int64        `json:"refl_socket_drops"` // what the reflector's socket dropped meanwhile; null: no report
+	RTT         *LatencyDoc   `json:"rtt"`               // null without replies
+	JitterUpMs  *float64      `json:"jitter_up_ms"`      // null with fewer than two replies
+	JitterDnMs  *float64      `json:"jitter_down_ms"`    // null with fewer than two replies
+	IPDVUp      *IPDVDoc      `json:"ipdv_up"`           // null without a pair of consecutive replies
+	IPDVDown    *IPDVDoc      `json:"ipdv_down"`
 	OWDUp       *LatencyDoc   `json:"owd_up,omitempty"`
 	OWDDown     *LatencyDoc   `json:"owd_down,omitempty"`
 	Throughput  ThroughputDoc `json:"throughput"`
 	Diag        DiagDoc       `json:"diagnostics"`
+}
+
+// WarningDoc is one self-limit that touched a run.
+type WarningDoc struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// warningDocs is the warnings array: never null.
+func warningDocs(ws []qosresult.Warning) []WarningDoc {
+	out := make([]WarningDoc, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, WarningDoc(w))
+	}
+	return out
 }
 
 // IPDVDoc is RFC 3393 delay variation in milliseconds.
@@ -107,6 +143,7 @@ type DiagDoc struct {
 type TCPDoc struct {
 	URL         string           `json:"url"`
 	Bytes       int64            `json:"bytes"`
+	Requests    int              `json:"requests"`
 	GoodputBps  float64          `json:"goodput_bps"`
 	InfoKnown   bool             `json:"tcp_info"`
 	RTTMs       float64          `json:"rtt_ms"`
@@ -126,29 +163,38 @@ type TCPIntervalDoc struct {
 	GoodputBps  float64 `json:"goodput_bps"`
 	RTTMs       float64 `json:"rtt_ms"`
 	Retransmits int64   `json:"retransmits"`
+	OutOfOrder  int64   `json:"out_of_order"`
 }
 
 // QoSJSON builds the --json document of res.
 func QoSJSON(res *qosresult.Result) QoSDoc {
 	t := res.Total
+	hasRTT := t.RTT.N > 0
 	d := QoSDoc{
 		Time: res.Start.UTC().Format(time.RFC3339Nano), Target: res.Target, Protocol: res.Protocol,
 		Sent: t.Sent, Received: t.Received, Lost: t.Lost, LossPct: t.LossPct,
 		Duplicates: t.Duplicates, Reordered: t.Reordered,
 		DurationS: res.SendDuration.Seconds(), ThroughputBps: t.Throughput.GoodputBps,
-		RTTMinMs: ms(t.RTT.Min), RTTAvgMs: ms(t.RTT.Avg), RTTP50Ms: ms(t.RTT.P50), RTTP95Ms: ms(t.RTT.P95),
-		RTTP99Ms: ms(t.RTT.P99), RTTMaxMs: ms(t.RTT.Max), JitterMs: ms(t.JitterUp),
+		RTTMinMs: optMs(t.RTT.Min, hasRTT), RTTAvgMs: optMs(t.RTT.Avg, hasRTT), RTTP50Ms: optMs(t.RTT.P50, hasRTT),
+		RTTP95Ms: optMs(t.RTT.P95, hasRTT), RTTP99Ms: optMs(t.RTT.P99, hasRTT), RTTMaxMs: optMs(t.RTT.Max, hasRTT),
+		JitterMs:   optMs(t.JitterUp, t.HasJitter()),
 		DurationMs: ms(res.SendDuration), ElapsedMs: ms(res.Elapsed), WaitMs: ms(res.Wait), Interrupted: res.Interrupted,
-		Size: res.Size, IntervalMs: ms(res.Interval), RateBps: res.Rate,
-		Total: streamDoc(t),
+		Size: res.Size, IntervalMs: ms(res.Interval), RateBps: res.Rate, OneWay: res.OneWay,
+		Warnings: warningDocs(res.Warnings),
+		Total:    streamDoc(t),
 	}
+	if res.Planned > 0 {
+		n := res.Planned
+		d.PlannedProbes = &n
+	}
+	d.ReflDropped = d.Total.ReflDropped
 	for _, s := range res.Streams {
 		d.Streams = append(d.Streams, streamDoc(s))
 	}
 	if res.TCP != nil {
 		d.TCP = tcpDoc(res.TCP)
 		d.ThroughputBps = res.TCP.GoodputBps
-		d.RTTAvgMs = ms(res.TCP.RTT)
+		d.RTTAvgMs = optMs(res.TCP.RTT, res.TCP.InfoKnown)
 	}
 	return d
 }
@@ -158,14 +204,21 @@ func streamDoc(s qosresult.StreamResult) StreamDoc {
 		Stream: s.Stream, Sent: s.Sent, Received: s.Received, Lost: s.Lost, LossPct: s.LossPct,
 		LostUp: s.LostUp, LostDown: s.LostDown, LossUpPct: s.LossUpPct, LossDownPct: s.LossDownPct,
 		Duplicates: s.Duplicates, Reordered: s.Reordered, Late: s.Late,
-		RTT:        latencyDoc(s.RTT),
-		JitterUpMs: ms(s.JitterUp), JitterDnMs: ms(s.JitterDown),
+		JitterUpMs: optMs(s.JitterUp, s.HasJitter()), JitterDnMs: optMs(s.JitterDown, s.HasJitter()),
 		IPDVUp: ipdvDoc(s.IPDVUp), IPDVDown: ipdvDoc(s.IPDVDown),
 		Throughput: ThroughputDoc(s.Throughput),
 		Diag: DiagDoc{
 			TimerMisses: s.Diag.TimerMisses, LateSends: s.Diag.LateSends, SchedErrMeanMs: ms(s.Diag.SchedErrMean), SchedErrMaxMs: ms(s.Diag.SchedErrMax),
 			SendErrors: s.Diag.SendErrors, Foreign: s.Diag.Foreign, KernelRxTime: s.Diag.KernelRxTime,
 		},
+	}
+	if s.RTT.N > 0 {
+		l := latencyDoc(s.RTT)
+		d.RTT = &l
+	}
+	if s.ReflectorKnown {
+		n, k := s.ReflectorDropped, s.ReflectorSocketDrops
+		d.ReflDropped, d.ReflSockDrp = &n, &k
 	}
 	if s.Session != 0 {
 		d.Session = sessionHex(s.Session)
@@ -191,17 +244,20 @@ func sessionHex(v uint64) string {
 	return string(b)
 }
 
-func ipdvDoc(i qosresult.IPDV) IPDVDoc {
-	return IPDVDoc{N: i.N, MeanMs: ms(i.Mean), P95Ms: ms(i.P95), MaxMs: ms(i.Max)}
+func ipdvDoc(i qosresult.IPDV) *IPDVDoc {
+	if i.N == 0 {
+		return nil
+	}
+	return &IPDVDoc{N: i.N, MeanMs: ms(i.Mean), P95Ms: ms(i.P95), MaxMs: ms(i.Max)}
 }
 
 func tcpDoc(t *qosresult.TCPResult) *TCPDoc {
-	d := &TCPDoc{URL: t.URL, Bytes: t.Bytes, GoodputBps: t.GoodputBps, InfoKnown: t.InfoKnown,
+	d := &TCPDoc{URL: t.URL, Bytes: t.Bytes, Requests: t.Requests, GoodputBps: t.GoodputBps, InfoKnown: t.InfoKnown,
 		RTTMs: ms(t.RTT), RTTVarMs: ms(t.RTTVar), Retransmits: t.Retransmits, OutOfOrder: t.OutOfOrder, MSS: t.MSS, Cwnd: t.Cwnd,
 		Intervals: []TCPIntervalDoc{}}
 	for _, iv := range t.Intervals {
 		d.Intervals = append(d.Intervals, TCPIntervalDoc{StartMs: ms(iv.Start), EndMs: ms(iv.End), Bytes: iv.Bytes,
-			GoodputBps: iv.GoodputBps, RTTMs: ms(iv.RTT), Retransmits: iv.Retransmits})
+			GoodputBps: iv.GoodputBps, RTTMs: ms(iv.RTT), Retransmits: iv.Retransmits, OutOfOrder: iv.OutOfOrder})
 	}
 	return d
 }
@@ -226,23 +282,24 @@ type EventDoc struct {
 
 // IntervalDoc is one stream's interval (stream 0: all streams).
 type IntervalDoc struct {
-	Stream     int     `json:"stream"`
-	StartMs    float64 `json:"start_ms"`
-	EndMs      float64 `json:"end_ms"`
-	Sent       int64   `json:"sent"`
-	Received   int64   `json:"received"`
-	Lost       int64   `json:"lost"`
-	Duplicates int64   `json:"duplicates"`
-	Late       int64   `json:"late"`
-	RTTMinMs   float64 `json:"rtt_min_ms"`
-	RTTAvgMs   float64 `json:"rtt_avg_ms"`
-	RTTMaxMs   float64 `json:"rtt_max_ms"`
-	JitterUpMs float64 `json:"jitter_up_ms"`
-	JitterDnMs float64 `json:"jitter_down_ms"`
-	GoodputBps float64 `json:"goodput_bps"`
-	Bytes      int64   `json:"bytes,omitempty"`
-	TCPRTTMs   float64 `json:"tcp_rtt_ms,omitempty"`
-	TCPRetrans int64   `json:"tcp_retransmits,omitempty"`
+	Stream     int      `json:"stream"`
+	StartMs    float64  `json:"start_ms"`
+	EndMs      float64  `json:"end_ms"`
+	Sent       int64    `json:"sent"`
+	Received   int64    `json:"received"`
+	Lost       int64    `json:"lost"`
+	Duplicates int64    `json:"duplicates"`
+	Late       int64    `json:"late"`
+	RTTMinMs   *float64 `json:"rtt_min_ms"` // null: no replies in the interval
+	RTTAvgMs   *float64 `json:"rtt_avg_ms"`
+	RTTMaxMs   *float64 `json:"rtt_max_ms"`
+	JitterUpMs *float64 `json:"jitter_up_ms"` // null: fewer than two replies so far
+	JitterDnMs *float64 `json:"jitter_down_ms"`
+	GoodputBps float64  `json:"goodput_bps"`
+	Bytes      int64    `json:"bytes,omitempty"`
+	TCPRTTMs   float64  `json:"tcp_rtt_ms,omitempty"`
+	TCPRetrans int64    `json:"tcp_retransmits,omitempty"`
+	TCPOOO     int64    `json:"tcp_out_of_order,omitempty"`
 }
 
 // QoSEvent is one event of a QoS run as --json-stream writes it: the
@@ -271,9 +328,9 @@ func QoSEventDoc(ev QoSEvent) EventDoc {
 			d.Intervals = append(d.Intervals, IntervalDoc{
 				Stream: iv.Stream, StartMs: ms(iv.Start), EndMs: ms(iv.End),
 				Sent: iv.Sent, Received: iv.Received, Lost: iv.Lost, Duplicates: iv.Duplicates, Late: iv.Late,
-				RTTMinMs: ms(iv.RTTMin), RTTAvgMs: ms(iv.RTTAvg), RTTMaxMs: ms(iv.RTTMax),
-				JitterUpMs: ms(iv.JitterUp), JitterDnMs: ms(iv.JitterDown), GoodputBps: iv.GoodputBps,
-				Bytes: iv.Bytes, TCPRTTMs: ms(iv.TCPRTT), TCPRetrans: iv.TCPRetransmits,
+				RTTMinMs: optMs(iv.RTTMin, iv.Received > 0), RTTAvgMs: optMs(iv.RTTAvg, iv.Received > 0), RTTMaxMs: optMs(iv.RTTMax, iv.Received > 0),
+				JitterUpMs: optMs(iv.JitterUp, iv.JitterKnown), JitterDnMs: optMs(iv.JitterDown, iv.JitterKnown), GoodputBps: iv.GoodputBps,
+				Bytes: iv.Bytes, TCPRTTMs: ms(iv.TCPRTT), TCPRetrans: iv.TCPRetransmits, TCPOOO: iv.TCPOutOfOrder,
 			})
 		}
 	case "progress":

@@ -150,7 +150,7 @@ func TestQoSEventNDJSON(t *testing.T) {
 	evs := []QoSEvent{
 		{Kind: "start", Time: time.Unix(0, 0), Target: "127.0.0.1:9000"},
 		{Kind: "interval", Time: time.Unix(1, 0), Elapsed: time.Second,
-			Intervals: []qosresult.IntervalStats{{Stream: 1, End: time.Second, Sent: 100, Received: 99, RTTAvg: 2 * time.Millisecond}}},
+			Intervals: []qosresult.IntervalStats{{Stream: 1, End: time.Second, Sent: 100, Received: 99, RTTAvg: 2 * time.Millisecond, JitterKnown: true}}},
 		{Kind: "progress", Time: time.Unix(1, 0), Sent: 100, Received: 99, Fraction: 0.1},
 		{Kind: "end", Time: time.Unix(10, 0), Result: fixture()},
 	}
@@ -334,5 +334,152 @@ func TestQoSHTMLRTTLineSpansSparseBuckets(t *testing.T) {
 	// 10 probes, one lost: two runs of 5 and 4 points → 2 move-tos, 7 line-tos.
 	if moves, lines := strings.Count(d, "M"), strings.Count(d, "L"); moves != 2 || lines != 7 {
 		t.Fatalf("average path has %d M and %d L segments, want 2 and 7: %s", moves, lines, d)
+	}
+}
+
+// noReplies is a run where every probe went unanswered.
+func noReplies() *qosresult.Result {
+	s := qosresult.StreamResult{Stream: 1, Session: 0xabc, Sent: 5, Lost: 5, LossPct: 100, LostUp: 5, LossUpPct: 100,
+		Throughput: qosresult.Throughput{OfferedBps: 64000, SentPPS: 125}}
+	tot := s
+	tot.Stream, tot.Session = 0, 0
+	return &qosresult.Result{Target: "127.0.0.1:1", Protocol: "udp", Start: time.Date(2026, 11, 21, 5, 0, 0, 0, time.UTC),
+		SendDuration: 40 * time.Millisecond, Size: 64, Interval: 10 * time.Millisecond,
+		Streams: []qosresult.StreamResult{s}, Total: tot, RTT: stats.NewHistogram()}
+}
+
+// Without a single reply there is no RTT and no jitter: JSON says null, CSV
+// leaves the cell empty and text prints a dash, never 0 (SPEC: outputs).
+func TestQoSNoRepliesAreEmptyNotZero(t *testing.T) {
+	res := noReplies()
+	var j bytes.Buffer
+	if err := WriteQoSJSON(&j, res); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(j.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"rtt_min_ms", "rtt_avg_ms", "rtt_p50_ms", "rtt_p95_ms", "rtt_p99_ms", "rtt_max_ms", "jitter_ms"} {
+		if v, ok := doc[k]; !ok || v != nil {
+			t.Errorf("json %s = %v (present %v), want null", k, v, ok)
+		}
+	}
+	if doc["loss_pct"] != 100.0 {
+		t.Errorf("loss_pct = %v, want 100", doc["loss_pct"])
+	}
+	tot := doc["total"].(map[string]any)
+	for _, k := range []string{"rtt", "jitter_up_ms", "jitter_down_ms"} {
+		if tot[k] != nil {
+			t.Errorf("json total.%s = %v, want null", k, tot[k])
+		}
+	}
+
+	row := QoSCSVRow(res)
+	for i, col := range QoSCSVHeader {
+		if strings.HasPrefix(col, "rtt_") || strings.HasPrefix(col, "jitter") || strings.HasPrefix(col, "ipdv") {
+			if row[i] != "" {
+				t.Errorf("csv %s = %q, want empty", col, row[i])
+			}
+		}
+	}
+
+	var txt bytes.Buffer
+	if err := WriteQoSText(&txt, res); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^(\s+—){8}$`).MatchString(txt.String()) {
+		t.Errorf("text lacks a row of dashes for the RTT table:\n%s", txt.String())
+	}
+	for _, want := range []string{"Jitter (RFC 3550) ms   up —   down —", "up mean — p95 — max —"} {
+		if !strings.Contains(txt.String(), want) {
+			t.Errorf("text lacks %q for the missing figures:\n%s", want, txt.String())
+		}
+	}
+}
+
+// An interval with no replies shows dashes for RTT and jitter.
+func TestQoSIntervalNoReplies(t *testing.T) {
+	var b bytes.Buffer
+	ev := QoSEvent{Kind: "interval", Intervals: []qosresult.IntervalStats{{Stream: 1, End: time.Second, Sent: 5, Lost: 5}}}
+	if err := WriteQoSInterval(&b, ev.Intervals); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "0.000") {
+		t.Errorf("interval line shows zeros for missing figures: %q", b.String())
+	}
+	var d bytes.Buffer
+	if err := WriteQoSEvent(&d, ev); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.String(), `"rtt_avg_ms":null`) || !strings.Contains(d.String(), `"jitter_up_ms":null`) {
+		t.Errorf("interval NDJSON lacks null figures: %s", d.String())
+	}
+}
+
+// The legend draws each swatch as its series is drawn: the RTT chart's band
+// and average share a colour, so one is a translucent box and one a stroke.
+func TestLegendMatchesDrawing(t *testing.T) {
+	c := LineChart{Title: "t", Series: []Series{
+		{Name: "min–max", Style: StyleBand, Points: []XY{{X: 0, Y: 2, Y0: 1}, {X: 1, Y: 3, Y0: 1}}, Color: "#123456"},
+		{Name: "average", Style: StyleLine, Points: []XY{{X: 0, Y: 1.5}, {X: 1, Y: 2}}, Color: "#123456"},
+	}}
+	svg := string(c.HTML())
+	if !strings.Contains(svg, `height="10" fill="#123456" opacity="0.22"/><text`) {
+		t.Errorf("band swatch is not translucent: %s", svg)
+	}
+	if !regexp.MustCompile(`<line [^>]*stroke="#123456" stroke-width="2"/><text [^>]*>average<`).MatchString(svg) {
+		t.Errorf("line swatch is not a stroke: %s", svg)
+	}
+}
+
+// A run the instrument limited says so: warnings in JSON (always an array),
+// warning lines and the reflector's drops by name in text, and a headline
+// with the planned and the achieved pacing.
+func TestQoSWarningsAndSelfLimits(t *testing.T) {
+	res := fixture()
+	res.Planned = 3000
+	res.Total.ReflectorKnown, res.Total.ReflectorDropped = true, 70
+	res.Warnings = []qosresult.Warning{
+		{Kind: qosresult.WarnSenderBehind, Message: "sender behind schedule: sent 1000 of 3000 planned probes (33.3%)"},
+		{Kind: qosresult.WarnReflectorCap, Message: "the reflector's rate cap dropped 70 probes"},
+	}
+	var txt bytes.Buffer
+	if err := WriteQoSText(&txt, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"64 B probes every 10ms planned, every 10ms achieved", // 1000 probes in 10 s
+		"warning: sender behind schedule: sent 1000 of 3000 planned probes (33.3%)\n",
+		"warning: the reflector's rate cap dropped 70 probes\n",
+		"dropped by the reflector's rate cap: 70",
+	} {
+		if !strings.Contains(txt.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, txt.String())
+		}
+	}
+	var j bytes.Buffer
+	if err := WriteQoSJSON(&j, res); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Planned     *int64 `json:"planned"`
+		ReflDropped *int64 `json:"refl_dropped"`
+		Warnings    []struct{ Kind, Message string }
+	}
+	if err := json.Unmarshal(j.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Planned == nil || *doc.Planned != 3000 || doc.ReflDropped == nil || *doc.ReflDropped != 70 || len(doc.Warnings) != 2 || doc.Warnings[1].Kind != qosresult.WarnReflectorCap {
+		t.Fatalf("json %s", j.String())
+	}
+
+	// No warnings: an empty array, never null or absent.
+	j.Reset()
+	if err := WriteQoSJSON(&j, noReplies()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(j.String(), `"warnings": []`) || !strings.Contains(j.String(), `"refl_dropped": null`) {
+		t.Fatalf("json without warnings: %s", j.String())
 	}
 }

@@ -338,7 +338,9 @@ func drawLine(b *strings.Builder, f frame, s Series, col string) {
 	}
 }
 
-// legend lists named series at the top right.
+// legend lists named series at the top right, each swatch drawn as its
+// series is: a translucent box for a band, a stroke for a line, a dot for a
+// scatter, so a band and a line of one colour stay told apart.
 func legend(b *strings.Builder, f frame, ss []Series) {
 	x := f.w - f.right
 	for i := len(ss) - 1; i >= 0; i-- {
@@ -352,8 +354,15 @@ func legend(b *strings.Builder, f frame, ss []Series) {
 		}
 		w := float64(len(s.Name))*6.5 + 22
 		x -= w
-		fmt.Fprintf(b, `<rect x="%.1f" y="9" width="12" height="10" fill="%s"/><text x="%.1f" y="18" class="legend">%s</text>`,
-			x, esc(col), x+16, esc(s.Name))
+		switch s.Style {
+		case StyleBand:
+			fmt.Fprintf(b, `<rect x="%.1f" y="9" width="12" height="10" fill="%s" opacity="0.22"/>`, x, esc(col))
+		case StyleScatter:
+			fmt.Fprintf(b, `<circle cx="%.1f" cy="14" r="3" fill="%s"/>`, x+6, esc(col))
+		default:
+			fmt.Fprintf(b, `<line x1="%.1f" y1="14" x2="%.1f" y2="14" stroke="%s" stroke-width="2"/>`, x, x+12, esc(col))
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="18" class="legend">%s</text>`, x+16, esc(s.Name))
 	}
 }
 

@@ -154,17 +154,27 @@ type Bin struct {
 	Count  int64
 }
 
-// Bins spreads the recorded values over n equal-width bins from Min to Max,
-// for drawing. Each bucket's count goes to the bin holding its midpoint.
-func (h *Histogram) Bins(n int) []Bin {
+// Bins spreads the recorded values over at most n equal-width bins from Min
+// to Max, for drawing. Each bucket's count goes to the bin holding its
+// midpoint. A bin is never narrower than the histogram's resolution at Max
+// (a bucket wider than a bin would leave every other bin empty, a comb that
+// is not in the data), nor than quantum, the resolution of the values
+// themselves (1 µs for pcap timestamps; 0 or 1 for none): n shrinks instead.
+func (h *Histogram) Bins(n int) []Bin { return h.BinsAt(n, 1) }
+
+// BinsAt is Bins for values that are multiples of quantum.
+func (h *Histogram) BinsAt(n int, quantum int64) []Bin {
 	if h.count == 0 || n <= 0 {
 		return nil
 	}
 	span := h.max - h.min + 1
 	width := (span + int64(n) - 1) / int64(n)
-	if width < 1 {
-		width = 1
+	lo, hi := bucketRange(bucketOf(h.max))
+	width = max(width, hi-lo+1, quantum, 1)
+	if quantum > 1 {
+		width = (width + quantum - 1) / quantum * quantum
 	}
+	n = int((span + width - 1) / width)
 	out := make([]Bin, n)
 	for i := range out {
 		out[i].Lo = h.min + int64(i)*width

@@ -154,6 +154,40 @@ func TestHistogramBins(t *testing.T) {
 	}
 }
 
+// Bins never split finer than the histogram can tell values apart, nor
+// than the values' own resolution: dense data draws no empty bins.
+func TestHistogramBinsMatchResolution(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		from    int64
+		to      int64
+		step    int64
+		quantum int64
+	}{
+		{"finer than the buckets", 1_000_000, 1_050_000, 100, 1},     // 4096 ns buckets at 1 ms
+		{"finer than the data", 100, 140, 10, 10},                    // exact buckets, 10 ns data
+		{"microsecond timestamps", 2_000_000, 2_030_000, 1000, 1000}, // 30 µs at 1 µs resolution
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := NewHistogram()
+			for v := c.from; v <= c.to; v += c.step {
+				h.Record(v)
+			}
+			bins := h.BinsAt(40, c.quantum)
+			var total int64
+			for i, b := range bins {
+				total += b.Count
+				if b.Count == 0 {
+					t.Errorf("bin %d [%d,%d) of %d is empty", i, b.Lo, b.Hi, len(bins))
+				}
+			}
+			if total != h.Count() || len(bins) > 40 {
+				t.Fatalf("%d bins hold %d of %d values", len(bins), total, h.Count())
+			}
+		})
+	}
+}
+
 func TestJitterRFC3550(t *testing.T) {
 	// Transit times 10, 12, 11, 15 → |D| = 2, 1, 4.
 	// J1 = 0 + (2−0)/16 = 0.125; J2 = 0.125 + (1−0.125)/16 = 0.1796875;

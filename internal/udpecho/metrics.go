@@ -3,7 +3,7 @@ package udpecho
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	datagrams [6]prometheus.Counter // by Verdict
+	datagrams [numVerdicts]prometheus.Counter // by Verdict
 	bytesIn   prometheus.Counter
 	bytesOut  prometheus.Counter
 }
@@ -23,7 +23,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	m := &metrics{bytesIn: bytes.WithLabelValues("in"), bytesOut: bytes.WithLabelValues("out")}
-	for v := Echoed; v <= DroppedReply; v++ {
+	for v := Echoed; v <= Counted; v++ {
 		m.datagrams[v] = dg.WithLabelValues(v.String())
 	}
 	return m, nil

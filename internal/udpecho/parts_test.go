@@ -154,3 +154,103 @@ func BenchmarkHandleProbe(b *testing.B) {
 		}
 	}
 }
+
+// The cap is per session: four streams from one host each get their own
+// rate (the README's --streams 4 example), and what a session's cap drops
+// is told to its sender in a report, apart from what arrived.
+func TestRateCapPerSessionAndReport(t *testing.T) {
+	s, err := New(Config{MaxPPS: 10, MaxSourcePPS: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1, 0)
+	from := netip.MustParseAddrPort("127.0.0.1:40000")
+	b := make([]byte, 100)
+	for sess := uint64(1); sess <= 4; sess++ {
+		for seq := range uint64(12) {
+			(&qoswire.Header{Session: sess, Seq: seq}).Marshal(b)
+			v, n := s.handle(b, from, now)
+			want := Reflected
+			if seq >= 10 {
+				want = DroppedRate
+			}
+			if v != want {
+				t.Fatalf("session %d probe %d: %v, want %v", sess, seq, v, want)
+			}
+			if v == Reflected && n != seq+1 {
+				t.Fatalf("session %d probe %d: count %d", sess, seq, n)
+			}
+		}
+	}
+	req := make([]byte, qoswire.ReportLen)
+	if err := qoswire.MarshalReportRequest(req, 2); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := s.handle(req, from, now); v != Reported {
+		t.Fatalf("report request: %v", v)
+	}
+	sess, r, ok, err := qoswire.ParseReport(req)
+	if err != nil || !ok || sess != 2 || r.Received != 12 || r.DroppedRate != 2 || r.Bytes != 1200 || r.FirstRecv != now.UnixNano() {
+		t.Fatalf("report %x %+v ok %v err %v", sess, r, ok, err)
+	}
+	// Another port is another sender: it learns nothing of session 2.
+	other := make([]byte, qoswire.ReportLen)
+	qoswire.MarshalReportRequest(other, 2)
+	s.handle(other, netip.MustParseAddrPort("127.0.0.1:40001"), now)
+	if _, r, ok, _ := qoswire.ParseReport(other); !ok || r.Received != 0 {
+		t.Fatalf("report to another port: %+v", r)
+	}
+}
+
+// The source cap holds all of an address's sessions together.
+func TestRateCapPerSourceAcrossSessions(t *testing.T) {
+	s, _ := New(Config{MaxPPS: 10, MaxSourcePPS: 15})
+	now := time.Unix(1, 0)
+	from := netip.MustParseAddrPort("192.0.2.1:40000")
+	b := make([]byte, 64)
+	reflected := 0
+	for sess := uint64(1); sess <= 4; sess++ {
+		for seq := range uint64(5) {
+			(&qoswire.Header{Session: sess, Seq: seq}).Marshal(b)
+			if v, _ := s.handle(b, from, now); v == Reflected {
+				reflected++
+			}
+		}
+	}
+	if reflected != 15 {
+		t.Fatalf("%d reflected from one address, want the source cap of 15", reflected)
+	}
+}
+
+// A one-way probe is counted and timed, never answered; the report carries
+// the count and the RFC 3550 jitter of its arrivals.
+func TestOneWayCountedNotAnswered(t *testing.T) {
+	s, _ := New(Config{MaxPPS: -1, MaxSourcePPS: -1})
+	from := netip.MustParseAddrPort("127.0.0.1:40000")
+	b := make([]byte, 200)
+	base := time.Unix(100, 0)
+	// Sent every 10 ms; arrivals 10 ms apart except one 2 ms late.
+	arrive := []time.Duration{0, 10, 22, 30, 40}
+	for i, a := range arrive {
+		h := qoswire.Header{Flags: qoswire.FlagOneWay, Session: 7, Seq: uint64(i), SendWall: base.Add(time.Duration(i) * 10 * time.Millisecond).UnixNano()}
+		h.Marshal(b)
+		if v, _ := s.handle(b, from, base.Add(a*time.Millisecond+time.Millisecond)); v != Counted {
+			t.Fatalf("probe %d: %v, want counted", i, v)
+		}
+	}
+	req := make([]byte, qoswire.ReportLen)
+	qoswire.MarshalReportRequest(req, 7)
+	s.handle(req, from, base.Add(time.Second))
+	_, r, ok, _ := qoswire.ParseReport(req)
+	// |D| = 0, 2, 2, 0 ms: J = 0 → 0.125 → 0.2421875 → 0.227… ms.
+	want := 0.0
+	for _, d := range []float64{0, 2e6, 2e6, 0} {
+		want += (d - want) / 16
+	}
+	if !ok || r.Received != 5 || r.Bytes != 1000 || r.Jitter != int64(want) {
+		t.Fatalf("report %+v ok %v, want 5 probes and jitter %v ns", r, ok, int64(want))
+	}
+	if st := s.Stats(); st.Reflected != 0 || st.Echoed != 0 {
+		t.Fatalf("one-way probes were answered: %+v", st)
+	}
+}

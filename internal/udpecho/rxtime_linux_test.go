@@ -88,3 +88,25 @@ func TestKernelStampsArrive(t *testing.T) {
 		t.Fatalf("kernel stamp %v (ok %v), sent at %v", ts, ok, before)
 	}
 }
+
+func TestParseRxDrops(t *testing.T) {
+	ts := cmsg(syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, 1_700_000_000, 5)
+	ovfl := make([]byte, 20)
+	binary.NativeEndian.PutUint64(ovfl[0:8], 20)
+	binary.NativeEndian.PutUint32(ovfl[8:12], syscall.SOL_SOCKET)
+	binary.NativeEndian.PutUint32(ovfl[12:16], syscall.SO_RXQ_OVFL)
+	binary.NativeEndian.PutUint32(ovfl[16:20], 42)
+	both := append(append([]byte{}, ts...), append(ovfl, 0, 0, 0, 0)...)
+	if d, ok := parseRxDrops(both); !ok || d != 42 {
+		t.Fatalf("after a timestamp: %d %v", d, ok)
+	}
+	if _, ok := parseRxDrops(ts); ok {
+		t.Fatal("found drops in a timestamp alone")
+	}
+	s, _ := New(Config{})
+	s.noteRxDrops(4294967290)
+	s.noteRxDrops(5) // the kernel's 32-bit counter wrapped
+	if s.Stats().RxDrops != 4294967301 {
+		t.Fatalf("rx drops %d across the wrap", s.Stats().RxDrops)
+	}
+}

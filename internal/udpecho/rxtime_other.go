@@ -14,3 +14,5 @@ func rxTimestamps(*net.UDPConn) bool { return false }
 const oobSize = 0
 
 func parseRxTime([]byte) (time.Time, bool) { return time.Time{}, false }
+
+func parseRxDrops([]byte) (uint32, bool) { return 0, false }

@@ -2,16 +2,20 @@
 // goes back to its sender unchanged; a datagram that starts with a valid
 // socklab QoS probe header (internal/qoswire) goes back stamped in place with
 // the reflector's receive and send times and its per-session receive count.
-// A reply is never larger than its request, each source is held to a packet
-// rate, and every table is bounded, so the service is no use as a flood
-// amplifier. Nor can it be set ping-ponging with another reflector: it never
-// answers a datagram that is itself a reply, nor a source port where a
-// reflector listens (see Config.LoopPorts).
+// A reply is never larger than its request, each session and each source
+// address is held to a packet rate, and every table is bounded, so the
+// service is no use as a flood amplifier. Nor can it be set ping-ponging
+// with another reflector: it never answers a datagram that is itself a
+// reply, nor a source port where a reflector listens (see
+// Config.LoopPorts). What the rate caps drop is counted per session and
+// told to the sender on request (a qoswire report), so a QoS test shows it
+// as the reflector's limit, never as path loss.
 package udpecho
 
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,11 +30,17 @@ import (
 	"github.com/socklab/socklab/internal/qoswire"
 )
 
-// Defaults used when the matching Config field is zero.
+// Defaults used when the matching Config field is zero. At 1,400-byte
+// probes DefaultMaxPPS is about 1.1 Gbit/s per stream and
+// DefaultMaxSourcePPS about 2.8 Gbit/s toward one address: far above what a
+// test from one host asks of a shared lab service, and a cap on what a
+// spoofed source could make the reflector send to a victim (never more than
+// it received, since replies are never larger than requests).
 const (
-	DefaultMaxPPS      = 10000
-	DefaultMaxSources  = 65536
-	DefaultMaxSessions = 65536
+	DefaultMaxPPS       = 100_000
+	DefaultMaxSourcePPS = 250_000
+	DefaultMaxSources   = 65536
+	DefaultMaxSessions  = 65536
 )
 
 // DefaultLoopPorts are the source ports answered by nobody: socklab's
@@ -40,10 +50,16 @@ var DefaultLoopPorts = []uint16{9000, 9090}
 
 // Config describes a reflector. The zero value echoes with the defaults above.
 type Config struct {
-	// MaxPPS caps the datagrams per second answered for one source address
-	// (a token bucket with one second of burst); the rest are dropped and
-	// counted. Zero means DefaultMaxPPS; negative means no cap.
+	// MaxPPS caps the datagrams per second answered for one session: a
+	// probe stream (source address, port and qoswire session), or for plain
+	// data a source address and port. A token bucket with one second of
+	// burst; the rest are dropped and counted, per session for probes.
+	// Zero means DefaultMaxPPS; negative means no cap.
 	MaxPPS int
+	// MaxSourcePPS caps the datagrams per second answered for one source
+	// address, all its sessions together: the anti-reflection limit. Zero
+	// means DefaultMaxSourcePPS; negative means no cap.
+	MaxSourcePPS int
 	// MaxSources bounds the per-source rate table (least recently seen
 	// sources are forgotten first). Zero means DefaultMaxSources.
 	MaxSources int
@@ -81,9 +97,11 @@ const (
 	Echoed       Verdict = iota // plain data, sent back unchanged
 	Reflected                   // a QoS probe, stamped and sent back
 	Malformed                   // starts like a probe but is not a valid one; echoed as plain data
-	DroppedRate                 // over the source's packet rate
+	DroppedRate                 // over the session's or the source's packet rate
 	DroppedPort                 // from port 0, a well-known UDP service port or a loop port (loop guard)
 	DroppedReply                // a probe that is itself a reply (loop guard)
+	Reported                    // a report request, answered with the session's counts
+	Counted                     // a one-way probe: counted and timed, not answered
 )
 
 func (v Verdict) String() string {
@@ -100,6 +118,10 @@ func (v Verdict) String() string {
 		return "dropped_port"
 	case DroppedReply:
 		return "dropped_reply"
+	case Reported:
+		return "reported"
+	case Counted:
+		return "counted"
 	}
 	return fmt.Sprintf("verdict(%d)", int(v))
 }
@@ -122,32 +144,56 @@ type Stats struct {
 	// DroppedReply counts probes that already had the reply flag: another
 	// reflector's answer, never answered in turn.
 	DroppedReply uint64 `json:"dropped_reply"`
+	Reported     uint64 `json:"reported"`
+	RxDrops      uint64 `json:"rx_drops"` // dropped by the socket (receive queue full), where the kernel reports it
 	BytesIn      uint64 `json:"bytes_in"`
 	BytesOut     uint64 `json:"bytes_out"`
 }
 
 // Server is a configured reflector.
 type Server struct {
-	cfg  Config
-	log  *slog.Logger
-	now  func() time.Time
-	rate float64
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	rate    float64 // per session
+	srcRate float64 // per source address
 
 	loopPorts []uint16 // Config.LoopPorts, then the serving socket's port
 
 	// Owned by the serving loop.
+	rxDrops  uint64 // the socket's drop count (SO_RXQ_OVFL) as last reported
 	sources  *lru[netip.Addr, bucket]
-	sessions *lru[sessionKey, uint64]
+	sessions *lru[sessionKey, session]
 
-	counts   [6]atomic.Uint64 // by Verdict
-	bytesIn  atomic.Uint64
-	bytesOut atomic.Uint64
-	metrics  *metrics
+	counts     [numVerdicts]atomic.Uint64 // by Verdict
+	rxDropsOut atomic.Uint64              // rxDrops, for Stats
+	bytesIn    atomic.Uint64
+	bytesOut   atomic.Uint64
+	metrics    *metrics
 }
+
+// numVerdicts sizes the per-verdict counters.
+const numVerdicts = int(Counted) + 1
 
 type sessionKey struct {
 	src     netip.AddrPort
 	session uint64
+	plain   bool // plain echo data from src, not a probe session
+}
+
+// session is what the reflector keeps per session: its rate bucket and the
+// counts a report tells the sender.
+type session struct {
+	bucket      bucket
+	received    uint64 // probes that arrived, dropped ones included
+	dropped     uint64 // of those, dropped by a rate cap
+	bytes       uint64
+	first, last int64  // Unix ns of the first and last arrival
+	dropsAt     uint64 // the socket's drop count at the first arrival
+	// One-way probes: RFC 3550 jitter (ns) over transit = arrival − send
+	// wall stamp; the clocks' offset cancels in the differences.
+	jitter      float64
+	lastTransit int64
 }
 
 // New checks cfg and registers metrics.
@@ -157,6 +203,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxPPS == 0 {
 		cfg.MaxPPS = DefaultMaxPPS
+	}
+	if cfg.MaxSourcePPS == 0 {
+		cfg.MaxSourcePPS = DefaultMaxSourcePPS
 	}
 	if cfg.MaxSources <= 0 {
 		cfg.MaxSources = DefaultMaxSources
@@ -169,8 +218,9 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		rate:     float64(cfg.MaxPPS),
+		srcRate:  float64(cfg.MaxSourcePPS),
 		sources:  newLRU[netip.Addr, bucket](cfg.MaxSources),
-		sessions: newLRU[sessionKey, uint64](cfg.MaxSessions),
+		sessions: newLRU[sessionKey, session](cfg.MaxSessions),
 	}
 	s.loopPorts = cfg.LoopPorts
 	if s.loopPorts == nil {
@@ -203,6 +253,8 @@ func (s *Server) Stats() Stats {
 		DroppedRate:  s.counts[DroppedRate].Load(),
 		DroppedPort:  s.counts[DroppedPort].Load(),
 		DroppedReply: s.counts[DroppedReply].Load(),
+		Reported:     s.counts[Reported].Load(),
+		RxDrops:      s.rxDropsOut.Load(),
 		BytesIn:      s.bytesIn.Load(),
 		BytesOut:     s.bytesOut.Load(),
 	}
@@ -229,27 +281,16 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 		// Set before the first read, which the serving loop owns from now.
 		s.loopPorts = append(s.loopPorts, uint16(ua.Port))
 	}
-	uc, fast := conn.(*net.UDPConn)
-	kernelTime := fast && s.cfg.Now == nil && rxTimestamps(uc)
+	if uc, ok := conn.(*net.UDPConn); ok {
+		return s.serveBatch(ctx, uc, s.cfg.Now == nil && rxTimestamps(uc))
+	}
+	// Any other PacketConn: one datagram at a time, stamped by our clock.
 	buf := make([]byte, 64<<10)
-	oob := make([]byte, oobSize)
 	for {
-		var (
-			n, oobn int
-			from    netip.AddrPort
-			err     error
-		)
-		switch {
-		case kernelTime:
-			n, oobn, _, from, err = uc.ReadMsgUDPAddrPort(buf, oob)
-		case fast:
-			n, from, err = uc.ReadFromUDPAddrPort(buf)
-		default:
-			var a net.Addr
-			n, a, err = conn.ReadFrom(buf)
-			if ua, ok := a.(*net.UDPAddr); ok {
-				from = ua.AddrPort()
-			}
+		n, a, err := conn.ReadFrom(buf)
+		var from netip.AddrPort
+		if ua, ok := a.(*net.UDPAddr); ok {
+			from = ua.AddrPort()
 		}
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
@@ -261,24 +302,12 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 		b := buf[:n]
 		v, count := s.handle(b, from, now)
 		s.record(v, n)
-		if v == Echoed || v == Reflected || v == Malformed {
+		if v == Echoed || v == Reflected || v == Malformed || v == Reported {
 			if v == Reflected {
-				recv := now
-				if kernelTime {
-					if t, ok := parseRxTime(oob[:oobn]); ok && !t.After(now) {
-						recv = t
-					}
-				}
 				// Stamp the send time as late as possible.
-				_ = qoswire.Reflect(b, recv.UnixNano(), s.now().UnixNano(), count)
+				_ = qoswire.Reflect(b, now.UnixNano(), s.now().UnixNano(), count)
 			}
-			var werr error
-			if fast {
-				_, werr = uc.WriteToUDPAddrPort(b, from)
-			} else {
-				_, werr = conn.WriteTo(b, net.UDPAddrFromAddrPort(from))
-			}
-			if werr != nil {
+			if _, werr := conn.WriteTo(b, net.UDPAddrFromAddrPort(from)); werr != nil {
 				if ctx.Err() != nil || errors.Is(werr, net.ErrClosed) {
 					return nil
 				}
@@ -297,7 +326,8 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 }
 
 // handle decides what to do with one datagram arriving at now. For a probe
-// it advances and returns the session's receive count, for the stamp.
+// it advances and returns the session's receive count, for the stamp; a
+// report request is answered in place.
 func (s *Server) handle(b []byte, from netip.AddrPort, now time.Time) (Verdict, uint64) {
 	if blockedPort(from.Port()) || slices.Contains(s.loopPorts, from.Port()) {
 		return DroppedPort, 0
@@ -305,24 +335,91 @@ func (s *Server) handle(b []byte, from netip.AddrPort, now time.Time) (Verdict, 
 	if qoswire.IsReply(b) {
 		return DroppedReply, 0
 	}
-	if s.cfg.MaxPPS > 0 {
-		bk := s.sources.get(from.Addr().Unmap(), func() bucket { return bucket{} })
-		if !bk.allow(now, s.rate, s.rate) {
+	src := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if !bytes.HasPrefix(b, probeMagic) {
+		st := s.sessions.get(sessionKey{src: src, plain: true}, newSession)
+		if !s.allow(st, src.Addr(), now) {
 			return DroppedRate, 0
 		}
-	}
-	if !bytes.HasPrefix(b, probeMagic) {
 		return Echoed, 0
 	}
-	session, err := qoswire.SessionOf(b)
+	id, err := qoswire.SessionOf(b)
 	if err != nil {
+		st := s.sessions.get(sessionKey{src: src, plain: true}, newSession)
+		if !s.allow(st, src.Addr(), now) {
+			return DroppedRate, 0
+		}
 		return Malformed, 0
 	}
-	key := sessionKey{src: netip.AddrPortFrom(from.Addr().Unmap(), from.Port()), session: session}
-	c := s.sessions.get(key, func() uint64 { return 0 })
-	*c++
-	return Reflected, *c
+	st := s.sessions.get(sessionKey{src: src, session: id}, newSession)
+	if qoswire.IsReportRequest(b) {
+		// Reports are rare (one per stream at the end) and no larger than
+		// the request; they still count against the source's rate.
+		if s.cfg.MaxSourcePPS > 0 && !s.sources.get(src.Addr(), newBucket).allow(now, s.srcRate, s.srcRate) {
+			return DroppedRate, 0
+		}
+		rep := qoswire.Report{Received: st.received, DroppedRate: st.dropped, Bytes: st.bytes,
+			FirstRecv: st.first, LastRecv: st.last, Jitter: int64(st.jitter)}
+		if st.received > 0 {
+			rep.SocketDrops = s.rxDrops - st.dropsAt
+		}
+		_ = qoswire.AnswerReport(b, rep)
+		return Reported, 0
+	}
+	st.received++
+	st.bytes += uint64(len(b))
+	ns := now.UnixNano()
+	if st.first == 0 {
+		st.first, st.dropsAt = ns, s.rxDrops
+	}
+	st.last = ns
+	if !s.allow(st, src.Addr(), now) {
+		st.dropped++
+		return DroppedRate, 0
+	}
+	if b[5]&qoswire.FlagOneWay != 0 {
+		st.noteTransit(ns - int64(binary.BigEndian.Uint64(b[32:40])))
+		return Counted, st.received
+	}
+	// The count includes probes the cap dropped: they did arrive, so the
+	// sender's upstream/downstream split stays right, and the report says
+	// how many of them the reflector dropped.
+	return Reflected, st.received
 }
+
+// noteTransit folds one one-way probe's transit time into the session's
+// RFC 3550 §6.4.1 jitter: J += (|D| − J)/16.
+func (st *session) noteTransit(transit int64) {
+	if st.received > 1 {
+		d := float64(transit - st.lastTransit)
+		if d < 0 {
+			d = -d
+		}
+		st.jitter += (d - st.jitter) / 16
+	}
+	st.lastTransit = transit
+}
+
+// noteRxDrops takes the kernel's cumulative 32-bit drop count, which wraps.
+func (s *Server) noteRxDrops(d uint32) {
+	prev := uint32(s.rxDrops)
+	s.rxDrops += uint64(d - prev)
+	s.rxDropsOut.Store(s.rxDrops)
+}
+
+// allow applies the session's cap, then the source address's.
+func (s *Server) allow(st *session, addr netip.Addr, now time.Time) bool {
+	if s.cfg.MaxPPS > 0 && !st.bucket.allow(now, s.rate, s.rate) {
+		return false
+	}
+	if s.cfg.MaxSourcePPS > 0 && !s.sources.get(addr, newBucket).allow(now, s.srcRate, s.srcRate) {
+		return false
+	}
+	return true
+}
+
+func newSession() session { return session{} }
+func newBucket() bucket   { return bucket{} }
 
 // probeMagic is how a probe begins; anything else is plain data.
 var probeMagic = []byte("SKLQ")

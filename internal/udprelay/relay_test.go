@@ -412,8 +412,14 @@ func TestMetrics(t *testing.T) {
 			for _, l := range m.GetLabel() {
 				key += "," + l.GetValue()
 			}
-			got[key] = m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			got[key] = m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetSummary().GetSampleCount())
 		}
+	}
+	if _, ok := got["socklab_udp_relay_lateness_seconds"]; !ok {
+		t.Errorf("no lateness summary among %v", got)
+	}
+	if st := r.Stats(); st.Warnings == nil || st.Lateness.P99Ms != nil {
+		t.Errorf("no delayed datagram: lateness %+v warnings %#v, want nulls and an empty list", st.Lateness, st.Warnings)
 	}
 	for key, want := range map[string]float64{
 		"socklab_udp_relay_packets_total,up":             1,
@@ -697,4 +703,21 @@ func TestBurstIntact(t *testing.T) {
 	echo := echoServer(t)
 	_, addr := startRelay(t, Config{Upstream: echo.LocalAddr().String()})
 	burstIntact(t, dial(t, addr), 1000)
+}
+
+// A relay whose scheduler runs late says so: the delay it applies is then
+// not the configured one.
+func TestLatenessWarning(t *testing.T) {
+	for _, c := range []struct {
+		p99  time.Duration
+		warn bool
+	}{{200 * time.Microsecond, false}, {time.Millisecond, false}, {3 * time.Millisecond, true}} {
+		l, ws := latenessStats(100, c.p99/2, c.p99/4, c.p99, 2*c.p99)
+		if l.P99Ms == nil || *l.P99Ms != float64(c.p99)/1e6 || (len(ws) == 1) != c.warn || ws == nil {
+			t.Errorf("p99 %v: %+v %+v", c.p99, l, ws)
+		}
+		if c.warn && ws[0].Kind != WarnLate {
+			t.Errorf("kind %q", ws[0].Kind)
+		}
+	}
 }

@@ -1,7 +1,9 @@
 package udprelay
 
 import (
+	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -55,6 +57,48 @@ type Stats struct {
 	Queued          int      `json:"queued"` // datagrams held by the impairment now
 	Up              DirStats `json:"up"`
 	Down            DirStats `json:"down"`
+	// Lateness is how late delayed datagrams left against their due time.
+	Lateness LatenessStats `json:"lateness"`
+	// Warnings are the relay's own limits that touched its traffic (it
+	// sent late); empty when none.
+	Warnings []Warning `json:"warnings"`
+}
+
+// LatenessStats: how late the relay sent delayed datagrams, in ms; the
+// figures are null until a delayed datagram has left.
+type LatenessStats struct {
+	Datagrams int64    `json:"datagrams"`
+	MeanMs    *float64 `json:"mean_ms"`
+	P50Ms     *float64 `json:"p50_ms"`
+	P99Ms     *float64 `json:"p99_ms"`
+	MaxMs     *float64 `json:"max_ms"`
+}
+
+// Warning is one self-limit that touched the relay's traffic.
+type Warning struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// WarnLate is the kind of the lateness warning.
+const WarnLate = "relay_late"
+
+// LateWarnAfter is the p99 lateness above which the relay warns: the delay
+// and jitter on the path are then no longer the configured ones.
+const LateWarnAfter = time.Millisecond
+
+func latenessStats(n int64, mean, p50, p99, mx time.Duration) (LatenessStats, []Warning) {
+	ws := []Warning{}
+	if n == 0 {
+		return LatenessStats{}, ws
+	}
+	ms := func(d time.Duration) *float64 { v := float64(d) / 1e6; return &v }
+	l := LatenessStats{Datagrams: n, MeanMs: ms(mean), P50Ms: ms(p50), P99Ms: ms(p99), MaxMs: ms(mx)}
+	if p99 > LateWarnAfter {
+		ws = append(ws, Warning{WarnLate, fmt.Sprintf("the relay sent delayed datagrams late: p99 %.3f ms, max %.3f ms after their due time (a busy CPU); the impairment is not what was configured",
+			*l.P99Ms, *l.MaxMs)})
+	}
+	return l, ws
 }
 
 func (c *dirCounters) snapshot() DirStats {
@@ -71,7 +115,11 @@ func (c *dirCounters) snapshot() DirStats {
 
 // Stats returns a snapshot of the counters; safe to call at any time.
 func (r *Relay) Stats() Stats {
+	lt := r.sched.Lateness()
+	l, ws := latenessStats(lt.N, lt.Mean, lt.P50, lt.P99, lt.Max)
 	return Stats{
+		Lateness:        l,
+		Warnings:        ws,
 		Upstream:        r.upstream.String(),
 		Sessions:        r.Sessions(),
 		SessionsOpened:  r.c.opened.Load(),
@@ -94,6 +142,7 @@ var (
 	descOpened     = prometheus.NewDesc("socklab_udp_relay_sessions_opened_total", "UDP relay sessions opened.", nil, nil)
 	descExpired    = prometheus.NewDesc("socklab_udp_relay_sessions_expired_total", "UDP relay sessions ended by the idle timeout.", nil, nil)
 	descEvicted    = prometheus.NewDesc("socklab_udp_relay_sessions_evicted_total", "UDP relay sessions not yet established ended to make room for a new client.", nil, nil)
+	descLateness   = prometheus.NewDesc("socklab_udp_relay_lateness_seconds", "How late the UDP relay sent delayed datagrams after their due time; above 1 ms at p99 the configured delay and jitter do not hold.", nil, nil)
 )
 
 // collector exposes the relay's atomic counters as Prometheus metrics,
@@ -101,7 +150,7 @@ var (
 type collector struct{ r *Relay }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPackets, descBytes, descPacketsOut, descBytesOut, descDrops, descImpaired, descSessions, descOpened, descExpired, descEvicted} {
+	for _, d := range []*prometheus.Desc{descPackets, descBytes, descPacketsOut, descBytesOut, descDrops, descImpaired, descSessions, descOpened, descExpired, descEvicted, descLateness} {
 		ch <- d
 	}
 }
@@ -131,4 +180,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descOpened, s.SessionsOpened)
 	counter(descExpired, s.SessionsExpired)
 	counter(descEvicted, s.SessionsEvicted)
+	lt := c.r.sched.Lateness()
+	q := map[float64]float64{}
+	if lt.N > 0 {
+		q = map[float64]float64{0.5: lt.P50.Seconds(), 0.99: lt.P99.Seconds(), 1: lt.Max.Seconds()}
+	}
+	ch <- prometheus.MustNewConstSummary(descLateness, uint64(lt.N), lt.Mean.Seconds()*float64(lt.N), q)
 }

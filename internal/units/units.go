@@ -128,8 +128,8 @@ func scaled(v, base float64, names []string) string {
 		v /= base
 		i++
 	}
-	if i == 0 {
-		return strconv.FormatFloat(v, 'f', -1, 64) + " " + names[0]
+	if i == 0 && v == math.Trunc(v) {
+		return strconv.FormatFloat(v, 'f', 0, 64) + " " + names[0]
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64) + " " + names[i]
 }

@@ -91,6 +91,19 @@ func TestFormat(t *testing.T) {
 	if got := FormatBytes(1536 * 1024); got != "1.50 MiB" {
 		t.Errorf("FormatBytes = %q", got)
 	}
+	// Small rates keep units and a fixed precision, never a raw float.
+	for _, c := range []struct {
+		got, want string
+	}{
+		{FormatBytes(39.96706961259754), "39.97 B"},
+		{FormatBitrate(319.7365569), "319.74 bit/s"},
+		{FormatBitrate(0), "0 bit/s"},
+		{FormatBytes(0.5), "0.50 B"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
 }
 
 func FuzzParseBitrate(f *testing.F) {

@@ -20,6 +20,10 @@ const (
 	// PingError is an ICMP error caused by one of our requests: time
 	// exceeded, destination unreachable, packet too big...
 	PingError
+	// PingLocalError is a request this host refused to send (too big for
+	// the path MTU with -M do, no route): iputils prints it and counts it
+	// in "+N errors".
+	PingLocalError
 )
 
 // PingEvent is one reply or error, for rendering iputils-style lines.
@@ -34,7 +38,9 @@ type PingEvent struct {
 	TTL   int // -1 when unknown
 	RTT   time.Duration
 	Dup   bool
-	// Message is the ICMP error's description ("Time to live exceeded").
+	// Message is the ICMP error's description ("Time to live exceeded"),
+	// or a local error's, as iputils words it ("local error: message too
+	// long, mtu=1500").
 	Message string
 	// At is when the reply arrived (wall clock), for ping -D.
 	At time.Time

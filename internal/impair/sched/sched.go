@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/socklab/socklab/internal/stats"
 )
 
 // Margin bounds for the spin phase: the scheduler sleeps until this long
@@ -44,6 +46,30 @@ type Scheduler[T any] struct {
 	heap []entry[T]
 	seq  uint64
 	wake chan struct{}
+
+	// How late items fired against their due time (ns), over the run: a
+	// late scheduler (a busy CPU) adds delay and jitter nobody configured.
+	lateMu sync.Mutex
+	late   *stats.Histogram
+}
+
+// Lateness summarises how late items fired after their due time.
+type Lateness struct {
+	N             int64
+	Mean          time.Duration
+	P50, P99, Max time.Duration
+}
+
+// Lateness returns how late the items fired so far left; safe at any time.
+func (s *Scheduler[T]) Lateness() Lateness {
+	s.lateMu.Lock()
+	defer s.lateMu.Unlock()
+	h := s.late
+	if h.Count() == 0 {
+		return Lateness{}
+	}
+	return Lateness{N: h.Count(), Mean: time.Duration(h.Mean()), P50: time.Duration(h.Quantile(0.5)),
+		P99: time.Duration(h.Quantile(0.99)), Max: time.Duration(h.Max())}
 }
 
 // New returns a scheduler that calls fire (from its Run goroutine, one item
@@ -52,7 +78,7 @@ func New[T any](fire func(T), limit int) *Scheduler[T] {
 	if limit <= 0 {
 		limit = 1 << 20
 	}
-	return &Scheduler[T]{fire: fire, limit: limit, base: time.Now(), wake: make(chan struct{}, 1)}
+	return &Scheduler[T]{fire: fire, limit: limit, base: time.Now(), wake: make(chan struct{}, 1), late: stats.NewHistogram()}
 }
 
 // Add schedules v for due. It returns false, and drops v, when the scheduler
@@ -93,13 +119,14 @@ func (s *Scheduler[T]) Run(ctx context.Context) []T {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	margin := int64(maxMargin / 4)
-	var batch []T
+	var batch []entry[T]
+	var lateness []int64
 	for {
 		s.mu.Lock()
 		now := s.now()
 		batch = batch[:0]
 		for len(s.heap) > 0 && s.heap[0].due <= now {
-			batch = append(batch, s.pop().v)
+			batch = append(batch, s.pop())
 		}
 		var wait int64 = -1
 		if len(batch) == 0 && len(s.heap) > 0 {
@@ -108,11 +135,20 @@ func (s *Scheduler[T]) Run(ctx context.Context) []T {
 		s.mu.Unlock()
 
 		if len(batch) > 0 {
-			for i, v := range batch {
-				s.fire(v)
-				var zero T
+			lateness = lateness[:0]
+			for i := range batch {
+				// Measured as the item leaves: an earlier item's send
+				// delays the next one as much as a late wake-up does.
+				lateness = append(lateness, s.now()-batch[i].due)
+				s.fire(batch[i].v)
+				var zero entry[T]
 				batch[i] = zero
 			}
+			s.lateMu.Lock()
+			for _, l := range lateness {
+				s.late.Record(l)
+			}
+			s.lateMu.Unlock()
 			continue
 		}
 		if ctx.Err() != nil {

@@ -149,3 +149,32 @@ func BenchmarkLateness(b *testing.B) {
 	}
 	b.ReportMetric(100*float64(within)/float64(len(late)), "%-within-200µs")
 }
+
+// Lateness counts how late items left: an item stuck behind a slow send is
+// late by that send's time, which the relay must report, not hide.
+func TestLatenessMeasured(t *testing.T) {
+	n := 0
+	fired := make(chan struct{})
+	s := New(func(int) {
+		if n++; n == 1 {
+			time.Sleep(5 * time.Millisecond) // a send that takes a while
+		}
+		if n == 3 {
+			close(fired)
+		}
+	}, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { s.Run(ctx); close(ran) }()
+	due := time.Now()
+	for i := range 3 {
+		s.Add(due, i)
+	}
+	<-fired
+	cancel()
+	<-ran // Run records a batch's lateness before it looks at ctx again
+	l := s.Lateness()
+	if l.N != 3 || l.Max < 5*time.Millisecond || l.P50 < 0 {
+		t.Fatalf("lateness %+v, want 3 items, the last ones at least 5ms late", l)
+	}
+}

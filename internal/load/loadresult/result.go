@@ -28,7 +28,7 @@ type Result struct {
 	Failures       int64            // Requests − Successes, the sum of Errors
 	Errors         map[string]int64 // by kind: refused, timeout, http_5xx, lost…
 	StatusCodes    map[string]int64
-	RequestsPerSec float64 // completed requests (any outcome) per second
+	RequestsPerSec float64 // completed requests (any outcome) per second; open loop: over the scheduled duration
 	Bytes          int64   // response bodies (UDP: reply datagrams)
 	BytesPerSec    float64
 	ThroughputBps  float64 // the same, in bits per second
@@ -36,10 +36,25 @@ type Result struct {
 	Cache          *CacheStats
 	UDP            *UDPStats
 	PerClient      []ClientResult
+	// Warnings are the generator's own limits that touched the run (behind
+	// its schedule, the reflector's rate cap); empty when none.
+	Warnings []Warning
 
 	// Hist is the merged latency histogram in nanoseconds (for charts).
 	Hist *stats.Histogram
 }
+
+// Warning is one self-limit that touched a run.
+type Warning struct {
+	Kind    string
+	Message string
+}
+
+// Warning kinds.
+const (
+	WarnBehindSchedule = "sender_behind_schedule"
+	WarnReflectorCap   = "reflector_rate_cap"
+)
 
 // Histogram is the merged latency histogram in nanoseconds (for charts).
 func (r *Result) Histogram() *stats.Histogram { return r.Hist }

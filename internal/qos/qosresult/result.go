@@ -26,8 +26,11 @@ type Result struct {
 	Size     int           // probe payload bytes
 	Interval time.Duration // 0 for a burst
 	Rate     float64       // requested bit/s per stream, 0 if paced by interval
-	Streams  []StreamResult
-	Total    StreamResult
+	// OneWay: the reflector counted the probes without answering; loss,
+	// jitter and throughput are one way (from its report), RTT is absent.
+	OneWay  bool
+	Streams []StreamResult
+	Total   StreamResult
 	// RTT is the aggregate RTT histogram (ns), for latency charts.
 	RTT *stats.Histogram
 	// Series is the downsampled RTT-over-time record, oldest first.
@@ -35,6 +38,13 @@ type Result struct {
 
 	// TCP holds the TCP mode's figures (Protocol "tcp"); nil otherwise.
 	TCP *TCPResult
+
+	// Planned is how many probes the schedule meant to send over all
+	// streams; 0 when unbounded (a burst bounded only by time).
+	Planned int64
+	// Warnings are the self-limits that touched the run (sender behind
+	// schedule, the reflector's rate cap, socket drops), empty when none.
+	Warnings []Warning
 }
 
 // StreamResult holds one stream's figures (or all streams', in Result.Total).
@@ -54,6 +64,17 @@ type StreamResult struct {
 	Duplicates             int64 // extra copies of a reply already received
 	Reordered              int64 // RFC 4737: arrived after a higher sequence number
 	Late                   int64 // replies after the wait: counted here, not as received
+	// ReflectorDropped is what the reflector's rate cap dropped of this
+	// session's probes, from its end-of-run report: the instrument's limit,
+	// not counted in Lost. ReflectorKnown is false when the reflector sent
+	// no report (an older one, or none answered at all).
+	ReflectorDropped int64
+	ReflectorKnown   bool
+	// ReflectorSocketDrops is what the reflector's socket dropped (its
+	// receive queue full, any sender's datagrams) while the session ran:
+	// some of the upstream loss may be the reflector's, not the path's.
+	// The total is the largest of the streams' (they share the socket).
+	ReflectorSocketDrops int64
 
 	RTT Latency // reflector dwell time subtracted
 	// Jitter is RFC 3550 §6.4.1 interarrival jitter per direction (the
@@ -69,6 +90,11 @@ type StreamResult struct {
 	Throughput Throughput
 	Diag       Diagnostics
 }
+
+// HasJitter reports whether the jitter figures were measured: RFC 3550
+// jitter needs two transit times to compare, so with fewer than two replies
+// there is none (reports print it as missing, not 0).
+func (s StreamResult) HasJitter() bool { return s.Received >= 2 }
 
 // Latency summarises a delay distribution.
 type Latency struct {
@@ -129,8 +155,11 @@ func (p Point) Lost() int64 { return max(p.Sent-p.Received, 0) }
 
 // TCPResult is the TCP mode's outcome.
 type TCPResult struct {
-	URL        string
-	Bytes      int64
+	URL   string
+	Bytes int64
+	// Requests is how many bodies the run read: when one ends before the
+	// duration, the next is requested, so the run lasts its duration.
+	Requests   int
 	GoodputBps float64
 	Intervals  []TCPInterval
 	// From TCP_INFO at the end, where the platform provides it.
@@ -149,7 +178,36 @@ type TCPInterval struct {
 	Bytes       int64
 	GoodputBps  float64
 	RTT         time.Duration // TCP_INFO smoothed RTT at the interval's end
-	Retransmits int64         // retransmitted plus out-of-order segments in the interval
+	Retransmits int64         // segments this side retransmitted in the interval (TCP_INFO)
+	OutOfOrder  int64         // segments that arrived out of order in the interval
+}
+
+// Warning kinds: the run's own limits, which touched the figures.
+const (
+	WarnSenderBehind  = "sender_behind_schedule"
+	WarnReflectorCap  = "reflector_rate_cap"
+	WarnSocketDrops   = "socket_receive_drops"
+	WarnSendErrors    = "send_errors"
+	WarnReflectorDrop = "reflector_socket_drops"
+)
+
+// Warning is one self-limit that touched a run: the figures are then
+// partly the instrument's, not the network's.
+type Warning struct {
+	Kind    string
+	Message string
+}
+
+// BehindShare is the share of the planned probes a sender may miss before
+// the run counts as behind its schedule: a slot or two lost to a late
+// wake-up at the very end is not a different rate.
+const BehindShare = 0.01
+
+// Behind reports whether the sender sent noticeably fewer probes than
+// planned (a cancelled run ended early on purpose): the achieved pacing,
+// not the planned one, is then the run's.
+func (res *Result) Behind() bool {
+	return res.Planned > 0 && !res.Interrupted && float64(res.Planned-res.Total.Sent) > BehindShare*float64(res.Planned)
 }
 
 // IntervalStats covers one stream (or all, Stream 0) over [Start, End).
@@ -166,9 +224,13 @@ type IntervalStats struct {
 	RTTMax     time.Duration
 	JitterUp   time.Duration // RFC 3550 estimate at the end of the interval
 	JitterDown time.Duration
-	GoodputBps float64 // payload bit/s of the interval's unique replies
+	// JitterKnown: the stream has had two replies, so the jitter estimate
+	// rests on at least one transit-time difference.
+	JitterKnown bool
+	GoodputBps  float64 // payload bit/s of the interval's unique replies
 	// TCP mode only:
 	Bytes          int64 // received in the interval
 	TCPRTT         time.Duration
-	TCPRetransmits int64
+	TCPRetransmits int64 // TCP_INFO retransmitted segments
+	TCPOutOfOrder  int64 // TCP_INFO segments received out of order
 }

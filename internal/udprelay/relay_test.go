@@ -363,6 +363,10 @@ func TestHostileRelayLockout(t *testing.T) {
 		c.Write([]byte(msg))
 		c.SetReadDeadline(time.Now().Add(2 * time.Second))
 		n, err := c.Read(buf)
+		for err == nil && string(buf[:n]) == "real" {
+			// A late answer to one of the first loop's retries: skip it.
+			n, err = c.Read(buf)
+		}
 		if err != nil || string(buf[:n]) != msg {
 			t.Fatalf("round %d under the flood: %q %v", i, buf[:n], err)
 		}

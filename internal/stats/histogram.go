@@ -1,6 +1,9 @@
 package stats
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"math/bits"
 )
@@ -193,4 +196,95 @@ func (h *Histogram) BinsAt(n int, quantum int64) []Bin {
 		out[k].Count += c
 	}
 	return out
+}
+
+// HistogramLayout names the bucket layout in a histogram's JSON form, so that
+// a reader with another layout refuses the data instead of misreading it.
+const HistogramLayout = "log-linear-7"
+
+// histogramJSON is the wire form of a Histogram: every figure needed to
+// rebuild it exactly, with only the non-empty buckets as [index, count]
+// pairs. Sum is a float64 and round-trips exactly through JSON.
+type histogramJSON struct {
+	Layout  string     `json:"layout"`
+	Count   int64      `json:"count"`
+	Min     int64      `json:"min"`
+	Max     int64      `json:"max"`
+	Sum     float64    `json:"sum"`
+	Buckets [][2]int64 `json:"buckets"`
+}
+
+// MarshalJSON encodes h losslessly: UnmarshalJSON rebuilds the same buckets,
+// so histograms from several machines merge as if one had recorded it all.
+func (h *Histogram) MarshalJSON() ([]byte, error) {
+	out := histogramJSON{Layout: HistogramLayout, Count: h.count, Min: h.min, Max: h.max, Sum: h.sum, Buckets: [][2]int64{}}
+	for i, c := range h.counts {
+		if c != 0 {
+			out.Buckets = append(out.Buckets, [2]int64{int64(i), c})
+		}
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON rebuilds a histogram written by MarshalJSON. It checks the
+// layout and that the buckets add up to the count and agree with min and max,
+// so a hand-edited or truncated file is an error, not a wrong percentile.
+func (h *Histogram) UnmarshalJSON(b []byte) error {
+	var in histogramJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return fmt.Errorf("histogram: %w", err)
+	}
+	if in.Layout != HistogramLayout {
+		return fmt.Errorf("histogram: layout %q, want %q", in.Layout, HistogramLayout)
+	}
+	out := Histogram{min: in.Min, max: in.Max, sum: in.Sum}
+	if in.Count < 0 || in.Min < 0 || in.Max < in.Min || math.IsNaN(in.Sum) || math.IsInf(in.Sum, 0) {
+		return errors.New("histogram: negative or inconsistent count, min, max or sum")
+	}
+	prev := -1
+	for _, p := range in.Buckets {
+		i, c := p[0], p[1]
+		if i <= int64(prev) || i >= maxBuckets || c <= 0 {
+			return fmt.Errorf("histogram: bucket [%d, %d]: index out of order or out of range, or count not positive", i, c)
+		}
+		if out.counts == nil {
+			out.counts = make([]int64, maxBuckets)
+		}
+		if out.count > math.MaxInt64-c {
+			return errors.New("histogram: counts overflow")
+		}
+		out.counts[i] = c
+		out.count += c
+		prev = int(i)
+	}
+	if out.count != in.Count {
+		return fmt.Errorf("histogram: buckets hold %d values, count says %d", out.count, in.Count)
+	}
+	if out.count > 0 {
+		first, last := -1, 0
+		for i, c := range out.counts {
+			if c != 0 {
+				if first < 0 {
+					first = i
+				}
+				last = i
+			}
+		}
+		if lo, hi := bucketRange(first); in.Min < lo || in.Min > hi {
+			return fmt.Errorf("histogram: min %d is not in the lowest bucket [%d, %d]", in.Min, lo, hi)
+		}
+		if lo, hi := bucketRange(last); in.Max < lo || in.Max > hi {
+			return fmt.Errorf("histogram: max %d is not in the highest bucket [%d, %d]", in.Max, lo, hi)
+		}
+		// The sum is a float64 whose rounding may stray a little past
+		// count·min or count·max, hence the tolerance.
+		n := float64(out.count)
+		if in.Sum < n*float64(in.Min)*(1-1e-9)-1 || in.Sum > n*float64(in.Max)*(1+1e-9)+1 {
+			return fmt.Errorf("histogram: sum %g is not between count·min and count·max", in.Sum)
+		}
+	} else if in.Min != 0 || in.Max != 0 || in.Sum != 0 {
+		return errors.New("histogram: an empty histogram has min, max and sum 0")
+	}
+	*h = out
+	return nil
 }

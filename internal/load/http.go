@@ -92,7 +92,11 @@ const progressBatch = 16
 
 // record counts a complete response: latency from t0, status, verdict.
 func (l *Load) record(c *clientStats, t0 time.Time, status int, verdict string) {
-	c.hist.Record(int64(time.Since(t0)))
+	d := time.Since(t0)
+	c.hist.Record(int64(d))
+	if l.cfg.OnLatency != nil {
+		l.cfg.OnLatency(d)
+	}
 	c.status[status]++
 	switch {
 	case status >= 500:

@@ -67,6 +67,15 @@ type Config struct {
 	// it, https through a proxy and SOCKS proxies also use net/http, with a
 	// transport built by NewTransport.
 	Transport http.RoundTripper
+	// StartAt, when set, delays the first request to that wall-clock time,
+	// so generators on several hosts (with synchronised clocks) start
+	// together and their results merge over one window. A time already
+	// past starts at once; the zero value starts at once.
+	StartAt time.Time
+	// OnLatency, when set, is called with every latency the run records,
+	// from the client goroutines concurrently; it must be quick. Nil means
+	// none. (Tests use it to check the histogram against raw samples.)
+	OnLatency func(time.Duration)
 	// Logger receives debug events; nil discards them.
 	Logger *slog.Logger
 }
@@ -271,6 +280,9 @@ func (l *Load) Run(ctx context.Context) (*Result, error) {
 	if l.own != nil {
 		defer l.own.CloseIdleConnections()
 	}
+	if err := waitUntil(ctx, l.cfg.StartAt); err != nil {
+		return nil, err
+	}
 	stop := make(chan struct{})
 	var stopOnce sync.Once
 	stopNow := func() { stopOnce.Do(func() { close(stop) }) }
@@ -336,10 +348,30 @@ func (l *Load) Run(ctx context.Context) (*Result, error) {
 	if span := l.sched.span(); span > 0 && ctx.Err() == nil {
 		rateSpan = span
 	}
-	r := l.merge(clients, elapsed, rateSpan)
+	r := l.merge(clients, start, elapsed, rateSpan)
 	r.Warnings = l.warnings(r)
 	l.log.Debug("load done", "requests", r.Requests, "elapsed", elapsed)
 	return r, nil
+}
+
+// ErrStoppedBeforeStart is returned by Run when it was stopped while
+// waiting for Config.StartAt: nothing was sent, so there is no result.
+var ErrStoppedBeforeStart = errors.New("load: stopped before the start time")
+
+// waitUntil sleeps until the wall clock reaches at, or ctx ends.
+func waitUntil(ctx context.Context, at time.Time) error {
+	d := time.Until(at)
+	if at.IsZero() || d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ErrStoppedBeforeStart
+	}
 }
 
 // nextDue takes the next request off the schedule and waits for its due

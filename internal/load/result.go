@@ -56,23 +56,10 @@ func newClientStats() *clientStats {
 
 func (c *clientStats) fail(kind string) { c.errors[kind]++ }
 
-func latencyOf(h *stats.Histogram) Latency {
-	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
-	return Latency{
-		Count:  h.Count(),
-		Min:    ms(h.Min()),
-		Mean:   h.Mean() / 1e6,
-		P50:    ms(h.Quantile(0.50)),
-		P90:    ms(h.Quantile(0.90)),
-		P95:    ms(h.Quantile(0.95)),
-		P99:    ms(h.Quantile(0.99)),
-		Max:    ms(h.Max()),
-		Stddev: h.Stddev() / 1e6,
-	}
-}
+func latencyOf(h *stats.Histogram) Latency { return loadresult.LatencyOf(h) }
 
 // merge folds the clients into one Result; rates are over rateSpan.
-func (l *Load) merge(clients []*clientStats, elapsed, rateSpan time.Duration) *Result {
+func (l *Load) merge(clients []*clientStats, start time.Time, elapsed, rateSpan time.Duration) *Result {
 	r := &Result{
 		Target:     l.cfg.Target,
 		Protocol:   l.proto,
@@ -82,6 +69,7 @@ func (l *Load) merge(clients []*clientStats, elapsed, rateSpan time.Duration) *R
 		Proxy:      l.cfg.Proxy,
 		DurationMs: float64(elapsed) / 1e6,
 		Errors:     map[string]int64{},
+		StartedAt:  start.UTC(),
 		Hist:       stats.NewHistogram(),
 	}
 	if l.sched.open() {

@@ -30,6 +30,7 @@ const errReply = ^uint64(0)
 type udpReceiver struct {
 	session  uint64
 	hist     *stats.Histogram
+	observe  func(time.Duration) // Config.OnLatency, may be nil
 	seq      *stats.SeqTracker
 	bytes    int64
 	errors   map[string]int64
@@ -56,6 +57,7 @@ func (l *Load) runUDP(ctx context.Context, stop <-chan struct{}, c *clientStats,
 	rx := &udpReceiver{
 		session: rand.Uint64(),
 		hist:    c.hist,
+		observe: l.cfg.OnLatency,
 		seq:     stats.NewSeqTracker(0),
 		errors:  map[string]int64{},
 		replies: make(chan uint64, 1),
@@ -229,7 +231,11 @@ func (rx *udpReceiver) loop(conn net.Conn) {
 		case stats.Duplicate, stats.Old:
 			continue
 		}
-		rx.hist.Record(monoNs(now) - h.SendMono)
+		rtt := monoNs(now) - h.SendMono
+		rx.hist.Record(rtt)
+		if rx.observe != nil {
+			rx.observe(time.Duration(max(rtt, 0)))
+		}
 		rx.bytes += int64(n)
 		rx.received.Add(1)
 		notify(rx.replies, h.Seq)

@@ -21,6 +21,11 @@ type Result struct {
 	Clients  int
 	Rate     float64 // requested requests per second (open loop)
 	Proxy    string
+	// Host names the machine that generated the load (set by the caller;
+	// the engine leaves it empty), for the per-generator rows of a merge.
+	Host string
+	// StartedAt is the wall-clock time the first request was due.
+	StartedAt time.Time
 
 	DurationMs     float64
 	Requests       int64            // attempted (UDP: probes)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +36,8 @@ type loadOptions struct {
 	perClient bool
 	json      bool
 	procs     int
+	out       string
+	startAt   string
 }
 
 func newLoadCmd(e *env) *cobra.Command {
@@ -57,12 +61,18 @@ The run lasts --requests requests or --duration, whichever ends first; with
 neither, 10 s. Each HTTP client keeps one keep-alive connection. A UDP target
 gets socklab QoS probes, so each client's loss and RTT are measured.
 
+To load from several machines at once, start a generator on each with the
+same --start-at (clocks in sync, e.g. by NTP) and --out FILE (or --json),
+then combine the files with "socklab merge": the JSON carries the raw latency
+histogram, so the merged percentiles are exact.
+
 The first Ctrl-C stops sending, waits for the requests in flight and prints the
 summary. The exit status is 1 when no request succeeded.`,
 		Example: `  socklab load http://127.0.0.1:8000/
   socklab load --clients 50 --duration 30s --proxy http://127.0.0.1:8080 http://127.0.0.1:8000/
   socklab load --rate 200 --requests 2000 http://127.0.0.1:8000/slow
-  socklab load --clients 5 --requests 500 --per-client udp://127.0.0.1:9090`,
+  socklab load --clients 5 --requests 500 --per-client udp://127.0.0.1:9090
+  socklab load --start-at 2026-12-02T12:00:00Z --duration 30s --out gen1.json http://10.0.0.5:8000/`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLoad(cmd.Context(), e, &o, args[0])
@@ -81,6 +91,8 @@ summary. The exit status is 1 when no request succeeded.`,
 	f.StringVar(&o.size, "size", "64", "UDP probe size in bytes (64 to 65507)")
 	f.BoolVar(&o.perClient, "per-client", false, "add a per-client breakdown")
 	f.BoolVar(&o.json, "json", false, "print one JSON document")
+	f.StringVar(&o.out, "out", "", "also write the JSON document (mergeable with socklab merge) to FILE")
+	f.StringVar(&o.startAt, "start-at", "", "wait until TIME (RFC 3339 or Unix seconds) before the first request")
 	return cmd
 }
 
@@ -107,6 +119,9 @@ func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
 	if strings.HasPrefix(target, "udp://") {
 		cfg.Size = int(size)
 	}
+	if cfg.StartAt, err = parseStartAt(o.startAt, time.Now()); err != nil {
+		return usageErrf("--start-at: %v", err)
+	}
 	l, err := load.New(cfg)
 	if err != nil {
 		return err
@@ -114,14 +129,33 @@ func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
 	if !strings.HasPrefix(target, "udp://") {
 		defer capProcs(loadProcs(o.procs, target, o.proxy, os.Getenv("GOMAXPROCS") != "", runtime.NumCPU()))()
 	}
+	out, err := createOut(o.out)
+	if err != nil {
+		return err
+	}
+	if !cfg.StartAt.IsZero() {
+		if d := time.Until(cfg.StartAt); d < 0 {
+			fmt.Fprintf(e.stderr, "warning: --start-at was %.1f s ago; starting now\n", -d.Seconds())
+		}
+	}
 	stopBar := startProgress(e.stderr, l)
 	r, err := l.Run(ctx)
 	stopBar()
 	if err != nil {
+		if out != nil {
+			out.Close()
+			os.Remove(o.out)
+		}
 		return err
 	}
+	r.Host, _ = os.Hostname()
 	if !o.perClient {
 		r.PerClient = nil
+	}
+	if out != nil {
+		if err := writeOut(out, r); err != nil {
+			return err
+		}
 	}
 	if o.json {
 		if err := writeJSON(e.stdout, report.LoadJSON(r)); err != nil {
@@ -132,6 +166,53 @@ func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
 	}
 	if r.Successes == 0 {
 		return silentExit(ExitFailure)
+	}
+	return nil
+}
+
+// parseStartAt reads --start-at: RFC 3339 (2026-12-02T12:00:00Z) or Unix
+// seconds, fractions allowed (date +%s). Empty means no wait. A time more
+// than a day away is surely a typo.
+func parseStartAt(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		secs, perr := strconv.ParseFloat(s, 64)
+		if perr != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs < 0 {
+			return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-12-02T12:00:00Z) or Unix seconds", s)
+		}
+		whole, frac := math.Modf(secs)
+		t = time.Unix(int64(whole), int64(frac*1e9))
+	}
+	if t.Sub(now) > 24*time.Hour {
+		return time.Time{}, fmt.Errorf("%s is more than a day away", t.UTC().Format(time.RFC3339))
+	}
+	return t, nil
+}
+
+// createOut opens --out before the run, so a bad path fails at once rather
+// than after the load. Nil when there is no --out.
+func createOut(path string) (*os.File, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--out: %w", err)
+	}
+	return f, nil
+}
+
+// writeOut writes the JSON document to f and closes it.
+func writeOut(f *os.File, r *load.Result) error {
+	err := writeJSON(f, report.LoadJSON(r))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
 	}
 	return nil
 }

@@ -3,8 +3,10 @@ package report
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/socklab/socklab/internal/load/loadresult"
+	"github.com/socklab/socklab/internal/stats"
 	"github.com/socklab/socklab/internal/units"
 )
 
@@ -35,6 +37,11 @@ type LoadDoc struct {
 	// Warnings are the generator's own limits that touched the run; empty
 	// when none, never null.
 	Warnings []WarningDoc `json:"warnings"`
+
+	// What an exact merge of several generators needs (socklab merge).
+	Host             string           `json:"host,omitempty"`
+	StartedAt        time.Time        `json:"started_at,omitzero"`
+	LatencyHistogram *stats.Histogram `json:"latency_histogram_ns,omitempty"`
 }
 
 // LoadClientDoc is one client's share (--per-client).
@@ -58,6 +65,7 @@ func LoadJSON(r *loadresult.Result) LoadDoc {
 		Bytes: r.Bytes, BytesPerSec: r.BytesPerSec, ThroughputBps: r.ThroughputBps,
 		Latency: loadLatencyDoc(r.Latency), Cache: r.Cache, UDP: r.UDP,
 		Warnings: []WarningDoc{},
+		Host:     r.Host, StartedAt: r.StartedAt, LatencyHistogram: r.Hist,
 	}
 	for _, w := range r.Warnings {
 		d.Warnings = append(d.Warnings, WarningDoc{Kind: w.Kind, Message: w.Message})
@@ -136,5 +144,20 @@ func writeLoadPerClient(ew *errWriter, r *loadresult.Result) {
 			continue
 		}
 		ew.printf("  %6d %8d %8d %8d %10.3f %10.3f %10.3f\n", c.ID, c.Requests, c.Successes, c.Requests-c.Successes, c.Latency.P50, c.Latency.P99, c.Latency.Max)
+	}
+}
+
+// LoadResult reads a load --json document back into a result, for merging:
+// the inverse of LoadJSON for every field a merge uses.
+func LoadResult(d *LoadDoc) *loadresult.Result {
+	l := d.Latency
+	return &loadresult.Result{
+		Target: d.Target, Protocol: d.Protocol, Mode: d.Mode, Clients: d.Clients, Rate: d.Rate, Proxy: d.Proxy,
+		Host: d.Host, StartedAt: d.StartedAt, DurationMs: d.DurationMs, Requests: d.Requests, Successes: d.Successes,
+		Failures: d.Failures, Errors: d.Errors, StatusCodes: d.StatusCodes, RequestsPerSec: d.RequestsPerSec,
+		Bytes: d.Bytes, BytesPerSec: d.BytesPerSec, ThroughputBps: d.ThroughputBps, Cache: d.Cache, UDP: d.UDP,
+		Latency: loadresult.Latency{Count: l.N, Min: l.MinMs, Mean: l.AvgMs, P50: l.P50Ms, P90: l.P90Ms,
+			P95: l.P95Ms, P99: l.P99Ms, Max: l.MaxMs, Stddev: l.StddevMs},
+		Hist: d.LatencyHistogram,
 	}
 }

@@ -211,13 +211,14 @@ type histogramJSON struct {
 	Min     int64      `json:"min"`
 	Max     int64      `json:"max"`
 	Sum     float64    `json:"sum"`
+	SumSq   float64    `json:"sum_sq"`
 	Buckets [][2]int64 `json:"buckets"`
 }
 
 // MarshalJSON encodes h losslessly: UnmarshalJSON rebuilds the same buckets,
 // so histograms from several machines merge as if one had recorded it all.
 func (h *Histogram) MarshalJSON() ([]byte, error) {
-	out := histogramJSON{Layout: HistogramLayout, Count: h.count, Min: h.min, Max: h.max, Sum: h.sum, Buckets: [][2]int64{}}
+	out := histogramJSON{Layout: HistogramLayout, Count: h.count, Min: h.min, Max: h.max, Sum: h.sum, SumSq: h.sumSq, Buckets: [][2]int64{}}
 	for i, c := range h.counts {
 		if c != 0 {
 			out.Buckets = append(out.Buckets, [2]int64{int64(i), c})
@@ -237,8 +238,8 @@ func (h *Histogram) UnmarshalJSON(b []byte) error {
 	if in.Layout != HistogramLayout {
 		return fmt.Errorf("histogram: layout %q, want %q", in.Layout, HistogramLayout)
 	}
-	out := Histogram{min: in.Min, max: in.Max, sum: in.Sum}
-	if in.Count < 0 || in.Min < 0 || in.Max < in.Min || math.IsNaN(in.Sum) || math.IsInf(in.Sum, 0) {
+	out := Histogram{min: in.Min, max: in.Max, sum: in.Sum, sumSq: in.SumSq}
+	if in.Count < 0 || in.Min < 0 || in.Max < in.Min || !finite(in.Sum) || !finite(in.SumSq) || in.SumSq < 0 {
 		return errors.New("histogram: negative or inconsistent count, min, max or sum")
 	}
 	prev := -1
@@ -282,9 +283,11 @@ func (h *Histogram) UnmarshalJSON(b []byte) error {
 		if in.Sum < n*float64(in.Min)*(1-1e-9)-1 || in.Sum > n*float64(in.Max)*(1+1e-9)+1 {
 			return fmt.Errorf("histogram: sum %g is not between count·min and count·max", in.Sum)
 		}
-	} else if in.Min != 0 || in.Max != 0 || in.Sum != 0 {
+	} else if in.Min != 0 || in.Max != 0 || in.Sum != 0 || in.SumSq != 0 {
 		return errors.New("histogram: an empty histogram has min, max and sum 0")
 	}
 	*h = out
 	return nil
 }
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

@@ -19,7 +19,7 @@ func sameHistogram(a, b *Histogram) bool {
 		bc = make([]int64, maxBuckets)
 	}
 	return a.count == b.count && a.min == b.min && a.max == b.max && slices.Equal(ac, bc) &&
-		near(a.sum, b.sum, 1e-9*max(1, a.sum))
+		near(a.sum, b.sum, 1e-9*max(1, a.sum)) && near(a.sumSq, b.sumSq, 1e-9*max(1, a.sumSq))
 }
 
 // TestHistogramJSONMergeIsExact is the property socklab merge relies on:
@@ -55,6 +55,9 @@ func TestHistogramJSONMergeIsExact(t *testing.T) {
 	if !sameHistogram(all, merged) {
 		t.Fatal("merged histogram differs from the one fed all values")
 	}
+	if !near(all.Stddev(), merged.Stddev(), 1e-6*all.Stddev()) {
+		t.Errorf("stddev: all %g, merged %g", all.Stddev(), merged.Stddev())
+	}
 	for _, q := range []float64{0, 0.5, 0.9, 0.99, 0.999, 1} {
 		if a, m := all.Quantile(q), merged.Quantile(q); a != m {
 			t.Errorf("q%.3f: all %d, merged %d", q, a, m)
@@ -67,7 +70,7 @@ func TestHistogramJSONEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `{"layout":"log-linear-7","count":0,"min":0,"max":0,"sum":0,"buckets":[]}`; string(b) != want {
+	if want := `{"layout":"log-linear-7","count":0,"min":0,"max":0,"sum":0,"sum_sq":0,"buckets":[]}`; string(b) != want {
 		t.Fatalf("got %s, want %s", b, want)
 	}
 	h := NewHistogram()

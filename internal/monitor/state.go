@@ -28,7 +28,8 @@ type probeState struct {
 	rtt                                   prometheus.Observer
 	sent, received, lost, dups, reordered prometheus.Counter
 	lostUp, lostDown                      prometheus.Counter
-	jitUp, jitDown, jitRT, up             prometheus.Gauge
+	up                                    prometheus.Gauge
+	jitter                                *prometheus.GaugeVec // curried by target; set at the first reply
 	errs                                  *prometheus.CounterVec
 	status                                *prometheus.CounterVec
 }
@@ -38,18 +39,14 @@ func newProbeState(t Target, m *metrics, span, step time.Duration, now func() ti
 	s := &probeState{now: now, st: Status{Target: n, Kind: t.Kind}, hist: newHistory(span, step),
 		rtt: m.rtt.WithLabelValues(n), sent: m.sent.WithLabelValues(n), received: m.received.WithLabelValues(n),
 		lost: m.lost.WithLabelValues(n), dups: m.duplicates.WithLabelValues(n), reordered: m.reordered.WithLabelValues(n),
-		up:   m.up.WithLabelValues(n),
+		up: m.up.WithLabelValues(n), jitter: m.jitter.MustCurryWith(prometheus.Labels{"target": n}),
 		errs: m.errors.MustCurryWith(prometheus.Labels{"target": n}),
 	}
 	// Series that only mean something for one kind are created for that
-	// kind only, so a dashboard does not show a flat zero where there is
-	// no figure at all.
-	switch t.Kind {
-	case KindUDP:
+	// kind only, and the jitter gauges at the first reply, so a dashboard
+	// does not show a flat zero where there is no figure at all.
+	if t.Kind == KindUDP {
 		s.lostUp, s.lostDown = m.lostDir.WithLabelValues(n, "up"), m.lostDir.WithLabelValues(n, "down")
-		s.jitUp, s.jitDown = m.jitter.WithLabelValues(n, "up"), m.jitter.WithLabelValues(n, "down")
-	default:
-		s.jitRT = m.jitter.WithLabelValues(n, "round_trip")
 	}
 	if t.Kind == KindHTTP {
 		s.status = m.httpStatus.MustCurryWith(prometheus.Labels{"target": n})
@@ -116,15 +113,15 @@ func (s *probeState) onJitter(up, down float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.JitterUp, s.st.JitterDown = time.Duration(up), time.Duration(down)
-	s.jitUp.Set(up / 1e9)
-	s.jitDown.Set(down / 1e9)
+	s.jitter.WithLabelValues("up").Set(up / 1e9)
+	s.jitter.WithLabelValues("down").Set(down / 1e9)
 }
 
 func (s *probeState) onJitterRoundTrip(ns float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.st.JitterRoundTrip = time.Duration(ns)
-	s.jitRT.Set(ns / 1e9)
+	s.jitter.WithLabelValues("round_trip").Set(ns / 1e9)
 }
 
 // onError counts a local failure by kind; err may be nil.

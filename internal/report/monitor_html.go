@@ -114,3 +114,26 @@ func monitorLossChart(s monitorresult.Status, now time.Time) LineChart {
 		Series: []Series{{Name: "loss", Style: StyleStep, Points: loss, Color: Palette[5]}},
 	}
 }
+
+// WriteMonitorText prints one line per target: what monitor prints when it
+// stops.
+func WriteMonitorText(w io.Writer, targets []monitorresult.Status) error {
+	ew := &errWriter{w: w}
+	for _, s := range targets {
+		ew.printf("%s: %d sent, %d received, %d lost", s.Target, s.Sent, s.Received, s.Lost)
+		if s.Kind == monitorresult.KindUDP && s.LostUp+s.LostDown > 0 {
+			ew.printf(" (%d up, %d down)", s.LostUp, s.LostDown)
+		}
+		if s.Duplicates > 0 || s.Reordered > 0 {
+			ew.printf(", %d duplicates, %d reordered", s.Duplicates, s.Reordered)
+		}
+		if s.Received > 0 {
+			ew.printf(", last rtt %s ms", msStr(s.LastRTT))
+		}
+		if s.LastError != "" {
+			ew.printf(", last error: %s", s.LastError)
+		}
+		ew.printf("\n")
+	}
+	return ew.err
+}

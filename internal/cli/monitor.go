@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/socklab/socklab/internal/monitor"
+	"github.com/socklab/socklab/internal/report"
+	"github.com/socklab/socklab/internal/units"
+)
+
+// DefaultMonitorMetrics is where socklab monitor serves /metrics and its
+// page: loopback, as every socklab listener by default.
+const DefaultMonitorMetrics = "127.0.0.1:9190"
+
+type monitorOptions struct {
+	metrics  string
+	interval time.Duration
+	timeout  time.Duration
+	size     string
+	targets  string
+	insecure bool
+}
+
+func newMonitorCmd(e *env) *cobra.Command {
+	var o monitorOptions
+	cmd := &cobra.Command{
+		Use:   "monitor [TARGET...]",
+		Short: "Probe many targets continuously and export Prometheus metrics",
+		Long: `Probe every TARGET at a low rate, for as long as it runs, like smokeping_prober
+and blackbox_exporter:
+
+  udp://host:port   socklab QoS probes to a reflector (socklab serve's --udp, or
+                    the proxy's relay): RTT, loss split into up and down by the
+                    reflector's receive count, duplicates, reordering, RFC 3550
+                    jitter each way
+  icmp://host       ICMP echo (needs CAP_NET_RAW or net.ipv4.ping_group_range)
+  http(s)://URL     a GET on a fresh connection, timed to the last body byte;
+                    an error or a 5xx counts as lost
+
+Metrics named socklab_monitor_* are served at http://ADDR/metrics (--metrics),
+with a live page of the last hour per target at http://ADDR/ and /healthz.
+--targets FILE adds the targets in FILE (one per line, # comments) and is
+re-read on SIGHUP; targets added keep probing, removed ones disappear from the
+metrics. Ctrl-C stops and prints one line per target.`,
+		Example: `  socklab monitor udp://127.0.0.1:9000 icmp://127.0.0.1 http://127.0.0.1:8000/
+  socklab monitor --targets /etc/socklab/targets --metrics 0.0.0.0:9190`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runMonitor(cmd.Context(), e, &o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.metrics, "metrics", DefaultMonitorMetrics, "serve /metrics, the live page and /healthz on ADDR")
+	f.DurationVarP(&o.interval, "interval", "i", monitor.DefaultInterval, "time between two probes of one target")
+	f.DurationVar(&o.timeout, "timeout", monitor.DefaultTimeout, "a probe unanswered after this long is lost")
+	f.StringVar(&o.size, "size", "64", "UDP probe size in bytes (64 to 65507)")
+	f.StringVar(&o.targets, "targets", "", "read more targets from FILE (one per line); re-read on SIGHUP")
+	f.BoolVarP(&o.insecure, "insecure", "k", false, "skip TLS certificate verification for https targets")
+	return cmd
+}
+
+func runMonitor(ctx context.Context, e *env, o *monitorOptions, args []string) error {
+	size, err := units.ParseSize(o.size)
+	if err != nil {
+		return usageErrf("--size: %v", err)
+	}
+	if o.interval <= 0 || o.timeout <= 0 {
+		return usageErrf("--interval and --timeout must be positive")
+	}
+	var fromArgs []monitor.Target
+	for _, a := range args {
+		t, err := monitor.ParseTarget(a)
+		if err != nil {
+			return usageErr(err)
+		}
+		fromArgs = append(fromArgs, t)
+	}
+	targets, err := monitorTargets(fromArgs, o.targets)
+	if err != nil {
+		return usageErr(err)
+	}
+	if len(targets) == 0 && o.targets == "" {
+		return usageErrf("no target: give udp://host:port, icmp://host or http(s):// URLs, or --targets FILE")
+	}
+	log := e.logger(e.stderr)
+	reg := newRegistry()
+	m, err := monitor.New(monitor.Config{Targets: targets, Interval: o.interval, Timeout: o.timeout, Size: int(size),
+		Insecure: o.insecure, Registerer: reg, Logger: log})
+	if err != nil {
+		return usageErr(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Refresh", "10") // a live page without a script
+		_ = report.WriteMonitorHTML(w, m.Snapshot(), time.Now())
+	})
+	serve, err := sideServer(ctx, "monitor", o.metrics, "/", mux, log)
+	if err != nil {
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx) }()
+	if o.targets != "" {
+		go reloadOnHUP(ctx, m, fromArgs, o.targets, log)
+	}
+	runErr := m.Run(ctx)
+	if err := errors.Join(runErr, <-served); err != nil {
+		return err
+	}
+	return report.WriteMonitorText(e.stdout, m.Snapshot())
+}
+
+// monitorTargets is the targets of the command line followed by those of
+// file (when given).
+func monitorTargets(fromArgs []monitor.Target, file string) ([]monitor.Target, error) {
+	if file == "" {
+		return fromArgs, nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("--targets: %w", err)
+	}
+	defer f.Close()
+	fromFile, err := monitor.ParseTargets(f)
+	if err != nil {
+		return nil, fmt.Errorf("--targets %s: %w", file, err)
+	}
+	return append(append([]monitor.Target(nil), fromArgs...), fromFile...), nil
+}
+
+// reloadOnHUP re-reads the targets file on every SIGHUP, as nginx and
+// Prometheus reload their configuration; a file that does not parse is
+// logged and the running targets are kept.
+func reloadOnHUP(ctx context.Context, m *monitor.Monitor, fromArgs []monitor.Target, file string, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			ts, err := monitorTargets(fromArgs, file)
+			if err != nil {
+				log.Error("monitor: reload failed; keeping the current targets", "err", err)
+				continue
+			}
+			m.SetTargets(ts)
+			log.Info("monitor: targets reloaded", "file", file, "targets", len(ts))
+		}
+	}
+}

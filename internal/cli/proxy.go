@@ -96,7 +96,7 @@ func (f *proxyFlags) register(fl *pflag.FlagSet) {
 	fl.IntSliceVar(&f.connectPorts, "connect-ports", []int{443}, "ports CONNECT tunnels may reach")
 	fl.StringArrayVar(&f.allow, "allow", nil, "client network allowed to use the proxy, CIDR (repeatable; default loopback and private ranges)")
 	fl.StringArrayVar(&f.allowDest, "allow-dest", nil, "loopback/link-local destination network forward and CONNECT requests may reach when --http is not loopback, CIDR (repeatable)")
-	fl.StringVar(&f.cacheStore, "cache-store", proxy.StoreMemory, `cache store: "memory", or redis://HOST:PORT/DB to share one cache between proxies`)
+	fl.StringVar(&f.cacheStore, "cache-store", proxy.StoreMemory, `cache store: "memory", or redis://HOST:PORT/DB, redis-cluster://H:P,H:P,... or redis-sentinel://MASTER@H:P,.../DB to share one cache between proxies`)
 	fl.StringVar(&f.cacheSize, "cache-size", "256MiB", `memory cache bound, bodies and headers counted ("0" turns caching off)`)
 	fl.StringVar(&f.maxObjectSize, "max-object-size", "8MiB", "largest response stored; larger ones stream through uncached")
 	fl.StringVar(&f.targetedCC, "targeted-cache-control", "", "a response field only this proxy obeys (RFC 9213), e.g. Socklab-Cache-Control; it beats CDN-Cache-Control, which beats Cache-Control")

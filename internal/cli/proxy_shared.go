@@ -2,7 +2,6 @@ package cli
 
 import (
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -31,6 +30,9 @@ slower than --cache-store-timeout: the proxy keeps serving from its L1 and
 the origin, logs a (rate-limited) warning and counts the bypass;
 /_socklab/stats shows the tier under "shared_tier". --coalesce-shared makes
 concurrent misses on all the proxies one upstream request.
+A Redis Cluster: --cache-store redis-cluster://HOST:PORT,HOST:PORT,... (any
+nodes; every key of one object shares a hash slot). Sentinel:
+--cache-store redis-sentinel://MASTER@HOST:PORT,HOST:PORT,.../DB.
 
 `
 
@@ -41,9 +43,8 @@ func addSharedTierFlags(fl *pflag.FlagSet, f *sharedTierFlags) {
 	fl.BoolVar(&f.coalesce, "coalesce-shared", false, "with --cache-store redis://: concurrent misses across every proxy sharing the store make one upstream request (a short Redis lock)")
 }
 
-func isRedisStore(spec string) bool {
-	return strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://")
-}
+// isRedisStore: redis://, rediss://, redis-cluster:// or redis-sentinel://.
+func isRedisStore(spec string) bool { return redisstore.IsURL(spec) }
 
 // openSharedTier opens the Redis tier named by spec; memBound is what it
 // keeps in process memory (its L1), for the memory limit.

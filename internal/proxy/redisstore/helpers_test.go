@@ -22,7 +22,13 @@ const testTimeout = 500 * time.Millisecond
 // is returned, and closed when the test ends.
 func open(t *testing.T, srv *redistest.Server, l1 int64) *Tiered {
 	t.Helper()
-	ts, err := Open(srv.URL(0), Options{ChunkSize: 4 << 10, Timeout: testTimeout, L1Bytes: l1, RetryAfter: 20 * time.Millisecond})
+	return openURL(t, srv.URL(0), l1)
+}
+
+// openURL is open for any store URL (a cluster's, say).
+func openURL(t *testing.T, storeURL string, l1 int64) *Tiered {
+	t.Helper()
+	ts, err := Open(storeURL, Options{ChunkSize: 4 << 10, Timeout: testTimeout, L1Bytes: l1, RetryAfter: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

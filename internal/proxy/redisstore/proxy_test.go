@@ -34,21 +34,32 @@ func newShared(t *testing.T, srv *redistest.Server, n int, body []byte) *sharedS
 // start of every origin request.
 func newSharedWith(t *testing.T, srv *redistest.Server, n int, body []byte, coalesce bool, hold func()) *sharedSetup {
 	t.Helper()
+	return newSharedOn(t, srv.URL(0), n, func(string) []byte { return body }, coalesce, hold)
+}
+
+// newSharedOn is newSharedWith on any store URL, with the body of each
+// path given by body.
+func newSharedOn(t *testing.T, storeURL string, n int, body func(path string) []byte, coalesce bool, hold func()) *sharedSetup {
+	t.Helper()
 	s := &sharedSetup{}
 	s.origin = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
 		if hold != nil {
 			hold()
 		}
+		b := body(r.URL.Path)
 		w.Header().Set("Cache-Control", "max-age=300")
 		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		_, _ = w.Write(body)
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		if r.URL.Path == "/vary" {
+			w.Header().Set("Vary", "Accept-Language")
+		}
+		_, _ = w.Write(b)
 	}))
 	t.Cleanup(s.origin.Close)
 	up, _ := url.Parse(s.origin.URL)
 	for range n {
-		st := open(t, srv, 8<<20)
+		st := openURL(t, storeURL, 8<<20)
 		p, err := proxy.New(proxy.Config{Upstream: up, Store: st, CoalesceShared: coalesce})
 		if err != nil {
 			t.Fatal(err)

@@ -15,7 +15,10 @@
 // fresh generation and the meta value last, in one atomic script, so a
 // reader sees the old entry or the whole new one, never a half-written
 // one; a replaced generation's chunks are deleted, and anything left
-// behind expires with its TTL.
+// behind expires with its TTL. <hash> starts with a Redis Cluster hash tag
+// ({...}) shared by every key of one object, so on a cluster (or behind
+// Sentinel: redis-cluster://, redis-sentinel://) all of them live in one
+// slot and the scripts stay atomic; pub/sub reaches every node of a cluster.
 package redisstore
 
 import (
@@ -27,12 +30,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/socklab/socklab/internal/proxy"
 )
@@ -117,7 +120,7 @@ func (o Options) withDefaults() Options {
 
 // Remote is a proxy.Store whose entries live in Redis.
 type Remote struct {
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	opts     Options
 	g        *guard
 	instance string // names this process in pub/sub messages
@@ -134,36 +137,34 @@ type Remote struct {
 
 var _ proxy.Store = (*Remote)(nil)
 
-// NewRemote connects to the Redis named by rawURL (redis://[:password@]host:port/db).
-// It does not wait for Redis: an unreachable server is bypassed like one
-// that fails later.
+// NewRemote connects to the Redis named by rawURL: one server
+// (redis://[:password@]host:port/db, rediss:// for TLS), a Redis Cluster
+// (redis-cluster://host:port,host:port,... any of its nodes) or a master
+// found through Sentinel (redis-sentinel://master@host:port,.../db). It
+// does not wait for Redis: an unreachable server is bypassed like one that
+// fails later.
+//
+// Every wait is bounded by the tier's timeout: dialing, waiting for a
+// pooled connection, reading and writing; no retries, which would multiply
+// it (a cluster's MOVED and ASK redirects still follow). ContextTimeoutEnabled
+// makes go-redis honour the per-call deadline rather than only its own.
 func NewRemote(rawURL string, opts Options) (*Remote, error) {
-	ro, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("cache store %q: %w", rawURL, err)
-	}
 	opts = opts.withDefaults()
 	if opts.ChunkSize < MinChunkSize {
 		return nil, fmt.Errorf("cache store chunk size %d: want at least %d bytes", opts.ChunkSize, MinChunkSize)
 	}
-	// Every wait is bounded by the tier's timeout: dialing, waiting for a
-	// pooled connection, reading and writing; no retries, which would
-	// multiply it. ContextTimeoutEnabled makes go-redis honour the per-call
-	// deadline rather than only its own timeouts.
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = opts.Timeout, opts.Timeout, opts.Timeout, opts.Timeout
-	ro.ContextTimeoutEnabled = true
-	ro.MaxRetries = -1
-	ro.DialerRetries = 1
-	ro.DisableIdentity = true
-	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	quietRedis.Do(func() { redis.SetLogger(discardLogger{}) })
+	rdb, name, err := newClient(rawURL, opts.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("cache store: %w", err)
+	}
 	r := &Remote{
-		rdb:      redis.NewClient(ro),
+		rdb:      rdb,
 		opts:     opts,
 		g:        &guard{timeout: opts.Timeout, retryAfter: opts.RetryAfter, warnEvery: opts.WarnEvery, log: opts.Logger, now: opts.Now},
 		instance: randomHex(),
 		channel:  opts.Prefix + "invalidate",
-		url:      redactURL(ro),
+		url:      name,
 	}
 	return r, nil
 }
@@ -177,11 +178,6 @@ type discardLogger struct{}
 
 func (discardLogger) Printf(context.Context, string, ...any) {}
 
-// redactURL names the server without its credentials.
-func redactURL(ro *redis.Options) string {
-	return "redis://" + ro.Addr + "/" + strconv.Itoa(ro.DB)
-}
-
 // randomHex is 16 hex digits from crypto/rand: generations, lock tokens,
 // instance ids.
 func randomHex() string {
@@ -190,9 +186,18 @@ func randomHex() string {
 	return hex.EncodeToString(b[:])
 }
 
+// hash names key's Redis keys: a hash of the whole key, after a Redis
+// Cluster hash tag made from the object's primary key (the part before the
+// first NUL: the proxy's Vary variants are primary NUL id NUL secondary).
+// Every key of one cached object, its meta value, chunks, lock, and its
+// Vary marker and variants, so lands in one hash slot: the scripts that
+// write the meta value and publish stay single-slot (atomic) on a cluster,
+// and MGET of the chunks is legal there.
 func (s *Remote) hash(key string) string {
+	primary, _, _ := strings.Cut(key, "\x00")
+	tag := sha256.Sum256([]byte(primary))
 	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:16])
+	return "{" + hex.EncodeToString(tag[:6]) + "}" + hex.EncodeToString(sum[:16])
 }
 
 func (s *Remote) metaKey(h string) string { return s.opts.Prefix + "m:" + h }

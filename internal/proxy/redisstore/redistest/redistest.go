@@ -23,6 +23,8 @@ type Server struct {
 	port int
 	cmd  *exec.Cmd
 	done chan struct{}
+	// extra are more redis-server arguments (cluster mode).
+	extra []string
 }
 
 // Start runs redis-server on 127.0.0.1 at a free port, without
@@ -80,8 +82,9 @@ func (s *Server) Restart() {
 }
 
 func (s *Server) start() error {
-	cmd := exec.Command(s.bin, "--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--loglevel", "warning")
+	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
+		"--save", "", "--appendonly", "no", "--dir", s.dir, "--loglevel", "warning"}, s.extra...)
+	cmd := exec.Command(s.bin, args...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

@@ -23,8 +23,10 @@ type Server struct {
 	port int
 	cmd  *exec.Cmd
 	done chan struct{}
-	// extra are more redis-server arguments (cluster mode).
+	// extra are more redis-server arguments (cluster mode); conf, when
+	// set, is a configuration file, which redis-server wants first.
 	extra []string
+	conf  string
 }
 
 // Start runs redis-server on 127.0.0.1 at a free port, without
@@ -84,6 +86,9 @@ func (s *Server) Restart() {
 func (s *Server) start() error {
 	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
 		"--save", "", "--appendonly", "no", "--dir", s.dir, "--loglevel", "warning"}, s.extra...)
+	if s.conf != "" {
+		args = append([]string{s.conf}, args...)
+	}
 	cmd := exec.Command(s.bin, args...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -212,7 +212,9 @@ func (m *Monitor) probe(ctx context.Context, t Target, st *probeState) {
 	}
 }
 
-// every calls f at once and then every interval until ctx ends.
+// every calls f at once and then every interval until ctx ends, with the
+// time of the call: a tick's own time can be stale when this goroutine ran
+// late, which would age a probe before it was even sent.
 func every(ctx context.Context, interval time.Duration, f func(time.Time)) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -221,8 +223,8 @@ func every(ctx context.Context, interval time.Duration, f func(time.Time)) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-tick.C:
-			f(now)
+		case <-tick.C:
+			f(time.Now())
 		}
 	}
 }

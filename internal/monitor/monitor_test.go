@@ -168,7 +168,8 @@ func TestUDPAndHTTPScrape(t *testing.T) {
 	}))
 	defer web.Close()
 	udpT, httpT, failT := "udp://"+refl, web.URL+"/", web.URL+"/fail"
-	m, get := startMonitor(t, Config{Interval: 20 * time.Millisecond, Timeout: 500 * time.Millisecond}, udpT, httpT, failT)
+	// A generous timeout: "no loss" must not depend on a busy machine.
+	m, get := startMonitor(t, Config{Interval: 20 * time.Millisecond, Timeout: 3 * time.Second}, udpT, httpT, failT)
 	waitFor(t, 10*time.Second, "20 answered probes per good target", func() bool {
 		return status(m, udpT).Received >= 20 && status(m, httpT).Received >= 20 && status(m, failT).Lost >= 5
 	})
@@ -205,7 +206,7 @@ func TestUDPLossByDirection(t *testing.T) {
 	refl, _ := startReflector(t)
 	down := "udp://" + startRelay(t, refl, impair.Config{Loss: 0.3, Direction: impair.Down, Seed: 7})
 	up := "udp://" + startRelay(t, refl, impair.Config{Loss: 0.3, Direction: impair.Up, Seed: 8})
-	m, get := startMonitor(t, Config{Interval: 10 * time.Millisecond, Timeout: time.Second}, down, up)
+	m, get := startMonitor(t, Config{Interval: 10 * time.Millisecond, Timeout: 3 * time.Second}, down, up)
 	waitFor(t, 15*time.Second, "losses attributed on both paths", func() bool {
 		return status(m, down).LostDown >= 10 && status(m, up).LostUp >= 10
 	})

@@ -156,7 +156,7 @@ func NewRemote(rawURL string, opts Options) (*Remote, error) {
 	quietRedis.Do(func() { redis.SetLogger(discardLogger{}) })
 	rdb, name, err := newClient(rawURL, opts.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("cache store: %w", err)
+		return nil, err
 	}
 	r := &Remote{
 		rdb:      rdb,

@@ -107,6 +107,12 @@ func runMonitor(ctx context.Context, e *env, o *monitorOptions, args []string) e
 		w.Header().Set("Refresh", "10") // a live page without a script
 		_ = report.WriteMonitorHTML(w, m.Snapshot(), time.Now())
 	})
+	// Catch SIGHUP before anything can send it (its default kills us).
+	hup := make(chan os.Signal, 1)
+	if o.targets != "" {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	serve, err := sideServer(ctx, "monitor", o.metrics, "/", mux, log)
 	if err != nil {
 		return err
@@ -114,7 +120,7 @@ func runMonitor(ctx context.Context, e *env, o *monitorOptions, args []string) e
 	served := make(chan error, 1)
 	go func() { served <- serve(ctx) }()
 	if o.targets != "" {
-		go reloadOnHUP(ctx, m, fromArgs, o.targets, log)
+		go reloadOnHUP(ctx, hup, m, fromArgs, o.targets, log)
 	}
 	runErr := m.Run(ctx)
 	if err := errors.Join(runErr, <-served); err != nil {
@@ -144,10 +150,7 @@ func monitorTargets(fromArgs []monitor.Target, file string) ([]monitor.Target, e
 // reloadOnHUP re-reads the targets file on every SIGHUP, as nginx and
 // Prometheus reload their configuration; a file that does not parse is
 // logged and the running targets are kept.
-func reloadOnHUP(ctx context.Context, m *monitor.Monitor, fromArgs []monitor.Target, file string, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, m *monitor.Monitor, fromArgs []monitor.Target, file string, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():

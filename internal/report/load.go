@@ -158,6 +158,14 @@ func LoadResult(d *LoadDoc) *loadresult.Result {
 		Bytes: d.Bytes, BytesPerSec: d.BytesPerSec, ThroughputBps: d.ThroughputBps, Cache: d.Cache, UDP: d.UDP,
 		Latency: loadresult.Latency{Count: l.N, Min: l.MinMs, Mean: l.AvgMs, P50: l.P50Ms, P90: l.P90Ms,
 			P95: l.P95Ms, P99: l.P99Ms, Max: l.MaxMs, Stddev: l.StddevMs},
-		Hist: d.LatencyHistogram,
+		Hist: d.LatencyHistogram, Warnings: loadWarnings(d.Warnings),
 	}
+}
+
+func loadWarnings(ws []WarningDoc) []loadresult.Warning {
+	var out []loadresult.Warning
+	for _, w := range ws {
+		out = append(out, loadresult.Warning{Kind: w.Kind, Message: w.Message})
+	}
+	return out
 }

@@ -73,6 +73,11 @@ func Merge(inputs []Input) (*Merged, error) {
 			verdicts += c.Hits + c.Misses
 		}
 		t.Hist.Merge(r.Hist)
+		for _, w := range r.Warnings {
+			// A self-limit of one generator touched the merged run too;
+			// say whose it was.
+			t.Warnings = append(t.Warnings, Warning{Kind: w.Kind, Message: in.Name + ": " + w.Message})
+		}
 		m.Generators = append(m.Generators, generatorRow(in))
 	}
 	t.Target = joinDistinct(inputs, func(r *Result) string { return r.Target })

@@ -123,3 +123,19 @@ func TestMergeCountersAndCache(t *testing.T) {
 		t.Fatalf("distinct targets %q", m.Target)
 	}
 }
+
+// A self-limit that touched one generator touched the merged run: the
+// merge keeps it, saying whose it was.
+func TestMergeKeepsWarnings(t *testing.T) {
+	a := fakeResult("http", time.Time{}, time.Second, 5)
+	a.Warnings = []Warning{{Kind: WarnBehindSchedule, Message: "sent 80 of 100 planned"}}
+	b := fakeResult("http", time.Time{}, time.Second, 6)
+	m, err := Merge([]Input{{"gen-a.json", a}, {"gen-b.json", b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Warning{{Kind: WarnBehindSchedule, Message: "gen-a.json: sent 80 of 100 planned"}}
+	if len(m.Warnings) != 1 || m.Warnings[0] != want[0] {
+		t.Fatalf("warnings %+v, want %+v", m.Warnings, want)
+	}
+}

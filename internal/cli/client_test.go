@@ -239,6 +239,7 @@ func TestLoadCommand(t *testing.T) {
 			{"load", "--size", "lots", "udp://127.0.0.1:1"},
 			{"load", "--rate", "-1", "http://127.0.0.1:1/"},
 			{"load", "ftp://127.0.0.1/"},
+			{"load", "--procs", "-1", "http://127.0.0.1:1/"},
 		} {
 			if code, _, stderr := run(t, "", args...); code != ExitUsage {
 				t.Fatalf("%v: exit %d %s", args, code, stderr)

@@ -93,6 +93,7 @@ summary. The exit status is 1 when no request succeeded.`,
 	f.BoolVar(&o.json, "json", false, "print one JSON document")
 	f.StringVar(&o.out, "out", "", "also write the JSON document (mergeable with socklab merge) to FILE")
 	f.StringVar(&o.startAt, "start-at", "", "wait until TIME (RFC 3339 or Unix seconds) before the first request")
+	f.IntVar(&o.procs, "procs", 0, "OS threads running Go code, like wrk's -t (0: half the CPUs when the target or --proxy is on this machine, else all; GOMAXPROCS set wins)")
 	return cmd
 }
 

@@ -17,14 +17,24 @@ import (
 
 func main() {
 	// The first SIGINT/SIGTERM cancels ctx so long-running commands drain and
-	// print their summary; stop() then restores the default handlers, so a
-	// second signal kills the process at once.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// print their summary; the second exits at once, as the shell's own
+	// convention has it (128 + signal number). Handling it here, rather than
+	// restoring the default action, also works when the shell started us
+	// with SIGINT ignored (a background job in a script).
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop()
+		<-sigs
+		cancel()
+		s := <-sigs
+		code := 128 + int(syscall.SIGINT)
+		if s == syscall.SIGTERM {
+			code = 128 + int(syscall.SIGTERM)
+		}
+		os.Exit(code)
 	}()
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	cancel()
 	os.Exit(code)
 }

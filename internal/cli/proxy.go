@@ -211,7 +211,9 @@ func runProxy(ctx context.Context, e *env, f proxyFlags) error {
 		defer debug.SetMemoryLimit(prev)
 	}
 	st.start(g)
+	stopNotice := drainNotice(ctx, log, f.grace, st.proxy.OpenConns)
 	err = g.Wait()
+	stopNotice()
 	ps := st.proxy.Stats()
 	log.Info("proxy stopped", "requests", ps.Requests, "hits", ps.Hits, "misses", ps.Misses, "stored_objects", ps.Objects, "stored_bytes", ps.Bytes, "evictions", ps.Evictions)
 	return err

@@ -64,7 +64,7 @@ func newServeCmd(e *env) *cobra.Command {
 
 One Combined Log Format line per HTTP request goes to stderr (or
 --access-log FILE). SIGINT/SIGTERM stops accepting, lets in-flight requests
-finish for up to --grace, then exits 0.`,
+finish for up to --grace, then exits 0; a second signal exits at once.`,
 		Example: `  socklab serve
   socklab serve --root ./public --http 0.0.0.0:8000
   socklab serve --tls-cert cert.pem --tls-key key.pem --metrics 127.0.0.1:9100
@@ -116,7 +116,9 @@ func runServe(ctx context.Context, e *env, f serveFlags) error {
 		return err
 	}
 	st.start(g)
+	stopNotice := drainNotice(ctx, log, f.grace, st.web.OpenConns)
 	err = g.Wait()
+	stopNotice()
 	es := st.echo.Stats()
 	log.Info("stopped", "udp_received", es.Received, "udp_reflected", es.Reflected, "udp_dropped", es.DroppedRate+es.DroppedPort+es.DroppedReply)
 	return err

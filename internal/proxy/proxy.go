@@ -327,6 +327,12 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// OpenConns reports the client connections and tunnels open now: what a
+// shutdown has to drain.
+func (p *Proxy) OpenConns() int {
+	return p.conns.Open() + int(p.counters.tunnelsActive.Load())
+}
+
 // closeTunnelsAfter closes every open tunnel when ctx ends (hijacked
 // connections are invisible to http.Server.Shutdown).
 func (p *Proxy) closeTunnelsAfter(ctx context.Context) {

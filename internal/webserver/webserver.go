@@ -203,6 +203,10 @@ func (s *Server) Close() error {
 	return nil
 }
 
+// OpenConns reports how many HTTP connections are open now, busy or idle:
+// what a shutdown has to drain.
+func (s *Server) OpenConns() int { return s.conns.Open() }
+
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully:
 // it stops accepting, lets in-flight requests finish for up to Grace, and
 // closes what is left. It returns nil after a shutdown and an error only if

@@ -14,10 +14,11 @@ import (
 )
 
 // newRegistry returns a Prometheus registry with the Go runtime and process
-// collectors, the base every long-running command exposes on --metrics.
+// collectors and socklab_build_info, the base every long-running command
+// exposes on --metrics.
 func newRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), readBuildInfo().collector())
 	return reg
 }
 

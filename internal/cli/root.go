@@ -93,7 +93,9 @@ Run "socklab demo" to see the whole system at work in one command.`,
 		newTracerouteCmd(e),
 		newAnalyzeCmd(e),
 		newDemoCmd(e),
+		newVersionCmd(e),
 	)
 	wrapArgs(root)
+	setVersionFlag(root)
 	return root
 }

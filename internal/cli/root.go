@@ -97,5 +97,6 @@ Run "socklab demo" to see the whole system at work in one command.`,
 	)
 	wrapArgs(root)
 	setVersionFlag(root)
+	acceptBareSeconds(root)
 	return root
 }

@@ -1,6 +1,6 @@
 // Package units parses and formats the quantities users type on the command
-// line: bit rates ("10M", "1.5Gbit"), byte sizes ("256MiB") and percentages
-// ("2%", "0.5"). It is pure: no I/O, no clocks.
+// line: bit rates ("10M", "1.5Gbit"), byte sizes ("256MiB"), durations
+// ("10", "200ms") and percentages ("2%", "0.5"). It is pure: no I/O, no clocks.
 package units
 
 import (
@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ParseBitrate reads a rate in bits per second. Suffixes are decimal, as
@@ -46,17 +47,18 @@ func ParseBitrate(s string) (float64, error) {
 	return v, nil
 }
 
-// ParseSize reads a byte count: "512", "64k" / "64KB" (decimal), "64KiB"
-// (binary), up to T/TiB.
+// ParseSize reads a byte count: "512"; "64K" or "64k" (binary, as iperf3's
+// -l reads them: 65536); "64KiB" (binary); "64KB" (decimal, the SI unit
+// spelled out: 64000); up to T, TiB, TB.
 func ParseSize(s string) (int64, error) {
 	orig := s
 	s = strings.TrimSpace(s)
-	base := 1000.0
+	base := 1024.0
 	switch {
 	case strings.HasSuffix(s, "iB"):
-		base = 1024
 		s = s[:len(s)-2]
 	case strings.HasSuffix(s, "B"):
+		base = 1000
 		s = s[:len(s)-1]
 	}
 	v, err := parseScaled(s, base)
@@ -82,6 +84,24 @@ func ParsePercent(s string) (float64, error) {
 		return 0, fmt.Errorf("percentage %q: must be between 0 and 100", orig)
 	}
 	return v / 100, nil
+}
+
+// ParseDuration reads a duration: Go's form ("1.5s", "200ms", "1m30s") or
+// a bare number of seconds ("10", "0.2"), as iperf3's -t, ping's -i and
+// curl's -m take it.
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if v, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > math.MaxInt64/float64(time.Second) {
+			return 0, fmt.Errorf("duration %q: out of range", s)
+		}
+		return time.Duration(math.Round(v * float64(time.Second))), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("duration %q: want seconds (10, 0.5) or a number with a unit (200ms, 1m30s)", s)
+	}
+	return d, nil
 }
 
 func parseScaled(s string, base float64) (float64, error) {

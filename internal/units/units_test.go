@@ -2,6 +2,7 @@ package units
 
 import (
 	"testing"
+	"time"
 )
 
 func TestParseBitrate(t *testing.T) {
@@ -36,6 +37,47 @@ func TestParseBitrate(t *testing.T) {
 	}
 }
 
+func TestParseDuration(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		err  bool
+	}{
+		{"1", time.Second, false},
+		{"0.2", 200 * time.Millisecond, false},
+		{"0.002", 2 * time.Millisecond, false},
+		{"0", 0, false},
+		{"-1", -time.Second, false},
+		{"1.5s", 1500 * time.Millisecond, false},
+		{"200ms", 200 * time.Millisecond, false},
+		{"1m30s", 90 * time.Second, false},
+		{" 10 ", 10 * time.Second, false},
+		{"", 0, true},
+		{"ten", 0, true},
+		{"1e300", 0, true},
+		{"NaN", 0, true},
+		{"5x", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseDuration(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"1", "0.5", "200ms", "1m30s", "", "-3", "1e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDuration(s)
+		if err != nil && d != 0 {
+			t.Fatalf("%q: error %v with value %v", s, err, d)
+		}
+	})
+}
+
 func TestParseSize(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -43,8 +85,12 @@ func TestParseSize(t *testing.T) {
 		err  bool
 	}{
 		{"512", 512, false},
-		{"64k", 64000, false},
-		{"64KB", 64000, false},
+		{"64k", 65536, false}, // iperf3's -l 64k
+		{"1K", 1024, false},
+		{"1M", 1 << 20, false},
+		{"1G", 1 << 30, false},
+		{"64KB", 64000, false}, // the SI unit spelled out stays decimal
+		{"100MB", 100e6, false},
 		{"64KiB", 65536, false},
 		{"256MiB", 256 << 20, false},
 		{"8MiB", 8 << 20, false},

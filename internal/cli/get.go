@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -25,6 +27,11 @@ type getOptions struct {
 	json     bool
 	insecure bool
 	timeout  time.Duration
+	head     bool
+	verbose  bool
+	data     string
+	follow   bool
+	maxRedir int
 }
 
 func newGetCmd(e *env) *cobra.Command {
@@ -40,11 +47,22 @@ first byte, total) and the proxy's cache verdict (Cache-Status / X-Cache).
 With -n 2 through socklab's proxy, the first answer is a MISS and the second a
 HIT; get prints how much time the cache saved. Repeated requests reuse the
 connection, as a browser would. The body is discarded unless -o names a file
-("-o -" writes it to stdout and the report to stderr).`,
+("-o -" writes it to stdout and the report to stderr).
+
+Flags that fit mean what they mean to curl: -x proxy, -I (HEAD, every
+header), -v (request and response headers on stderr), -d/--data (a POST body;
+@FILE reads it from FILE, @- from stdin), -m/--max-time (seconds or a
+duration), -L (follow redirects, at most --max-redirs). Without -x/--proxy,
+get takes the proxy from http_proxy / HTTP_PROXY (https_proxy / HTTPS_PROXY
+for https URLs, then all_proxy / ALL_PROXY) unless the host matches no_proxy /
+NO_PROXY (names, .domains, IPs, CIDRs, "*"), as curl does; loopback targets
+are proxied too. --proxy "" turns the proxy off.`,
 		Example: `  socklab get http://127.0.0.1:8000/
   socklab get -n 2 --proxy http://127.0.0.1:8080 http://127.0.0.1:8000/index.html
   socklab get -X HEAD -H 'Accept: text/html' --headers https://127.0.0.1:8443/ -k
-  socklab get --json http://127.0.0.1:8000/ | jq .requests[0].timing_ms`,
+  socklab get --json http://127.0.0.1:8000/ | jq .requests[0].timing_ms
+  socklab get -I -x 127.0.0.1:8080 http://127.0.0.1:8000/
+  socklab get -v -d @form.txt -L http://127.0.0.1:8000/post`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGet(cmd, e, &o, args[0])
@@ -52,7 +70,7 @@ connection, as a browser would. The body is discarded unless -o names a file
 	}
 	f := cmd.Flags()
 	f.IntVarP(&o.count, "count", "n", 1, "number of requests, one after the other")
-	f.StringVar(&o.proxy, "proxy", "", "HTTP proxy URL (e.g. http://127.0.0.1:8080); default none")
+	f.StringVarP(&o.proxy, "proxy", "x", "", `HTTP proxy URL (e.g. http://127.0.0.1:8080; default: $http_proxy and friends, as curl; "" for none)`)
 	f.StringVarP(&o.method, "request", "X", "GET", "HTTP method")
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	f.StringVarP(&o.output, "output", "o", "", "write the response body to FILE ('-' for stdout)")
@@ -60,6 +78,12 @@ connection, as a browser would. The body is discarded unless -o names a file
 	f.BoolVar(&o.json, "json", false, "print one JSON document")
 	f.BoolVarP(&o.insecure, "insecure", "k", false, "skip TLS certificate verification")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "limit for each request, body included")
+	f.DurationVarP(&o.timeout, "max-time", "m", 30*time.Second, "curl's name for --timeout (seconds or a duration)")
+	f.BoolVarP(&o.head, "head", "I", false, "send HEAD and print every response header")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "print the request and response headers to stderr, as curl -v does")
+	f.StringVarP(&o.data, "data", "d", "", "request body, sent with POST unless -X says otherwise (@FILE reads FILE, @- stdin)")
+	f.BoolVarP(&o.follow, "location", "L", false, "follow redirects (3xx with Location)")
+	f.IntVar(&o.maxRedir, "max-redirs", 50, "most redirects -L follows")
 	return cmd
 }
 
@@ -77,16 +101,22 @@ func parseHeaders(lines []string) (http.Header, error) {
 	return h, nil
 }
 
-func runGet(cmd *cobra.Command, e *env, o *getOptions, url string) error {
+func runGet(cmd *cobra.Command, e *env, o *getOptions, target string) error {
 	if o.count < 1 {
 		return usageErrf("-n must be at least 1, not %d", o.count)
+	}
+	if o.maxRedir < 0 {
+		return usageErrf("--max-redirs must not be negative, not %d", o.maxRedir)
 	}
 	h, err := parseHeaders(o.headers)
 	if err != nil {
 		return err
 	}
-	p, err := load.NewProber(load.ProbeConfig{URL: url, Method: strings.ToUpper(o.method), Header: h,
-		Proxy: o.proxy, Insecure: o.insecure, Timeout: o.timeout})
+	req, err := getRequest(cmd, e, o, h, target)
+	if err != nil {
+		return err
+	}
+	p, err := load.NewProber(req)
 	if err != nil {
 		return err // an engine's config errors wrap errs.ErrInvalidConfig: exit 2
 	}
@@ -96,33 +126,182 @@ func runGet(cmd *cobra.Command, e *env, o *getOptions, url string) error {
 	if o.output == "-" {
 		out = e.stderr // the body owns stdout
 	}
-	var rs []*load.ProbeResult
+	var all []*load.ProbeResult
 	for i := range o.count {
-		body, done, err := openBody(e, o.output)
-		if err != nil {
-			return err
-		}
-		r, err := p.Do(cmd.Context(), body)
-		if cerr := done(); err == nil && cerr != nil {
-			err = cerr
+		rs, err := getFollow(cmd, e, o, p, req)
+		all = append(all, rs...)
+		if !o.json {
+			for _, r := range rs {
+				if werr := report.WriteGetText(out, r, o.textOptions(i)); werr != nil {
+					return werr
+				}
+			}
 		}
 		if err != nil {
 			if !o.json {
-				_ = report.WriteGetSaving(out, rs)
+				_ = report.WriteGetSaving(out, all)
 			}
 			return fmt.Errorf("get: %w", err)
 		}
-		rs = append(rs, r)
-		if !o.json {
-			if err := report.WriteGetText(out, r, o.textOptions(i)); err != nil {
-				return err
-			}
-		}
 	}
 	if o.json {
-		return writeJSON(out, report.GetJSON(url, o.proxy, rs))
+		return writeJSON(out, report.GetJSON(target, o.proxy, all))
 	}
-	return report.WriteGetSaving(out, rs)
+	return report.WriteGetSaving(out, all)
+}
+
+// getRequest turns the flags into the prober's request: the method (-X, -I,
+// POST for -d as curl does), the body, the proxy (flag or environment).
+func getRequest(cmd *cobra.Command, e *env, o *getOptions, h http.Header, target string) (load.ProbeConfig, error) {
+	cfg := load.ProbeConfig{URL: target, Method: strings.ToUpper(o.method), Header: h, Insecure: o.insecure, Timeout: o.timeout}
+	fl := cmd.Flags()
+	if fl.Changed("data") {
+		body, err := readData(o.data, e.stdin)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Body = body
+		if !fl.Changed("request") {
+			cfg.Method = http.MethodPost
+		}
+		if h.Get("Content-Type") == "" {
+			h.Set("Content-Type", "application/x-www-form-urlencoded") // curl's default for -d
+		}
+	}
+	if o.head {
+		if fl.Changed("data") {
+			return cfg, usageErrf("-I and -d do not go together: HEAD has no body")
+		}
+		cfg.Method, o.all = http.MethodHead, true
+	}
+	if !fl.Changed("proxy") {
+		if u, err := url.Parse(target); err == nil {
+			o.proxy = envProxy(os.Getenv, u)
+		}
+	}
+	if o.proxy != "" {
+		if _, err := load.ParseProxy(o.proxy); err != nil {
+			return cfg, usageErrf("--proxy: %v", err)
+		}
+	}
+	cfg.Proxy = o.proxy
+	return cfg, nil
+}
+
+// readData reads -d's value: literal text, @FILE, or @- for stdin.
+func readData(v string, stdin io.Reader) ([]byte, error) {
+	name, ok := strings.CutPrefix(v, "@")
+	if !ok {
+		return []byte(v), nil
+	}
+	if name == "-" {
+		return io.ReadAll(stdin)
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("--data: %w", err)
+	}
+	return b, nil
+}
+
+// getFollow sends one request and, with -L, follows its redirects, returning
+// every response in order. Redirects change POST to GET for 301, 302 and 303
+// (RFC 9110 section 15.4, and what curl and browsers do) and keep the method
+// and body for 307 and 308.
+func getFollow(cmd *cobra.Command, e *env, o *getOptions, p *load.Prober, cfg load.ProbeConfig) ([]*load.ProbeResult, error) {
+	var rs []*load.ProbeResult
+	defer func() { // the probers made for redirects; p's owner closes p
+		if p != nil && len(rs) > 1 {
+			p.Close()
+		}
+	}()
+	for hop := 0; ; hop++ {
+		r, err := getOnce(cmd, e, o, p)
+		if err != nil {
+			return rs, err
+		}
+		rs = append(rs, r)
+		loc := http.Header(r.Header).Get("Location")
+		if !o.follow || r.Status < 300 || r.Status > 399 || r.Status == http.StatusNotModified || loc == "" {
+			return rs, nil
+		}
+		if hop >= o.maxRedir {
+			return rs, fmt.Errorf("maximum (%d) redirects followed", o.maxRedir)
+		}
+		base, _ := url.Parse(cfg.URL)
+		next, err := base.Parse(loc)
+		if err != nil {
+			return rs, fmt.Errorf("redirect to %q: %w", loc, err)
+		}
+		cfg.URL = next.String()
+		if r.Status != http.StatusTemporaryRedirect && r.Status != http.StatusPermanentRedirect && cfg.Method == http.MethodPost {
+			cfg.Method, cfg.Body = http.MethodGet, nil
+			cfg.Header = cfg.Header.Clone()
+			cfg.Header.Del("Content-Type")
+		}
+		if hop > 0 {
+			p.Close()
+		}
+		if p, err = load.NewProber(cfg); err != nil {
+			return rs, fmt.Errorf("redirect to %q: %w", loc, err)
+		}
+	}
+}
+
+// getOnce sends p's request once, writing the body where -o says and the
+// headers to stderr with -v.
+func getOnce(cmd *cobra.Command, e *env, o *getOptions, p *load.Prober) (*load.ProbeResult, error) {
+	if o.verbose {
+		writeRequestHeaders(e.stderr, p.Request(), o.proxy != "")
+	}
+	body, done, err := openBody(e, o.output)
+	if err != nil {
+		return nil, err
+	}
+	r, err := p.Do(cmd.Context(), body)
+	if cerr := done(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err == nil && o.verbose {
+		writeResponseHeaders(e.stderr, r)
+	}
+	return r, err
+}
+
+// writeRequestHeaders prints the request as curl -v does: "> " lines.
+func writeRequestHeaders(w io.Writer, req *http.Request, proxied bool) {
+	target := req.URL.RequestURI()
+	if proxied && req.URL.Scheme == "http" {
+		target = req.URL.String() // absolute form to a proxy (RFC 9112 section 3.2.2)
+	}
+	fmt.Fprintf(w, "> %s %s HTTP/1.1\n", req.Method, target)
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	fmt.Fprintf(w, "> Host: %s\n", host)
+	writeHeaderLines(w, "> ", req.Header)
+	fmt.Fprintln(w, ">")
+}
+
+// writeResponseHeaders prints the response as curl -v does: "< " lines.
+func writeResponseHeaders(w io.Writer, r *load.ProbeResult) {
+	fmt.Fprintf(w, "< %s %s\n", r.Proto, r.StatusText)
+	writeHeaderLines(w, "< ", http.Header(r.Header))
+	fmt.Fprintln(w, "<")
+}
+
+func writeHeaderLines(w io.Writer, prefix string, h http.Header) {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range h[k] {
+			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
+		}
+	}
 }
 
 // openBody returns where a response body goes: nowhere, stdout, or FILE

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -25,6 +26,8 @@ type ProbeConfig struct {
 	Proxy string
 	// Insecure skips TLS certificate verification.
 	Insecure bool
+	// Body is the request body sent with every request; nil sends none.
+	Body []byte
 	// Timeout bounds the whole request, body included. Zero means 30 s.
 	Timeout time.Duration
 	// Transport, when set, replaces the one built from the fields above.
@@ -70,6 +73,10 @@ func NewProber(cfg ProbeConfig) (*Prober, error) {
 	}
 	return p, nil
 }
+
+// Request returns the request Do sends, for display; callers must not
+// change it.
+func (p *Prober) Request() *http.Request { return p.req }
 
 // Close releases the kept-alive connection.
 func (p *Prober) Close() {
@@ -117,6 +124,11 @@ func (p *Prober) Do(ctx context.Context, body io.Writer) (*ProbeResult, error) {
 		GotFirstResponseByte: func() { t.FirstByte = time.Since(start) },
 	}
 	req := p.req.Clone(httptrace.WithClientTrace(ctx, trace))
+	if p.cfg.Body != nil {
+		req.ContentLength = int64(len(p.cfg.Body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(p.cfg.Body)), nil }
+		req.Body, _ = req.GetBody()
+	}
 	resp, err := p.rt.RoundTrip(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", req.Method, p.cfg.URL, err)

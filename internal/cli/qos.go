@@ -78,8 +78,13 @@ summary table; --json prints one JSON document instead, --json-stream one
 JSON event per line. Every run appends a row to --csv (default
 qos_result.csv; --csv "" turns it off) and --report FILE.html writes a
 self-contained HTML report with charts. On a terminal a progress bar shows
-for runs longer than 2 s. SIGINT stops sending, waits for replies in
+for runs longer than 2 s. The CSV and report files are opened before the
+test, so a bad path fails at once. SIGINT stops sending, waits for replies in
 flight and prints the summary.
+
+iperf3's short flags mean what they mean there: -t seconds (--duration),
+-b bit rate (--rate, decimal: 10M = 10,000,000 bit/s), -l length (--size,
+binary: 1K = 1024 bytes), -P parallel streams (--streams), -J JSON (--json).
 
 --tcp URL measures TCP instead: it streams from socklab serve's
 /_socklab/bytes endpoint for --duration (default 10s), printing goodput per
@@ -89,25 +94,26 @@ interval and, where the platform has TCP_INFO, RTT and retransmits.`,
   socklab qos --rate 50M --size 1400 --duration 10s --streams 4
   socklab qos --duration 1m --report qos_report.html
   socklab qos --json --csv "" | jq .rtt_p99_ms
-  socklab qos --tcp http://127.0.0.1:8000 --duration 5s`,
+  socklab qos --tcp http://127.0.0.1:8000 --duration 5s
+  socklab qos -t 10 -b 10M -l 1400 -P 2 -J`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runQoS(cmd, e, f, args)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.size, "size", "64", "probe payload in bytes, header included (64 to 65507; e.g. 1400, 1KiB)")
+	fl.StringVarP(&f.size, "size", "l", "64", "probe payload in bytes, header included (64 to 65507; 1K = 1024 as in iperf3, 1KB = 1000)")
 	fl.DurationVar(&f.interval, "interval", qos.DefaultInterval, "time between probes of a stream")
-	fl.StringVar(&f.rate, "rate", "", "target payload bit rate per stream, e.g. 10M or 1.5G (sets the interval from --size)")
+	fl.StringVarP(&f.rate, "rate", "b", "", "target payload bit rate per stream, e.g. 10M or 1.5G, decimal as in iperf3 (sets the interval from --size)")
 	fl.BoolVar(&f.burst, "burst", false, "send as fast as possible (no pacing)")
 	fl.Int64Var(&f.count, "count", 0, "probes per stream (default 1000 unless --duration is given)")
-	fl.DurationVar(&f.duration, "duration", 0, "how long to send (default: until --count; 10s with --tcp)")
-	fl.IntVar(&f.streams, "streams", 1, "parallel sessions, each on its own socket (at most 128)")
+	fl.DurationVarP(&f.duration, "duration", "t", 0, "how long to send, in seconds or with a unit (default: until --count; 10s with --tcp)")
+	fl.IntVarP(&f.streams, "streams", "P", 1, "parallel sessions, each on its own socket (at most 128)")
 	fl.DurationVar(&f.wait, "wait", 0, "how long to wait for stragglers after the last probe; slower replies are late (default: 2× the largest RTT, at least 200ms)")
 	fl.BoolVar(&f.owd, "owd", false, "also report one-way delays (only meaningful with synchronised clocks)")
 	fl.BoolVar(&f.oneWay, "one-way", false, "measure one way: the reflector (socklab serve) counts the probes without answering and reports at the end")
 	fl.DurationVar(&f.reportInterval, "report-interval", qos.DefaultReportInterval, "period of the interval lines (0: none)")
-	fl.BoolVar(&f.json, "json", false, "print one JSON document (snake_case, ms, bit/s) instead of text")
+	fl.BoolVarP(&f.json, "json", "J", false, "print one JSON document (snake_case, ms, bit/s) instead of text")
 	fl.BoolVar(&f.jsonStream, "json-stream", false, "print NDJSON events (start, interval, end) as the test runs")
 	fl.StringVar(&f.csv, "csv", "qos_result.csv", "append one row per run to this CSV file (\"\": none)")
 	fl.StringVar(&f.report, "report", "", "write a self-contained HTML report with charts to this file")
@@ -183,6 +189,11 @@ func runQoS(cmd *cobra.Command, e *env, f qosFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	files, err := openQoSFiles(f.csv, f.report)
+	if err != nil {
+		return err
+	}
+	defer files.close()
 	cfg.Logger = e.logger(e.stderr)
 	out := &qosOutput{e: e, f: f, cfg: cfg}
 	out.progress = !f.noProgress && !f.json && !f.jsonStream && isTerminal(e.stdout) && isTerminal(e.stderr)
@@ -194,6 +205,7 @@ func runQoS(cmd *cobra.Command, e *env, f qosFlags, args []string) error {
 	res, runErr := tester.Run(cmd.Context())
 	out.clearBar()
 	if res == nil {
+		files.discard()
 		return runErr
 	}
 	// A run that failed half-way (a TCP stream reset) still shows what it
@@ -211,18 +223,7 @@ func runQoS(cmd *cobra.Command, e *env, f qosFlags, args []string) error {
 			return err
 		}
 	}
-	errs := []error{runErr}
-	if f.csv != "" {
-		if err := appendQoSCSV(f.csv, res); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if f.report != "" {
-		if err := writeQoSReport(f.report, res); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(runErr, files.write(res)); err != nil {
 		return err
 	}
 	if res.TCP == nil && res.Total.Sent > 0 && res.Total.Received == 0 {
@@ -258,6 +259,91 @@ func writeQoSReport(path string, res *qos.Result) error {
 		return fmt.Errorf("qos: report: write %s: %w", path, err)
 	}
 	return nil
+}
+
+// qosFiles are --csv and --report, opened before the test so a path that
+// cannot be written fails at once rather than after the whole run.
+type qosFiles struct {
+	csv, html         *os.File
+	csvNew, htmlNew   bool // created by this run: removed if it yields nothing
+	csvPath, htmlPath string
+}
+
+func openQoSFiles(csvPath, htmlPath string) (*qosFiles, error) {
+	q := &qosFiles{csvPath: csvPath, htmlPath: htmlPath}
+	var err error
+	if csvPath != "" {
+		if q.csv, q.csvNew, err = openNew(csvPath, os.O_WRONLY|os.O_APPEND); err != nil {
+			return nil, fmt.Errorf("qos: csv: %w", err)
+		}
+	}
+	if htmlPath != "" {
+		if q.html, q.htmlNew, err = openNew(htmlPath, os.O_WRONLY|os.O_TRUNC); err != nil {
+			q.discard()
+			return nil, fmt.Errorf("qos: report: %w", err)
+		}
+	}
+	return q, nil
+}
+
+// openNew opens path with flag, creating it if missing; created says so.
+func openNew(path string, flag int) (f *os.File, created bool, err error) {
+	f, err = os.OpenFile(path, flag, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		f, err = os.OpenFile(path, flag|os.O_CREATE|os.O_EXCL, 0o644)
+		created = err == nil
+	}
+	return f, created, err
+}
+
+// write appends res to the CSV (with the header if the file is empty) and
+// writes the HTML report.
+func (q *qosFiles) write(res *qos.Result) error {
+	var errs []error
+	if q.csv != nil {
+		st, err := q.csv.Stat()
+		if err == nil {
+			err = report.WriteQoSCSV(q.csv, res, st.Size() == 0)
+		}
+		if cerr := q.csv.Close(); err == nil {
+			err = cerr
+		}
+		q.csv = nil
+		if err != nil {
+			errs = append(errs, fmt.Errorf("qos: csv: write %s: %w", q.csvPath, err))
+		}
+	}
+	if q.html != nil {
+		err := report.WriteQoSHTML(q.html, res, time.Now())
+		if cerr := q.html.Close(); err == nil {
+			err = cerr
+		}
+		q.html = nil
+		if err != nil {
+			errs = append(errs, fmt.Errorf("qos: report: write %s: %w", q.htmlPath, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// discard removes the files this run created, when it measured nothing.
+func (q *qosFiles) discard() {
+	q.close()
+	if q.csvNew {
+		_ = os.Remove(q.csvPath)
+	}
+	if q.htmlNew {
+		_ = os.Remove(q.htmlPath)
+	}
+}
+
+func (q *qosFiles) close() {
+	for _, f := range []**os.File{&q.csv, &q.html} {
+		if *f != nil {
+			_ = (*f).Close()
+			*f = nil
+		}
+	}
 }
 
 // qosOutput renders engine events as they come: interval lines or NDJSON on

@@ -159,3 +159,47 @@ func csvFixture() *qos.Result {
 	return &qos.Result{Target: "127.0.0.1:9090", Protocol: "udp", Start: time.Unix(1700000000, 0),
 		Total: qos.StreamResult{Sent: 1000, Received: 950, Lost: 50}}
 }
+
+// TestQoSIperfFlags: iperf3's short flags with iperf3's meanings.
+func TestQoSIperfFlags(t *testing.T) {
+	cmd := newQoSCmd(&env{})
+	acceptBareSeconds(cmd)
+	if err := cmd.ParseFlags([]string{"-t", "3", "-b", "10M", "-l", "1K", "-P", "2", "-J"}); err != nil {
+		t.Fatal(err)
+	}
+	var f qosFlags
+	get := func(name string) string { return cmd.Flags().Lookup(name).Value.String() }
+	f.size, f.rate = get("size"), get("rate")
+	f.interval = 10 * time.Millisecond
+	f.streams = 2
+	cfg, err := qosConfig(cmd, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if get("duration") != "3s" || cfg.Rate != 10e6 || cfg.Size != 1024 || get("streams") != "2" || get("json") != "true" {
+		t.Fatalf("-t %s -b %g -l %d -P %s -J %s", get("duration"), cfg.Rate, cfg.Size, get("streams"), get("json"))
+	}
+}
+
+// TestQoSFailsBeforeTheTest: a --csv or --report that cannot be written
+// fails at once, before a single probe, and leaves no file behind.
+func TestQoSFailsBeforeTheTest(t *testing.T) {
+	target := qosReflector(t)
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"--csv", "/nonexistent/x.csv"},
+		{"--csv", filepath.Join(dir, "ok.csv"), "--report", "/nonexistent/x.html"},
+	} {
+		start := time.Now()
+		code, out, stderr := run(t, "", append([]string{"qos", target, "-t", "5", "--interval", "100ms"}, args...)...)
+		if code != ExitFailure || !strings.Contains(stderr, "/nonexistent/x.") || strings.Contains(out, "qos statistics") {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, stderr)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("%v: failed after %s: the test ran first", args, d)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ok.csv")); !os.IsNotExist(err) {
+		t.Fatalf("the CSV created before the failed --report was left behind: %v", err)
+	}
+}

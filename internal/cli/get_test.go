@@ -204,3 +204,68 @@ func TestGetCurlHabits(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadHeyHabits: hey's body, method and content-type flags, its duration
+// alias, and its distinct error messages.
+func TestLoadHeyHabits(t *testing.T) {
+	clearProxyEnv(t)
+	origin, seen := curlOrigin(t)
+	file := filepath.Join(t.TempDir(), "body.json")
+	if err := os.WriteFile(file, []byte(`{"a":1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want seenRequest
+	}{
+		{[]string{"--body", "x=1", "-T", "text/plain"}, seenRequest{"POST", "/post", "text/plain", "x=1"}},
+		{[]string{"-D", file, "-T", "application/json", "-m", "PUT"}, seenRequest{"PUT", "/post", "application/json", `{"a":1}`}},
+		{[]string{"-m", "DELETE"}, seenRequest{"DELETE", "/post", "", ""}},
+	} {
+		before := len(seen())
+		code, out, stderr := run(t, "", append(append([]string{"load", "-c", "1", "-n", "3"}, tt.args...), origin.URL+"/post")...)
+		if code != ExitOK {
+			t.Fatalf("%v: exit %d\n%s%s", tt.args, code, out, stderr)
+		}
+		got := seen()[before:]
+		if len(got) != 3 || got[0] != tt.want || got[2] != tt.want {
+			t.Fatalf("%v: origin saw %+v, want 3× %+v", tt.args, got, tt.want)
+		}
+	}
+
+	code, out, _ := run(t, "", "load", "--json", "-c", "1", "-z", "0.3", origin.URL+"/")
+	var r struct {
+		DurationMs float64 `json:"duration_ms"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != ExitOK || r.DurationMs < 250 || r.DurationMs > 5000 {
+		t.Fatalf("-z 0.3: exit %d %v duration %.0f ms", code, err, r.DurationMs)
+	}
+
+	dead := clientDeadAddr(t)
+	code, out, _ = run(t, "", "load", "-c", "1", "-n", "4", "http://"+dead+"/")
+	if code != ExitFailure || !strings.Contains(out, "    [4] ") || !strings.Contains(out, dead+": connect: connection refused") {
+		t.Fatalf("want hey's error distribution, exit %d:\n%s", code, out)
+	}
+	code, out, _ = run(t, "", "load", "--json", "-c", "2", "-n", "4", "http://"+dead+"/")
+	var doc struct {
+		ErrorMessages []struct {
+			Message string `json:"message"`
+			Count   int64  `json:"count"`
+		} `json:"error_messages"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.ErrorMessages) != 1 || doc.ErrorMessages[0].Count != 4 {
+		t.Fatalf("error_messages %+v (%v): the local port must not make messages distinct\n%s", doc.ErrorMessages, err, out)
+	}
+
+	for _, args := range [][]string{
+		{"load", "--proxy", "nonsense", origin.URL},
+		{"load", "--body", "x", "-D", file, origin.URL},
+	} {
+		if code, _, stderr := run(t, "", args...); code != ExitUsage {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+	}
+	if code, _, stderr := run(t, "", "get", "-x", "nonsense", origin.URL); code != ExitUsage {
+		t.Fatalf("get -x nonsense: exit %d %s", code, stderr)
+	}
+}

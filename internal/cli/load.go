@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"math"
@@ -29,6 +28,9 @@ type loadOptions struct {
 	rate      float64
 	proxy     string
 	method    string
+	body      string
+	bodyFile  string
+	ctype     string
 	headers   []string
 	insecure  bool
 	timeout   time.Duration
@@ -66,16 +68,24 @@ same --start-at (clocks in sync, e.g. by NTP) and --out FILE (or --json),
 then combine the files with "socklab merge": the JSON carries the raw latency
 histogram, so the merged percentiles are exact.
 
+Flags follow wrk and hey where they can: -c clients, -n requests, -d duration
+(wrk's -d; hey's -z is accepted too), -H header, -m or -X method, -D FILE body
+(hey), -T content type (hey). The body's own flag is --body, not hey's -d,
+which socklab and wrk use for the duration. A body without -X/-m is sent with
+POST. Failed requests are counted by kind and the most frequent distinct error
+messages listed with their counts, as hey does.
+
 The first Ctrl-C stops sending, waits for the requests in flight and prints the
 summary. The exit status is 1 when no request succeeded.`,
 		Example: `  socklab load http://127.0.0.1:8000/
   socklab load --clients 50 --duration 30s --proxy http://127.0.0.1:8080 http://127.0.0.1:8000/
   socklab load --rate 200 --requests 2000 http://127.0.0.1:8000/slow
   socklab load --clients 5 --requests 500 --per-client udp://127.0.0.1:9090
-  socklab load --start-at 2026-12-02T12:00:00Z --duration 30s --out gen1.json http://10.0.0.5:8000/`,
+  socklab load --start-at 2026-12-02T12:00:00Z --duration 30s --out gen1.json http://10.0.0.5:8000/
+  socklab load -c 10 -n 1000 -D body.json -T application/json http://127.0.0.1:8000/api`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLoad(cmd.Context(), e, &o, args[0])
+			return runLoad(cmd, e, &o, args[0])
 		},
 	}
 	f := cmd.Flags()
@@ -84,7 +94,13 @@ summary. The exit status is 1 when no request succeeded.`,
 	f.DurationVarP(&o.duration, "duration", "d", 0, "run length (default 10s when --requests is not set)")
 	f.Float64Var(&o.rate, "rate", 0, "open loop: total requests per second on a fixed schedule (0: closed loop)")
 	f.StringVar(&o.proxy, "proxy", "", "HTTP proxy URL for HTTP targets (e.g. http://127.0.0.1:8080)")
-	f.StringVarP(&o.method, "request", "X", "GET", "HTTP method")
+	f.StringVarP(&o.method, "request", "X", "GET", "HTTP method (POST when a body is given)")
+	f.StringVarP(&o.method, "method", "m", "GET", "hey's name for -X")
+	f.StringVar(&o.body, "body", "", "request body (hey's -d; here -d is the duration, as in wrk)")
+	f.StringVarP(&o.bodyFile, "body-file", "D", "", "read the request body from FILE, as hey's -D")
+	f.StringVarP(&o.ctype, "content-type", "T", "", "Content-Type of the body, as hey's -T")
+	f.DurationVarP(&o.duration, "hey-duration", "z", 0, "hey's name for -d/--duration")
+	_ = f.MarkHidden("hey-duration")
 	f.StringArrayVarP(&o.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
 	f.BoolVarP(&o.insecure, "insecure", "k", false, "skip TLS certificate verification")
 	f.DurationVar(&o.timeout, "timeout", 0, "HTTP: limit for each request (default 10s); UDP: wait for a reply before counting a loss (default 1s)")
@@ -97,7 +113,8 @@ summary. The exit status is 1 when no request succeeded.`,
 	return cmd
 }
 
-func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
+func runLoad(cmd *cobra.Command, e *env, o *loadOptions, target string) error {
+	ctx := cmd.Context()
 	h, err := parseHeaders(o.headers)
 	if err != nil {
 		return err
@@ -112,10 +129,18 @@ func runLoad(ctx context.Context, e *env, o *loadOptions, target string) error {
 	if o.procs < 0 {
 		return usageErrf("--procs must not be negative")
 	}
+	if o.proxy != "" {
+		if _, err := load.ParseProxy(o.proxy); err != nil {
+			return usageErrf("--proxy: %v", err)
+		}
+	}
 	cfg := load.Config{
 		Target: target, Clients: o.clients, Requests: o.requests, Duration: o.duration, Rate: o.rate,
 		Proxy: o.proxy, Method: strings.ToUpper(o.method), Header: h, Insecure: o.insecure,
 		Timeout: o.timeout, Logger: e.logger(e.stderr),
+	}
+	if err := loadBody(cmd, o, &cfg); err != nil {
+		return err
 	}
 	if strings.HasPrefix(target, "udp://") {
 		cfg.Size = int(size)
@@ -214,6 +239,31 @@ func writeOut(f *os.File, r *load.Result) error {
 	}
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
+	}
+	return nil
+}
+
+// loadBody applies --body, -D and -T: the body, POST unless a method was
+// given, and the Content-Type.
+func loadBody(cmd *cobra.Command, o *loadOptions, cfg *load.Config) error {
+	fl := cmd.Flags()
+	switch {
+	case fl.Changed("body") && o.bodyFile != "":
+		return usageErrf("--body and -D/--body-file are alternatives: give one")
+	case fl.Changed("body"):
+		cfg.Body = []byte(o.body)
+	case o.bodyFile != "":
+		b, err := os.ReadFile(o.bodyFile)
+		if err != nil {
+			return fmt.Errorf("load: -D: %w", err)
+		}
+		cfg.Body = b
+	}
+	if cfg.Body != nil && !fl.Changed("request") && !fl.Changed("method") {
+		cfg.Method = "POST"
+	}
+	if o.ctype != "" {
+		cfg.Header.Set("Content-Type", o.ctype)
 	}
 	return nil
 }

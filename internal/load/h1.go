@@ -84,6 +84,16 @@ func newH1Target(u *url.URL, method string, h http.Header, host, proxy string, i
 	return t, true, nil
 }
 
+// setBody makes every request carry body, with its Content-Length, in
+// place of the empty one newH1Target wrote.
+func (t *h1Target) setBody(body []byte) {
+	head := bytes.TrimSuffix(t.request, []byte("\r\n"))
+	head = bytes.TrimSuffix(head, []byte("Content-Length: 0\r\n"))
+	req := append([]byte(nil), head...)
+	req = fmt.Appendf(req, "Content-Length: %d\r\n\r\n", len(body))
+	t.request = append(req, body...)
+}
+
 func hostPortOf(u *url.URL) string {
 	if u.Port() != "" {
 		return u.Host

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -32,9 +33,12 @@ func (l *Load) runHTTP(ctx context.Context, stop <-chan struct{}, c *clientStats
 func (l *Load) doHTTP(req *http.Request, buf []byte, c *clientStats, t0 time.Time) {
 	c.requests++
 	defer l.done.Add(1)
+	if l.cfg.Body != nil {
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(l.cfg.Body)), int64(len(l.cfg.Body))
+	}
 	resp, err := l.rt.RoundTrip(req)
 	if err != nil {
-		c.fail(ErrorKind(err))
+		c.failErr(err)
 		l.failed.Add(1)
 		return
 	}
@@ -42,7 +46,7 @@ func (l *Load) doHTTP(req *http.Request, buf []byte, c *clientStats, t0 time.Tim
 	resp.Body.Close()
 	c.bytes += n
 	if err != nil {
-		c.fail(ErrorKind(err))
+		c.failErr(err)
 		l.failed.Add(1)
 		return
 	}
@@ -74,7 +78,7 @@ func (l *Load) runH1(ctx context.Context, stop <-chan struct{}, c *clientStats, 
 		r, err := hc.do(now)
 		c.bytes += r.bytes
 		if err != nil {
-			c.fail(ErrorKind(err))
+			c.failErr(err)
 			l.failed.Add(1)
 		} else {
 			l.record(c, t0, r.status, r.verdict)

@@ -53,6 +53,8 @@ type Config struct {
 	Method string
 	// Header is added to every HTTP request ("Host" sets the Host line).
 	Header http.Header
+	// Body is sent with every HTTP request; nil sends none.
+	Body []byte
 	// Insecure skips TLS certificate verification.
 	Insecure bool
 	// Timeout bounds each HTTP request (zero: DefaultHTTPTimeout) or, for UDP, how long to wait for a reply before
@@ -184,6 +186,9 @@ func (l *Load) initHTTP() error {
 			return fmt.Errorf("load: %w", err)
 		}
 		if ok {
+			if l.cfg.Body != nil {
+				t.setBody(l.cfg.Body)
+			}
 			l.h1 = t
 			return nil
 		}

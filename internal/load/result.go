@@ -2,6 +2,8 @@ package load
 
 import (
 	"fmt"
+	"regexp"
+	"sort"
 	"strconv"
 	"time"
 
@@ -44,6 +46,7 @@ func (l *Load) warnings(r *Result) []Warning {
 type clientStats struct {
 	requests, successes, bytes  int64
 	errors                      map[string]int64
+	messages                    map[string]int64
 	status                      map[int]int64
 	hits, revalidated, verdicts int64
 	hist                        *stats.Histogram
@@ -55,6 +58,55 @@ func newClientStats() *clientStats {
 }
 
 func (c *clientStats) fail(kind string) { c.errors[kind]++ }
+
+// ErrorMessage is one distinct error message and its count.
+type ErrorMessage = loadresult.ErrorMessage
+
+const (
+	// maxMessages bounds the distinct messages a client keeps, so a run
+	// whose errors all differ stays in bounded memory.
+	maxMessages = 64
+	// TopMessages is how many distinct messages a Result lists.
+	TopMessages = 10
+	// otherMessages counts messages past maxMessages.
+	otherMessages = "(other messages)"
+)
+
+// localAddr matches the local half of "tcp 127.0.0.1:41234->127.0.0.1:80":
+// the ephemeral port differs on every connection and would make every
+// message distinct.
+var localAddr = regexp.MustCompile(`\S+->`)
+
+// errorMessage is err's text without the local address.
+func errorMessage(err error) string { return localAddr.ReplaceAllString(err.Error(), "") }
+
+// failErr counts a transport error by kind and by message.
+func (c *clientStats) failErr(err error) {
+	c.fail(ErrorKind(err))
+	if c.messages == nil {
+		c.messages = map[string]int64{}
+	}
+	msg := errorMessage(err)
+	if _, seen := c.messages[msg]; !seen && len(c.messages) >= maxMessages {
+		msg = otherMessages
+	}
+	c.messages[msg]++
+}
+
+// topMessages returns the n most frequent messages, ties in text order.
+func topMessages(m map[string]int64, n int) []ErrorMessage {
+	out := make([]ErrorMessage, 0, len(m))
+	for k, v := range m {
+		out = append(out, ErrorMessage{Message: k, Count: v})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Message < out[j].Message
+	})
+	return out[:min(n, len(out))]
+}
 
 func latencyOf(h *stats.Histogram) Latency { return loadresult.LatencyOf(h) }
 
@@ -76,6 +128,7 @@ func (l *Load) merge(clients []*clientStats, start time.Time, elapsed, rateSpan 
 		r.Mode = "open"
 	}
 	status := map[int]int64{}
+	messages := map[string]int64{}
 	var hits, revalidated, verdicts int64
 	for i, c := range clients {
 		r.Requests += c.requests
@@ -86,6 +139,9 @@ func (l *Load) merge(clients []*clientStats, start time.Time, elapsed, rateSpan 
 		}
 		for k, v := range c.status {
 			status[k] += v
+		}
+		for k, v := range c.messages {
+			messages[k] += v
 		}
 		hits += c.hits
 		revalidated += c.revalidated
@@ -112,6 +168,7 @@ func (l *Load) merge(clients []*clientStats, start time.Time, elapsed, rateSpan 
 	for _, v := range r.Errors {
 		r.Failures += v
 	}
+	r.ErrorMessages = topMessages(messages, TopMessages)
 	if len(status) > 0 {
 		r.StatusCodes = map[string]int64{}
 		for k, v := range status {

@@ -72,7 +72,12 @@ func ParseProxy(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("proxy url is empty")
 	}
 	if !strings.Contains(s, "://") {
-		s = "http://" + s // "127.0.0.1:8080" means an http proxy there
+		// "127.0.0.1:8080" means an http proxy there; a bare word is a typo
+		// to refuse now, not a name to look up on every request.
+		if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
+			return nil, fmt.Errorf("proxy url %q: want http://host:port or host:port", s)
+		}
+		s = "http://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {

@@ -49,7 +49,7 @@ func (l *Load) runUDP(ctx context.Context, stop <-chan struct{}, c *clientStats,
 	conn, err := d.DialContext(ctx, "udp", l.udpAddr)
 	if err != nil {
 		c.requests++
-		c.fail(ErrorKind(err))
+		c.failErr(err)
 		l.done.Add(1)
 		l.failed.Add(1)
 		return
@@ -83,7 +83,7 @@ func (l *Load) runUDP(ctx context.Context, stop <-chan struct{}, c *clientStats,
 		c.requests++
 		l.done.Add(1)
 		if _, err := conn.Write(buf); err != nil {
-			c.fail(ErrorKind(err))
+			c.failErr(err)
 			l.failed.Add(1)
 			continue
 		}

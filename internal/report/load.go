@@ -20,20 +20,21 @@ type LoadDoc struct {
 	Rate     float64 `json:"rate,omitempty"` // requested requests per second (open loop)
 	Proxy    string  `json:"proxy,omitempty"`
 
-	DurationMs     float64                `json:"duration_ms"`
-	Requests       int64                  `json:"requests"`
-	Successes      int64                  `json:"successes"`
-	Failures       int64                  `json:"failures"`
-	Errors         map[string]int64       `json:"errors"`
-	StatusCodes    map[string]int64       `json:"status_codes,omitempty"`
-	RequestsPerSec float64                `json:"requests_per_sec"`
-	Bytes          int64                  `json:"bytes"`
-	BytesPerSec    float64                `json:"bytes_per_sec"`
-	ThroughputBps  float64                `json:"throughput_bps"`
-	Latency        LatencyDoc             `json:"latency"`
-	Cache          *loadresult.CacheStats `json:"cache,omitempty"`
-	UDP            *loadresult.UDPStats   `json:"udp,omitempty"`
-	PerClient      []LoadClientDoc        `json:"per_client,omitempty"`
+	DurationMs     float64                   `json:"duration_ms"`
+	Requests       int64                     `json:"requests"`
+	Successes      int64                     `json:"successes"`
+	Failures       int64                     `json:"failures"`
+	Errors         map[string]int64          `json:"errors"`
+	ErrorMessages  []loadresult.ErrorMessage `json:"error_messages,omitempty"`
+	StatusCodes    map[string]int64          `json:"status_codes,omitempty"`
+	RequestsPerSec float64                   `json:"requests_per_sec"`
+	Bytes          int64                     `json:"bytes"`
+	BytesPerSec    float64                   `json:"bytes_per_sec"`
+	ThroughputBps  float64                   `json:"throughput_bps"`
+	Latency        LatencyDoc                `json:"latency"`
+	Cache          *loadresult.CacheStats    `json:"cache,omitempty"`
+	UDP            *loadresult.UDPStats      `json:"udp,omitempty"`
+	PerClient      []LoadClientDoc           `json:"per_client,omitempty"`
 	// Warnings are the generator's own limits that touched the run; empty
 	// when none, never null.
 	Warnings []WarningDoc `json:"warnings"`
@@ -61,7 +62,7 @@ func LoadJSON(r *loadresult.Result) LoadDoc {
 	d := LoadDoc{
 		Target: r.Target, Protocol: r.Protocol, Mode: r.Mode, Clients: r.Clients, Rate: r.Rate, Proxy: r.Proxy,
 		DurationMs: r.DurationMs, Requests: r.Requests, Successes: r.Successes, Failures: r.Failures,
-		Errors: r.Errors, StatusCodes: r.StatusCodes, RequestsPerSec: r.RequestsPerSec,
+		Errors: r.Errors, ErrorMessages: r.ErrorMessages, StatusCodes: r.StatusCodes, RequestsPerSec: r.RequestsPerSec,
 		Bytes: r.Bytes, BytesPerSec: r.BytesPerSec, ThroughputBps: r.ThroughputBps,
 		Latency: loadLatencyDoc(r.Latency), Cache: r.Cache, UDP: r.UDP,
 		Warnings: []WarningDoc{},
@@ -99,6 +100,9 @@ func WriteLoadText(w io.Writer, r *loadresult.Result) error {
 	ew.printf("  rate        %.1f req/s, %s/s (%s)\n", r.RequestsPerSec, units.FormatBytes(r.BytesPerSec), units.FormatBitrate(r.ThroughputBps))
 	writeCounts(ew, "  status     ", r.SortedStatus(), r.StatusCodes)
 	writeCounts(ew, "  errors     ", r.SortedErrors(), r.Errors)
+	for _, m := range r.ErrorMessages {
+		ew.printf("    [%d] %s\n", m.Count, m.Message)
+	}
 	name := "latency"
 	if r.Protocol == "udp" {
 		name = "rtt    "

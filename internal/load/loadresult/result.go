@@ -27,11 +27,14 @@ type Result struct {
 	// StartedAt is the wall-clock time the first request was due.
 	StartedAt time.Time
 
-	DurationMs     float64
-	Requests       int64            // attempted (UDP: probes)
-	Successes      int64            //
-	Failures       int64            // Requests − Successes, the sum of Errors
-	Errors         map[string]int64 // by kind: refused, timeout, http_5xx, lost…
+	DurationMs float64
+	Requests   int64            // attempted (UDP: probes)
+	Successes  int64            //
+	Failures   int64            // Requests − Successes, the sum of Errors
+	Errors     map[string]int64 // by kind: refused, timeout, http_5xx, lost…
+	// ErrorMessages are the most frequent distinct transport error
+	// messages, most frequent first (hey's "Error distribution").
+	ErrorMessages  []ErrorMessage
 	StatusCodes    map[string]int64
 	RequestsPerSec float64 // completed requests (any outcome) per second; open loop: over the scheduled duration
 	Bytes          int64   // response bodies (UDP: reply datagrams)
@@ -219,4 +222,10 @@ func canonicalKey(s string) string {
 		upper = c == '-'
 	}
 	return string(b)
+}
+
+// ErrorMessage is one distinct error message and how often it occurred.
+type ErrorMessage struct {
+	Message string `json:"message"`
+	Count   int64  `json:"count"`
 }

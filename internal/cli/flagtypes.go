@@ -1,6 +1,11 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -36,4 +41,31 @@ func acceptBareSeconds(cmd *cobra.Command) {
 	for _, c := range cmd.Commands() {
 		acceptBareSeconds(c)
 	}
+}
+
+// plainFlagError rewrites pflag's "invalid argument" error, which quotes
+// strconv ("strconv.ParseUint: parsing "-1": invalid syntax"), into what
+// the flag wants: "--seed -1: want a whole number, 0 or more".
+func plainFlagError(err error) error {
+	var ive *pflag.InvalidValueError
+	if !errors.As(err, &ive) {
+		return err
+	}
+	name := "--" + ive.GetFlag().Name
+	var ne *strconv.NumError
+	if !errors.As(ive, &ne) {
+		return fmt.Errorf("%s: %w", name, errors.Unwrap(ive))
+	}
+	want := "a number"
+	switch typ := ive.GetFlag().Value.Type(); {
+	case errors.Is(ne.Err, strconv.ErrRange):
+		want = "a smaller number"
+	case strings.HasPrefix(typ, "uint"):
+		want = "a whole number, 0 or more"
+	case strings.HasPrefix(typ, "int"):
+		want = "a whole number"
+	case typ == "bool":
+		want = "true or false"
+	}
+	return fmt.Errorf("%s %q: want %s", name, ive.GetValue(), want)
 }

@@ -91,7 +91,7 @@ func newProxyCmd(e *env) *cobra.Command {
 // register defines the flags of "socklab proxy" on fl, with their defaults.
 func (f *proxyFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.http, "http", "127.0.0.1:8080", "HTTP proxy listen address")
-	fl.StringVar(&f.upstream, "upstream", "http://127.0.0.1:8000", `where origin-form requests go (reverse proxy; "" for a forward proxy only)`)
+	fl.StringVar(&f.upstream, "upstream", "http://127.0.0.1:8000", `where origin-form requests go (reverse proxy; "off" or "" for a forward proxy only)`)
 	fl.DurationVar(&f.upstreamTimeout, "upstream-timeout", proxy.DefaultUpstreamTimeout, "longest wait on an upstream: to connect, for response headers (then 504), and between body bytes (then the response is cut)")
 	fl.IntSliceVar(&f.connectPorts, "connect-ports", []int{443}, "ports CONNECT tunnels may reach")
 	fl.StringArrayVar(&f.allow, "allow", nil, "client network allowed to use the proxy, CIDR (repeatable; default loopback and private ranges)")
@@ -101,7 +101,7 @@ func (f *proxyFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.maxObjectSize, "max-object-size", "8MiB", "largest response stored; larger ones stream through uncached")
 	fl.StringVar(&f.targetedCC, "targeted-cache-control", "", "a response field only this proxy obeys (RFC 9213), e.g. Socklab-Cache-Control; it beats CDN-Cache-Control, which beats Cache-Control")
 	fl.StringVar(&f.admin, "admin", "", "serve GET /_socklab/stats (JSON) on this address (off by default)")
-	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
+	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (and /healthz)")
 	fl.StringVar(&f.accessLog, "access-log", "-", `access log file, one line per request with the cache verdict ("-": stderr, "off": none)`)
 	fl.IntVar(&f.maxHeader, "max-header-bytes", httpframe.DefaultMaxHeaderBytes, "largest request header block; a larger one, or more than 100 header lines, gets 431")
 	fl.IntVar(&f.maxConns, "max-conns", proxy.DefaultMaxConns, "most client connections (tunnels included); at the cap the longest-idle one (else one stalled writing) is closed (-1: no cap)")
@@ -258,6 +258,10 @@ func proxyStore(f proxyFlags, cacheSize int64, log *slog.Logger) (store proxy.St
 // sockets (so an address in use fails at once). The relay serves from
 // here on, under ctx; the proxy waits for start.
 func buildProxy(ctx context.Context, e *env, f proxyFlags, log *slog.Logger, hooks proxyHooks) (_ *proxyStack, err error) {
+	offToEmpty(&f.upstream, &f.metrics, &f.admin, &f.relay.udp)
+	if err := checkListenAddr("--http", f.http); err != nil {
+		return nil, err
+	}
 	cfg, cacheSize, err := proxyConfig(f)
 	if err != nil {
 		return nil, err

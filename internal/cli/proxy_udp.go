@@ -54,7 +54,7 @@ type relayFlags struct {
 
 // addRelayFlags registers the UDP relay and impairment flags on fs.
 func addRelayFlags(fs *pflag.FlagSet, f *relayFlags) {
-	fs.StringVar(&f.udp, "udp", "127.0.0.1:9090", `UDP relay listen address ("" turns the relay off)`)
+	fs.StringVar(&f.udp, "udp", "127.0.0.1:9090", `UDP relay listen address ("off" or "" turns the relay off)`)
 	fs.StringVar(&f.upstream, "udp-upstream", "127.0.0.1:9000", "where the UDP relay sends datagrams")
 	fs.DurationVar(&f.idle, "udp-idle", 60*time.Second, "end a UDP session after this long without traffic")
 	fs.IntVar(&f.maxSessions, "udp-max-sessions", 10000, "most UDP sessions (client addresses) at once; at the cap the oldest one-sided session makes room, else datagrams from more clients are dropped")

@@ -78,7 +78,7 @@ Run "socklab demo" to see the whole system at work in one command.`,
 	}
 	root.PersistentFlags().StringVar(&e.log.format, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&e.log.level, "log-level", "info", "log level: debug, info, warn or error")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(plainFlagError(err)) })
 
 	root.AddCommand(
 		newServeCmd(e),

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,7 +41,7 @@ type serveFlags struct {
 func newServeCmd(e *env) *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve",
+		Use:   "serve [DIR | PORT]",
 		Short: "Serve files over HTTP and echo/reflect UDP (QoS reflector)",
 		Long: `serve runs two services in one process:
 
@@ -62,15 +63,25 @@ func newServeCmd(e *env) *cobra.Command {
         source address to --udp-max-source-pps; what the caps drop is told
         to socklab qos at the end of its run, never shown as path loss.
 
+As with "python3 -m http.server", a bare argument is a port ("socklab serve
+8000" listens on --http's host at that port) and anything else a folder to
+serve ("socklab serve ./public", the same as --root; write "./8000" for a
+folder with a numeric name). Address flags take "off" to disable a service.
+
 One Combined Log Format line per HTTP request goes to stderr (or
 --access-log FILE). SIGINT/SIGTERM stops accepting, lets in-flight requests
 finish for up to --grace, then exits 0; a second signal exits at once.`,
 		Example: `  socklab serve
+  socklab serve ./public
+  socklab serve 8080
   socklab serve --root ./public --http 0.0.0.0:8000
   socklab serve --tls-cert cert.pem --tls-key key.pem --metrics 127.0.0.1:9100
   echo hello | nc -u -w1 127.0.0.1 9000`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := serveArg(cmd, &f, args); err != nil {
+				return err
+			}
 			return runServe(cmd.Context(), e, f)
 		},
 	}
@@ -81,7 +92,7 @@ finish for up to --grace, then exits 0; a second signal exits at once.`,
 // register defines the flags of "socklab serve" on fl, with their defaults.
 func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.http, "http", "127.0.0.1:8000", "HTTP listen address")
-	fl.StringVar(&f.udp, "udp", "127.0.0.1:9000", "UDP echo/reflector listen address (\"off\" disables it)")
+	fl.StringVar(&f.udp, "udp", "127.0.0.1:9000", "UDP echo/reflector listen address (\"off\" or \"\" disables it)")
 	fl.StringVar(&f.root, "root", "", "folder to serve (default: the embedded site)")
 	fl.BoolVar(&f.noListing, "no-listing", false, "answer 404 for folders without index.html instead of listing them")
 	fl.BoolVar(&f.dotfiles, "dotfiles", false, "serve and list names starting with a dot")
@@ -94,7 +105,7 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.IntVar(&f.maxHeader, "max-header-bytes", webserver.DefaultMaxHeaderBytes, "largest request header block")
 	fl.DurationVar(&f.grace, "grace", webserver.DefaultGrace, "on SIGINT/SIGTERM, how long in-flight requests get to finish")
 	fl.StringVar(&f.accessLog, "access-log", "-", "access log file, Combined Log Format (\"-\": stderr, \"off\": none)")
-	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics")
+	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (and /healthz)")
 	fl.StringVar(&f.cacheCtl, "cache-control", "auto", "Cache-Control for successful responses, like nginx's expires (\"auto\": \""+webserver.DefaultSiteCacheControl+"\" for the embedded site, none for --root; \"none\": never)")
 	fl.IntVar(&f.udpMaxPPS, "udp-max-pps", udpecho.DefaultMaxPPS, "most UDP datagrams per second answered per session: a probe stream, or a source address and port (-1: no cap)")
 	fl.IntVar(&f.udpMaxSrcPPS, "udp-max-source-pps", udpecho.DefaultMaxSourcePPS, "most UDP datagrams per second answered per source address, all its sessions together: the anti-reflection cap (-1: no cap)")
@@ -105,6 +116,33 @@ func defaultServeFlags() serveFlags {
 	var f serveFlags
 	f.register(pflag.NewFlagSet("serve", pflag.ContinueOnError))
 	return f
+}
+
+// serveArg reads the positional argument: a bare port or a folder.
+func serveArg(cmd *cobra.Command, f *serveFlags, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	a := args[0]
+	if port, err := strconv.Atoi(a); err == nil {
+		if port < 0 || port > 65535 {
+			return usageErrf("port %d: want 0 to 65535", port)
+		}
+		if cmd.Flags().Changed("http") {
+			return usageErrf("give the port either as an argument or in --http, not both")
+		}
+		host, _, err := net.SplitHostPort(f.http)
+		if err != nil {
+			return usageErrf("--http %q: want host:port", f.http)
+		}
+		f.http = net.JoinHostPort(host, a)
+		return nil
+	}
+	if cmd.Flags().Changed("root") {
+		return usageErrf("give the folder either as an argument or in --root, not both")
+	}
+	f.root = a
+	return nil
 }
 
 func runServe(ctx context.Context, e *env, f serveFlags) error {
@@ -198,8 +236,17 @@ func (f serveFlags) webConfig(e *env, log *slog.Logger) (cfg webserver.Config, c
 // buildServe validates f, builds the engines and binds their sockets (so an
 // address in use fails before anything runs). Nothing runs until start.
 func buildServe(ctx context.Context, e *env, f serveFlags, log *slog.Logger) (_ *serveStack, err error) {
+	offToEmpty(&f.udp, &f.metrics)
 	if err := f.validate(); err != nil {
 		return nil, err
+	}
+	if err := checkListenAddr("--http", f.http); err != nil {
+		return nil, err
+	}
+	if f.udp != "" {
+		if err := checkListenAddr("--udp", f.udp); err != nil {
+			return nil, err
+		}
 	}
 	s := &serveStack{}
 	defer func() {
@@ -250,7 +297,7 @@ func (s *serveStack) bind(ctx context.Context, f serveFlags, reg *prometheus.Reg
 	}
 	s.ln = ln
 	s.close = append(s.close, func() { ln.Close() })
-	if f.udp != "off" {
+	if f.udp != "" {
 		pc, err := listenUDP(ctx, "serve udp", f.udp)
 		if err != nil {
 			return fmt.Errorf("udp: %w", err)

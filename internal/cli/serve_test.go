@@ -54,7 +54,13 @@ func TestServeBadFlags(t *testing.T) {
 		{"serve", "--max-conns", "0"},
 		{"serve", "--udp-max-pps", "0"},
 		{"serve", "--grace", "0s"},
-		{"serve", "extra-arg"},
+		{"serve", "dir", "extra-arg"},
+		{"serve", "--http", "nonsense"},
+		{"serve", "--udp", "nonsense"},
+		{"serve", "70000"},
+		{"serve", "8000", "--http", "127.0.0.1:8001"},
+		{"serve", "dir", "--root", "other"},
+		{"proxy", "--http", "nonsense"},
 	} {
 		if code, _, stderr := run(t, "", args...); code != ExitUsage {
 			t.Errorf("%v: exit %d, want 2 (%s)", args, code, stderr)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -279,7 +280,7 @@ func buildProxy(ctx context.Context, e *env, f proxyFlags, log *slog.Logger, hoo
 		cfg.CoalesceShared = isRedisStore(f.cacheStore) && f.shared.coalesce
 		s.close = append(s.close, func() { cfg.Store.Close() })
 	}
-	accessLog, closeLog, err := openAccessLog(f.accessLog, e.stderr)
+	accessLog, closeLog, err := openAccessLog(f.accessLog, e.stderr, e.log.format == "json")
 	if err != nil {
 		return nil, err
 	}
@@ -401,8 +402,9 @@ func openCacheStore(spec string, maxBytes int64) (proxy.Store, error) {
 }
 
 // openAccessLog returns the access-log hook for --access-log: "-" is
-// stderr, "off" none, anything else a file appended to.
-func openAccessLog(spec string, stderr io.Writer) (func(proxy.AccessEntry), func(), error) {
+// stderr, "off" none, anything else a file appended to. With asJSON each
+// line is a JSON object, so a --log-format json stream is JSON throughout.
+func openAccessLog(spec string, stderr io.Writer, asJSON bool) (func(proxy.AccessEntry), func(), error) {
 	var w io.Writer
 	closeFn := func() {}
 	switch spec {
@@ -420,10 +422,37 @@ func openAccessLog(spec string, stderr io.Writer) (func(proxy.AccessEntry), func
 	var mu sync.Mutex
 	return func(a proxy.AccessEntry) {
 		line := proxy.FormatAccess(a) + "\n"
+		if asJSON {
+			line = accessJSON(a)
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		_, _ = io.WriteString(w, line)
 	}, closeFn, nil
+}
+
+// accessJSON renders a proxy access entry as one JSON line, led by time,
+// level and msg as slog's JSON lines are.
+func accessJSON(a proxy.AccessEntry) string {
+	cache := a.Cache
+	if cache == "" {
+		cache = "-"
+	}
+	b, _ := json.Marshal(struct {
+		Time        string  `json:"time"`
+		Level       string  `json:"level"`
+		Msg         string  `json:"msg"`
+		Client      string  `json:"client"`
+		Method      string  `json:"method"`
+		URL         string  `json:"url"`
+		Status      int     `json:"status"`
+		Bytes       int64   `json:"bytes"`
+		DurationMs  float64 `json:"duration_ms"`
+		Cache       string  `json:"cache"`
+		CacheStatus string  `json:"cache_status,omitempty"`
+	}{a.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), "INFO", "access", a.Client, a.Method, a.URL, a.Status, a.Bytes,
+		float64(a.Duration) / float64(time.Millisecond), cache, a.CacheStatus})
+	return string(b) + "\n"
 }
 
 // proxyStats is the /_socklab/stats document: the HTTP proxy's counters at

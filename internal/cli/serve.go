@@ -104,7 +104,7 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.DurationVar(&f.sendTO, "send-timeout", webserver.DefaultSendTimeout, "close a connection whose client takes no response bytes for this long (like nginx's send_timeout)")
 	fl.IntVar(&f.maxHeader, "max-header-bytes", webserver.DefaultMaxHeaderBytes, "largest request header block")
 	fl.DurationVar(&f.grace, "grace", webserver.DefaultGrace, "on SIGINT/SIGTERM, how long in-flight requests get to finish")
-	fl.StringVar(&f.accessLog, "access-log", "-", "access log file, Combined Log Format (\"-\": stderr, \"off\": none)")
+	fl.StringVar(&f.accessLog, "access-log", "-", "access log file, Combined Log Format, or JSON lines with --log-format json (\"-\": stderr, \"off\": none)")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (and /healthz)")
 	fl.StringVar(&f.cacheCtl, "cache-control", "auto", "Cache-Control for successful responses, like nginx's expires (\"auto\": \""+webserver.DefaultSiteCacheControl+"\" for the embedded site, none for --root; \"none\": never)")
 	fl.IntVar(&f.udpMaxPPS, "udp-max-pps", udpecho.DefaultMaxPPS, "most UDP datagrams per second answered per session: a probe stream, or a source address and port (-1: no cap)")
@@ -210,6 +210,7 @@ func (f serveFlags) webConfig(e *env, log *slog.Logger) (cfg webserver.Config, c
 		Root: f.root, NoListing: f.noListing, Dotfiles: f.dotfiles,
 		ReadHeaderTimeout: f.readHeader, IdleTimeout: f.idle, MaxHeaderBytes: f.maxHeader, MaxConns: f.maxConns,
 		SendTimeout: f.sendTO, Grace: f.grace, CacheControl: serveCacheControl(f.cacheCtl, f.root), Logger: log,
+		AccessLogJSON: e.log.format == "json",
 	}
 	closeFn = func() {}
 	if f.tlsCert != "" {

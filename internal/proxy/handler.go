@@ -237,6 +237,9 @@ func (p *Proxy) logAccess(w *respWriter, r *http.Request, start time.Time) {
 		u = "http://" + r.Host + r.URL.RequestURI()
 	}
 	e := AccessEntry{Time: start, Client: remoteIP(r), Method: r.Method, URL: u, Status: w.status, Bytes: w.bytes, Duration: p.now().Sub(start), Cache: w.cache, CacheStatus: w.cs}
+	if p.reqm != nil {
+		p.reqm.observe(e)
+	}
 	if p.cfg.AccessLog != nil {
 		p.cfg.AccessLog(e)
 		return

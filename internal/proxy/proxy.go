@@ -136,6 +136,7 @@ type AccessEntry struct {
 // Proxy is the engine. It is an http.Handler; Serve runs it on a listener.
 type Proxy struct {
 	cfg          Config
+	reqm         *reqMetrics // nil without a Registerer
 	log          *slog.Logger
 	allow        []netip.Prefix
 	cache        *cache
@@ -221,6 +222,11 @@ func New(cfg Config) (*Proxy, error) {
 		if err := cfg.Registerer.Register(&collector{p: p}); err != nil {
 			return nil, fmt.Errorf("register proxy metrics: %w", err)
 		}
+		reqm, err := newReqMetrics(cfg.Registerer)
+		if err != nil {
+			return nil, fmt.Errorf("register proxy metrics: %w", err)
+		}
+		p.reqm = reqm
 	}
 	return p, nil
 }

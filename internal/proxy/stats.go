@@ -68,7 +68,6 @@ func (p *Proxy) Stats() Stats {
 type collector struct{ p *Proxy }
 
 var (
-	descRequests  = prometheus.NewDesc("socklab_proxy_requests_total", "HTTP requests handled by the proxy, by cache verdict.", []string{"cache"}, nil)
 	descRevalid   = prometheus.NewDesc("socklab_proxy_revalidations_total", "Stored responses refreshed by a 304 from upstream.", nil, nil)
 	descStale     = prometheus.NewDesc("socklab_proxy_stale_served_total", "Stale responses served (max-stale, stale-while-revalidate, stale-if-error).", nil, nil)
 	descCoalesced = prometheus.NewDesc("socklab_proxy_coalesced_total", "Requests answered by another request's upstream fetch.", nil, nil)
@@ -83,7 +82,7 @@ var (
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRequests, descRevalid, descStale, descCoalesced, descUpErr, descDenied, descTunnels, descTunActive, descObjects, descBytes, descCapacity, descEvictions} {
+	for _, d := range []*prometheus.Desc{descRevalid, descStale, descCoalesced, descUpErr, descDenied, descTunnels, descTunActive, descObjects, descBytes, descCapacity, descEvictions} {
 		ch <- d
 	}
 }
@@ -96,8 +95,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
 	}
-	counter(descRequests, s.Hits, "hit")
-	counter(descRequests, s.Misses, "miss")
 	counter(descRevalid, s.Revalidated)
 	counter(descStale, s.StaleServed)
 	counter(descCoalesced, s.Coalesced)

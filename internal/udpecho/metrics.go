@@ -10,11 +10,11 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	dg := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "socklab_udp_datagrams_total",
-		Help: "UDP datagrams received by the echo/reflector, by what was done with them.",
+		Name: "socklab_serve_udp_packets_total",
+		Help: "UDP packets (datagrams) received by the echo/reflector, by what was done with them.",
 	}, []string{"result"})
 	bytes := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "socklab_udp_bytes_total",
+		Name: "socklab_serve_udp_bytes_total",
 		Help: "UDP payload bytes, by direction (in, out).",
 	}, []string{"direction"})
 	for _, c := range []prometheus.Collector{dg, bytes} {

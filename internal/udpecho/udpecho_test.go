@@ -197,7 +197,7 @@ func TestMalformedProbeEchoedPlain(t *testing.T) {
 	if st := s.Stats(); st.Malformed != 3 {
 		t.Fatalf("malformed count %d, want 3", st.Malformed)
 	}
-	if v := counterValue(t, reg, "socklab_udp_datagrams_total", "malformed"); v != 3 {
+	if v := counterValue(t, reg, "socklab_serve_udp_packets_total", "malformed"); v != 3 {
 		t.Fatalf("metric malformed = %v, want 3", v)
 	}
 }
@@ -234,7 +234,7 @@ func TestRateCap(t *testing.T) {
 	if st := s.Stats(); st.DroppedRate != 18 || st.Echoed != 15 {
 		t.Fatalf("stats %+v", st)
 	}
-	if v := counterValue(t, reg, "socklab_udp_datagrams_total", "dropped_rate"); v != 18 {
+	if v := counterValue(t, reg, "socklab_serve_udp_packets_total", "dropped_rate"); v != 18 {
 		t.Fatalf("metric dropped_rate = %v, want 18", v)
 	}
 	// Only the echoed datagrams came back.

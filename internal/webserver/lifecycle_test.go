@@ -216,17 +216,17 @@ func TestMetrics(t *testing.T) {
 		method, code string
 		want         float64
 	}{{"GET", "200", 2}, {"GET", "404", 1}, {"POST", "405", 1}} {
-		if got := gathered(t, reg, "socklab_http_requests_total", "method", tc.method, "code", tc.code); got != tc.want {
+		if got := gathered(t, reg, "socklab_serve_http_requests_total", "method", tc.method, "code", tc.code); got != tc.want {
 			t.Errorf("requests{%s,%s} = %v, want %v", tc.method, tc.code, got, tc.want)
 		}
 	}
-	if got := gathered(t, reg, "socklab_http_response_bytes_total"); got < 26 {
+	if got := gathered(t, reg, "socklab_serve_http_response_bytes_total"); got < 26 {
 		t.Errorf("response bytes %v, want at least 26", got)
 	}
-	if got := gathered(t, reg, "socklab_http_request_duration_seconds", "method", "GET"); got != 3 {
+	if got := gathered(t, reg, "socklab_serve_http_request_duration_seconds", "method", "GET"); got != 3 {
 		t.Errorf("duration histogram count %v, want 3", got)
 	}
-	if got := gathered(t, reg, "socklab_http_connections"); got < 0 {
+	if got := gathered(t, reg, "socklab_serve_http_connections"); got < 0 {
 		t.Errorf("connections gauge %v", got)
 	}
 	_ = s

@@ -21,28 +21,28 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "socklab_http_requests_total",
+			Name: "socklab_serve_http_requests_total",
 			Help: "HTTP requests answered, by method and status code.",
 		}, []string{"method", "code"}),
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "socklab_http_response_bytes_total",
+			Name: "socklab_serve_http_response_bytes_total",
 			Help: "Response body bytes sent.",
 		}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "socklab_http_request_duration_seconds",
+			Name:    "socklab_serve_http_request_duration_seconds",
 			Help:    "Time from request headers read to handler done, by method.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"method"}),
 		conns: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "socklab_http_connections",
+			Name: "socklab_serve_http_connections",
 			Help: "Open HTTP connections.",
 		}),
 		connsEvicted: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "socklab_http_connections_evicted_total",
+			Name: "socklab_serve_http_connections_evicted_total",
 			Help: "Idle or stalled connections closed to make room under the connection cap.",
 		}),
 		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "socklab_http_connections_refused_total",
+			Name: "socklab_serve_http_connections_refused_total",
 			Help: "Connections refused because every connection under the cap was busy.",
 		}),
 	}

@@ -93,6 +93,10 @@ type Config struct {
 	// AccessLog receives one Combined Log Format line per request. Nil
 	// means no access log.
 	AccessLog io.Writer
+	// AccessLogJSON writes each access-log line as one JSON object (the
+	// same fields, for log pipelines that read JSON) instead of Combined
+	// Log Format.
+	AccessLogJSON bool
 	// Logger gets operational messages. Nil discards them.
 	Logger *slog.Logger
 	// Registerer, if non-nil, gets the server's Prometheus metrics.
@@ -182,7 +186,7 @@ func New(cfg Config) (*Server, error) {
 		s.etags = etags
 	}
 	if cfg.AccessLog != nil {
-		s.access = &accessLog{w: cfg.AccessLog}
+		s.access = &accessLog{w: cfg.AccessLog, json: cfg.AccessLogJSON}
 	}
 	if cfg.Registerer != nil {
 		m, err := newMetrics(cfg.Registerer)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -29,6 +31,9 @@ type pingOptions struct {
 	stamps   bool
 	numeric  bool
 	json     bool
+	iface    string
+	countSet bool // -c given: 0 is refused, as iputils does
+	ttlSet   bool
 }
 
 func newPingCmd(e *env) *cobra.Command {
@@ -53,6 +58,7 @@ none did, 2 on an error.`,
   socklab ping -c 10 -q --json 127.0.0.1 ::1 | jq '.hosts[].loss_pct'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.countSet, o.ttlSet = cmd.Flags().Changed("count"), cmd.Flags().Changed("ttl")
 			return runPing(cmd.Context(), e, &o, args)
 		},
 	}
@@ -60,7 +66,7 @@ none did, 2 on an error.`,
 	f.BoolVarP(&o.v4, "ipv4", "4", false, "use IPv4 only")
 	f.BoolVarP(&o.v6, "ipv6", "6", false, "use IPv6 only")
 	f.IntVarP(&o.count, "count", "c", 0, "stop after COUNT requests per host (default: until Ctrl-C)")
-	f.Float64VarP(&o.interval, "interval", "i", 1, "seconds between requests (at least 0.2 unless root)")
+	f.Float64VarP(&o.interval, "interval", "i", 1, "seconds between requests (at least 0.002 unless root, as iputils)")
 	f.Float64VarP(&o.timeout, "timeout", "W", 10, "seconds to wait for replies after the last request")
 	f.Float64VarP(&o.deadline, "deadline", "w", 0, "stop after this many seconds whatever the count (0: none)")
 	f.IntVarP(&o.size, "size", "s", 56, "data bytes per request (ICMP header not included)")
@@ -68,7 +74,8 @@ none did, 2 on an error.`,
 	f.StringVarP(&o.pmtu, "pmtu", "M", "", "path MTU discovery: do (set DF, never fragment) or dont")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only the header and the summary")
 	f.BoolVarP(&o.stamps, "timestamps", "D", false, "prefix each line with a UNIX timestamp")
-	f.BoolVarP(&o.numeric, "numeric", "n", false, "numeric output (accepted for compatibility; replies are always numeric)")
+	f.BoolVarP(&o.numeric, "numeric", "n", false, "numeric output: accepted for compatibility; socklab never resolves reply addresses to names, with or without -n")
+	f.StringVarP(&o.iface, "interface", "I", "", "send and receive through this interface (a name, or an address of one)")
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of text")
 	return cmd
 }
@@ -78,19 +85,19 @@ func (o *pingOptions) config() (icmp.PingConfig, error) {
 	switch {
 	case o.v4 && o.v6:
 		return cfg, usageErrf("ping: -4 and -6 are mutually exclusive")
-	case o.count < 0:
-		return cfg, usageErrf("ping: bad number of packets to transmit: %d", o.count)
+	case o.count < 0 || (o.countSet && o.count == 0):
+		return cfg, usageErrf("ping: invalid argument: '%d': out of range: 1 <= value <= 9223372036854775807", o.count)
 	case o.interval <= 0 || math.IsNaN(o.interval) || o.interval > 1e6:
 		return cfg, usageErrf("ping: bad timing interval: %g", o.interval)
-	case o.interval < 0.2 && os.Geteuid() != 0:
-		return cfg, usageErrf("ping: cannot flood; minimal interval allowed for user is 200ms")
+	case o.interval < 0.002 && os.Geteuid() != 0:
+		return cfg, usageErrf("ping: cannot flood, minimal interval for user must be >= 2 ms, use -f as root")
 	case o.timeout <= 0 || math.IsNaN(o.timeout) || o.timeout > 1e6:
 		return cfg, usageErrf("ping: bad linger time: %g", o.timeout)
 	case o.deadline < 0 || math.IsNaN(o.deadline) || o.deadline > 1e6:
 		return cfg, usageErrf("ping: bad wait time: %g", o.deadline)
 	case o.size < 0 || o.size > 65507:
 		return cfg, usageErrf("ping: invalid -s value: %d: out of range: 0 <= value <= 65507", o.size)
-	case o.ttl < 0 || o.ttl > 255:
+	case o.ttl < 0 || o.ttl > 255 || (o.ttlSet && o.ttl == 0):
 		return cfg, usageErrf("ping: invalid -t value: %d: out of range: 1 <= value <= 255", o.ttl)
 	}
 	cfg.Count = o.count
@@ -102,6 +109,13 @@ func (o *pingOptions) config() (icmp.PingConfig, error) {
 		cfg.Size = icmp.EmptyPayload
 	}
 	cfg.TTL = o.ttl
+	if o.iface != "" {
+		dev, err := interfaceName(o.iface)
+		if err != nil {
+			return cfg, usageErr(err)
+		}
+		cfg.Device = dev
+	}
 	switch o.pmtu {
 	case "":
 	case "do", "want", "probe":
@@ -135,6 +149,30 @@ func resolveHosts(ctx context.Context, hosts []string, v4, v6 bool) ([]report.Pi
 		out = append(out, report.PingTarget{Name: h, Addr: addr})
 	}
 	return out, nil
+}
+
+// interfaceName resolves -I: an interface name, or an address one of the
+// interfaces holds (iputils takes both; socklab binds the interface).
+func interfaceName(v string) (string, error) {
+	if a, err := netip.ParseAddr(v); err == nil {
+		ifs, err := net.Interfaces()
+		if err != nil {
+			return "", fmt.Errorf("ping: -I %s: %w", v, err)
+		}
+		for _, ifc := range ifs {
+			addrs, _ := ifc.Addrs()
+			for _, ad := range addrs {
+				if p, err := netip.ParsePrefix(ad.String()); err == nil && p.Addr().Unmap() == a.Unmap() {
+					return ifc.Name, nil
+				}
+			}
+		}
+		return "", fmt.Errorf("ping: -I %s: no interface has this address", v)
+	}
+	if _, err := net.InterfaceByName(v); err != nil {
+		return "", fmt.Errorf("ping: unknown iface: %s", v)
+	}
+	return v, nil
 }
 
 func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {

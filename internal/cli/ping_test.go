@@ -24,6 +24,10 @@ func TestPingUsageErrors(t *testing.T) {
 		{"ping", "-s", "70000", "127.0.0.1"},
 		{"ping", "-6", "127.0.0.1"},
 		{"ping"},
+		{"ping", "-c", "0", "127.0.0.1"}, // iputils refuses both
+		{"ping", "-t", "0", "127.0.0.1"},
+		{"ping", "-I", "nosuch0", "127.0.0.1"},
+		{"ping", "-I", "192.0.2.77", "127.0.0.1"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			if code, _, stderr := run(t, "", args...); code != ExitUsage || stderr == "" {
@@ -100,6 +104,21 @@ func TestPingRoutedPath(t *testing.T) {
 		code, out, _ := inSource("ping", "-6", "-c", "2", "-i", "0.01", c.Dest6().String())
 		if code != ExitOK || !strings.Contains(out, "64 bytes from fd00:201:4::2: icmp_seq=1 ttl=61 time=") {
 			t.Errorf("exit %d:\n%s", code, out)
+		}
+	})
+	t.Run("-I binds the interface", func(t *testing.T) {
+		code, out, _ := inSource("ping", "-c", "1", "-W", "1", "-I", "east", c.Dest4().String())
+		if code != ExitOK || !strings.Contains(out, "1 received") {
+			t.Errorf("-I east: exit %d:\n%s", code, out)
+		}
+		// Bound to lo, the request cannot leave for the destination.
+		code, out, _ = inSource("ping", "-c", "1", "-W", "0.5", "-I", "lo", c.Dest4().String())
+		if code != ExitFailure || !strings.Contains(out, "0 received") {
+			t.Errorf("-I lo: exit %d, want 1 (no reply):\n%s", code, out)
+		}
+		code, out, _ = inSource("ping", "-c", "1", "-W", "1", "-I", "10.201.1.1", c.Dest4().String())
+		if code != ExitOK {
+			t.Errorf("-I by address: exit %d:\n%s", code, out)
 		}
 	})
 	t.Run("tbf rate limit shows loss", func(t *testing.T) {

@@ -50,6 +50,9 @@ type PingConfig struct {
 	Size int
 	// TTL is the IPv4 TTL / IPv6 hop limit of requests; 0 is the system default.
 	TTL int
+	// Device sends and receives through this interface only (iputils'
+	// -I); empty means whichever the routing table picks.
+	Device string
 	// PMTU is ping -M.
 	PMTU PMTU
 	// Socket picks raw or datagram sockets; SocketAuto tries raw first.
@@ -196,7 +199,7 @@ func (p *Pinger) Run(ctx context.Context) (PingResult, error) {
 		if conns[fam] != nil {
 			continue
 		}
-		c, err := p.cfg.Listen(ListenConfig{V6: h.v6, Mode: p.cfg.Socket, PMTU: p.cfg.PMTU})
+		c, err := p.cfg.Listen(ListenConfig{V6: h.v6, Mode: p.cfg.Socket, PMTU: p.cfg.PMTU, Device: p.cfg.Device})
 		if err != nil {
 			for _, c := range conns {
 				if c != nil {

@@ -66,6 +66,9 @@ type ListenConfig struct {
 	V6   bool
 	Mode SocketMode
 	PMTU PMTU
+	// Device binds the socket to one network interface (SO_BINDTODEVICE,
+	// iputils' -I); empty means any.
+	Device string
 }
 
 // ErrNoPermission is returned (wrapped) when neither a raw nor a datagram

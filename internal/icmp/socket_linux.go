@@ -118,6 +118,12 @@ func listenProto(cfg ListenConfig, sotype, proto int) (*sockConn, error) {
 			return nil, fmt.Errorf("setsockopt on %s socket: %w", name, err)
 		}
 	}
+	if cfg.Device != "" {
+		if err := unix.SetsockoptString(fd, unix.SOL_SOCKET, unix.SO_BINDTODEVICE, cfg.Device); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("bind %s socket to interface %s: %w", name, cfg.Device, err)
+		}
+	}
 	f := os.NewFile(uintptr(fd), name)
 	pc, err := net.FilePacketConn(f)
 	f.Close()

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,7 +22,7 @@ type tracerouteOptions struct {
 	queries   int
 	maxHops   int
 	firstHop  int
-	wait      float64
+	wait      string
 	inFlight  int
 	protocol  string
 	icmpProbe bool
@@ -65,7 +66,7 @@ Needs raw sockets: run as root or with CAP_NET_RAW.`,
 	f.IntVarP(&o.queries, "queries", "q", 3, "probes per hop (per flow)")
 	f.IntVarP(&o.maxHops, "max-hops", "m", 30, "largest TTL / hop limit probed")
 	f.IntVarP(&o.firstHop, "first", "f", 1, "first TTL / hop limit probed")
-	f.Float64VarP(&o.wait, "wait", "w", 5, "seconds to wait for a probe's answer (less once nearby hops answered)")
+	f.StringVarP(&o.wait, "wait", "w", "5,3,10", "MAX[,HERE,NEAR] as traceroute 2.1: wait at most MAX seconds for an answer, but only HERE times the round trip of an answer from the same hop, or NEAR times that of a later hop (0 turns either off)")
 	f.IntVarP(&o.inFlight, "sim-queries", "N", 16, "probes out at the same time")
 	f.StringVarP(&o.protocol, "protocol", "P", "udp", "probe protocol: udp, icmp or tcp")
 	f.BoolVarP(&o.icmpProbe, "icmp", "I", false, "ICMP echo probes (same as -P icmp)")
@@ -94,15 +95,16 @@ func (o *tracerouteOptions) config() (icmp.TraceConfig, error) {
 	if err != nil {
 		return cfg, usageErrf("traceroute: %v", err)
 	}
-	if o.wait <= 0 || math.IsNaN(o.wait) || o.wait > 3600 {
-		return cfg, usageErrf("traceroute: bad wait %g: want more than 0 and at most 3600 seconds", o.wait)
+	wait, here, near, err := parseTraceWait(o.wait)
+	if err != nil {
+		return cfg, err
 	}
 	if o.port < 0 || o.port > 65535 {
 		return cfg, usageErrf("traceroute: port %d: out of range 1-65535", o.port)
 	}
 	cfg = icmp.TraceConfig{
 		Protocol: p, Port: o.port, FirstTTL: o.firstHop, MaxTTL: o.maxHops, Queries: o.queries,
-		Wait: seconds(o.wait), InFlight: o.inFlight, Flows: o.flows,
+		Wait: seconds(wait), WaitHere: here, WaitNear: near, InFlight: o.inFlight, Flows: o.flows,
 	}
 	// Zero means "default" to the engine; on the command line it is a mistake.
 	for _, v := range []struct {
@@ -114,6 +116,30 @@ func (o *tracerouteOptions) config() (icmp.TraceConfig, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// parseTraceWait reads -w MAX[,HERE,NEAR] (traceroute 2.1). HERE and NEAR
+// of 0 turn their shortening off, which the engine spells as negative.
+func parseTraceWait(v string) (wait, here, near float64, err error) {
+	parts := strings.Split(v, ",")
+	if len(parts) != 1 && len(parts) != 3 {
+		return 0, 0, 0, usageErrf("traceroute: -w %q: want MAX or MAX,HERE,NEAR (e.g. 5,3,10)", v)
+	}
+	vals := []float64{5, 3, 10}
+	for i, p := range parts {
+		f, perr := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if perr != nil || math.IsNaN(f) || f < 0 || f > 3600 || (i == 0 && f == 0) {
+			return 0, 0, 0, usageErrf("traceroute: bad wait %q in -w %q: want MAX above 0 and at most 3600 seconds, HERE and NEAR 0 or more", p, v)
+		}
+		vals[i] = f
+	}
+	off := func(f float64) float64 {
+		if f == 0 {
+			return -1
+		}
+		return f
+	}
+	return vals[0], off(vals[1]), off(vals[2]), nil
 }
 
 func runTraceroute(ctx context.Context, e *env, o *tracerouteOptions, host string) error {

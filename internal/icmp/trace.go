@@ -59,6 +59,9 @@ type TraceConfig struct {
 	// an answered probe at its hop, or 10× that of a later hop (never less
 	// than 100ms).
 	Wait time.Duration
+	// WaitHere and WaitNear are traceroute 2.1's -w HERE and NEAR factors:
+	// 0 means 3 and 10; a negative value turns that shortening off.
+	WaitHere, WaitNear float64
 	// InFlight is the number of probes out at once; 0 means 16.
 	InFlight int
 	// Flows is the number of flow ids traced side by side (multipath
@@ -138,6 +141,12 @@ func (c TraceConfig) withDefaults() TraceConfig {
 		if c.Protocol == TraceTCP {
 			c.Port = tcpPort
 		}
+	}
+	if c.WaitHere == 0 {
+		c.WaitHere = 3
+	}
+	if c.WaitNear == 0 {
+		c.WaitNear = 10
 	}
 	if c.Wait == 0 {
 		c.Wait = 5 * time.Second
@@ -512,11 +521,14 @@ func (t *Tracer) waitFor(probes []probeState, i int) time.Duration {
 		if j == i || !pr.done || !pr.res.Answered {
 			continue
 		}
-		f := time.Duration(3)
+		f := t.cfg.WaitHere
 		if j/t.perHop() != hop {
-			f = 10
+			f = t.cfg.WaitNear
 		}
-		if d := max(f*pr.res.RTT, minShortWait); d < w {
+		if f < 0 {
+			continue
+		}
+		if d := max(time.Duration(f*float64(pr.res.RTT)), minShortWait); d < w {
 			w = d
 		}
 		if j/t.perHop() > hop+1 {

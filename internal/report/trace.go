@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/socklab/socklab/internal/icmp/icmpresult"
@@ -19,7 +20,14 @@ func FormatHop(h icmpresult.Hop, numeric bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%2d ", h.TTL)
 	var last netip.Addr
+	multi := slices.ContainsFunc(h.Probes, func(p icmpresult.ProbeResult) bool { return p.Flow > 0 })
 	for _, p := range h.Probes {
+		if multi {
+			// --flows N: say which flow each answer (or "*") belongs to,
+			// and print the address again, since flows may differ.
+			fmt.Fprintf(&b, " f%d", p.Flow+1)
+			last = netip.Addr{}
+		}
 		if !p.Answered {
 			b.WriteString(" *")
 			continue

@@ -24,6 +24,8 @@ func TestFormatHop(t *testing.T) {
 			"12  * * *"},
 		{"star then answers from two routers", icmpresult.Hop{TTL: 3, Probes: []icmpresult.ProbeResult{{}, {Answered: true, From: a, RTT: ms(1)}, {Answered: true, From: b, RTT: ms(2)}}}, true,
 			" 3  * 10.0.2.1  1.000 ms 10.0.3.1  2.000 ms"},
+		{"flows labelled", icmpresult.Hop{TTL: 2, Probes: []icmpresult.ProbeResult{{Flow: 0, Answered: true, From: a, RTT: ms(1)}, {Flow: 1, Answered: true, From: b, RTT: ms(2)}, {Flow: 2}}}, true,
+			" 2  f1 10.0.2.1  1.000 ms f2 10.0.3.1  2.000 ms f3 *"},
 		{"unreachable with names", icmpresult.Hop{TTL: 1, Probes: []icmpresult.ProbeResult{{Answered: true, From: a, Name: "r1.lab", RTT: ms(0.5), Annotation: "!N"}}}, false,
 			" 1  r1.lab (10.0.2.1)  0.500 ms !N"},
 	}

@@ -31,6 +31,8 @@ type tracerouteOptions struct {
 	numeric   bool
 	flows     int
 	json      bool
+	paris     bool
+	udpFixed  bool
 }
 
 func newTracerouteCmd(e *env) *cobra.Command {
@@ -43,15 +45,19 @@ the address that answered and each probe's round-trip time, as traceroute 2.1
 does: "*" for no answer, !H !N !P !X for host, network, protocol or
 administratively unreachable. The trace stops at the destination.
 
-Probes are UDP to port 33434 by default, ICMP echo with -P icmp (or -I), or TCP
-SYN to -p (default 80) with -P tcp (or -T). Up to -N probes are out at once.
-Like Paris traceroute, every probe of a trace keeps the header fields routers
-hash for load balancing (addresses, protocol, ports, ICMP checksum), so one
-path is measured; --flows N traces N flows side by side and shows where their
+Probes are UDP by default, as traceroute 2.1's: to port 33434 (-p) and up, the
+port stepped once per probe. -U sends UDP to one fixed port (default 53),
+ICMP echo with -P icmp (or -I), TCP SYN to -p (default 80) with -P tcp (or
+-T). Up to -N probes are out at once. With --paris (implied by ICMP, TCP, -U
+and --flows), every probe of a trace keeps the header fields routers hash for
+load balancing (addresses, protocol, ports, ICMP checksum), as Paris
+traceroute does, so one path is measured; --flows N traces N flows side by
+side, labels each answer with its flow (f1, f2...) and shows where their
 paths split. Answers are matched through the header routers quote back.
 
 Needs raw sockets: run as root or with CAP_NET_RAW.`,
 		Example: `  socklab traceroute -n 127.0.0.1
+  socklab traceroute --paris -n 127.0.0.1       # one flow: fixed UDP port
   socklab traceroute -P icmp -q 1 10.0.0.1
   socklab traceroute -P tcp -p 443 -6 2001:db8::1
   socklab traceroute --flows 4 -n 10.0.0.1     # multipath: alternative next hops per hop`,
@@ -71,7 +77,9 @@ Needs raw sockets: run as root or with CAP_NET_RAW.`,
 	f.StringVarP(&o.protocol, "protocol", "P", "udp", "probe protocol: udp, icmp or tcp")
 	f.BoolVarP(&o.icmpProbe, "icmp", "I", false, "ICMP echo probes (same as -P icmp)")
 	f.BoolVarP(&o.tcpProbe, "tcp", "T", false, "TCP SYN probes (same as -P tcp)")
-	f.IntVarP(&o.port, "port", "p", 0, "destination port (default 33434 for udp, 80 for tcp)")
+	f.IntVarP(&o.port, "port", "p", 0, "destination port: UDP's first, stepped per probe unless --paris or -U (default 33434; 53 with -U; 80 for tcp)")
+	f.BoolVar(&o.paris, "paris", false, "UDP: keep one flow, as Paris traceroute (a fixed port; the probe number rides in the length)")
+	f.BoolVarP(&o.udpFixed, "udp", "U", false, "UDP to one fixed port (default 53), as traceroute 2.1's -U")
 	f.BoolVarP(&o.numeric, "numeric", "n", false, "do not look up hop names")
 	f.IntVar(&o.flows, "flows", 1, "flows traced side by side (multipath discovery)")
 	f.BoolVar(&o.json, "json", false, "print one JSON document instead of text")
@@ -91,6 +99,9 @@ func (o *tracerouteOptions) config() (icmp.TraceConfig, error) {
 	case o.tcpProbe:
 		proto = "tcp"
 	}
+	if o.udpFixed && (o.icmpProbe || o.tcpProbe || proto != "udp") {
+		return cfg, usageErrf("traceroute: -U is UDP; it does not go with -I, -T or -P %s", proto)
+	}
 	p, err := icmp.ParseTraceProtocol(proto)
 	if err != nil {
 		return cfg, usageErrf("traceroute: %v", err)
@@ -105,6 +116,10 @@ func (o *tracerouteOptions) config() (icmp.TraceConfig, error) {
 	cfg = icmp.TraceConfig{
 		Protocol: p, Port: o.port, FirstTTL: o.firstHop, MaxTTL: o.maxHops, Queries: o.queries,
 		Wait: seconds(wait), WaitHere: here, WaitNear: near, InFlight: o.inFlight, Flows: o.flows,
+		StepPort: p == icmp.TraceUDP && !o.paris && !o.udpFixed && o.flows == 1,
+	}
+	if o.udpFixed && o.port == 0 {
+		cfg.Port = 53
 	}
 	// Zero means "default" to the engine; on the command line it is a mistake.
 	for _, v := range []struct {

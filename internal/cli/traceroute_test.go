@@ -5,9 +5,14 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net"
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/socklab/socklab/internal/netnstest"
 )
@@ -102,6 +107,50 @@ func TestTracerouteRoutedPath(t *testing.T) {
 				if len(fields) != 8 || fields[0] != string(rune('1'+i)) || fields[1] != hop.String() || fields[3] != "ms" || fields[5] != "ms" || fields[7] != "ms" {
 					t.Errorf("hop %d: %q, want %s with three times", i+1, lines[i+1], hop)
 				}
+			}
+		})
+	}
+}
+
+// TestTraceroutePortStepping: by default each UDP probe goes to the next
+// port (traceroute 2.1); with --paris or -U all go to one. A socket held on
+// -p + 1 catches exactly the second probe when the port steps, none when
+// it does not.
+func TestTraceroutePortStepping(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: traceroute reads ICMP errors on a raw socket")
+	}
+	for _, tt := range []struct {
+		flags []string
+		want  int // datagrams the socket on port+1 receives
+	}{
+		{nil, 1},
+		{[]string{"--paris"}, 0},
+		{[]string{"-U"}, 0},
+	} {
+		t.Run(fmt.Sprint(tt.flags), func(t *testing.T) {
+			catcher, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer catcher.Close()
+			base := catcher.LocalAddr().(*net.UDPAddr).Port - 1
+			args := append([]string{"traceroute", "-n", "-q", "3", "-m", "1", "-w", "0.5", "-p", strconv.Itoa(base)}, tt.flags...)
+			code, out, stderr := run(t, "", append(args, "127.0.0.1")...)
+			if code != ExitOK && code != ExitFailure {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			got := 0
+			buf := make([]byte, 2048)
+			for {
+				_ = catcher.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+				if _, _, err := catcher.ReadFromUDP(buf); err != nil {
+					break
+				}
+				got++
+			}
+			if got != tt.want {
+				t.Fatalf("%v: the socket on port %d got %d probes, want %d\n%s", tt.flags, base+1, got, tt.want, out)
 			}
 		})
 	}

@@ -46,8 +46,14 @@ type TraceConfig struct {
 	Protocol TraceProtocol
 	// Port is the destination port: 0 means 33434 for UDP, 80 for TCP.
 	// Unlike classic traceroute it stays the same for every probe of a flow
-	// (Paris traceroute), so per-flow load balancers keep one path.
+	// (Paris traceroute), so per-flow load balancers keep one path, unless
+	// StepPort.
 	Port int
+	// StepPort makes UDP probes classic traceroute's (traceroute 2.1's
+	// default): the destination port is Port plus the probe's number and
+	// the length is fixed, so a load balancer may send each probe its own
+	// way. It needs one flow.
+	StepPort bool
 	// FirstTTL is the first hop probed; 0 means 1.
 	FirstTTL int
 	// MaxTTL is the last hop probed; 0 means 30.
@@ -177,6 +183,10 @@ func (c TraceConfig) Validate() error {
 		return errs.Invalidf("traceroute: %d flows: out of range 1-64", c.Flows)
 	case c.Port < 1 || c.Port > 65535:
 		return errs.Invalidf("traceroute: port %d: out of range 1-65535", c.Port)
+	case c.StepPort && (c.Protocol != TraceUDP || c.Flows != 1):
+		return errs.Invalidf("traceroute: stepping the port is for UDP probes of one flow")
+	case c.StepPort && c.Port+(c.MaxTTL-c.FirstTTL+1)*c.Queries-1 > 65535:
+		return errs.Invalidf("traceroute: port %d stepped once per probe goes past 65535", c.Port)
 	case (c.MaxTTL-c.FirstTTL+1)*c.Flows*c.Queries > 65535:
 		return errs.Invalidf("traceroute: more than 65535 probes (hops × flows × queries)")
 	case c.Wait < 0:

@@ -66,7 +66,11 @@ func (t *Tracer) matchICMP(pkt Packet) (answer, bool) {
 func (t *Tracer) quotedIndex(q probe.Quoted) (int, bool) {
 	switch t.cfg.Protocol {
 	case TraceUDP:
-		if q.Protocol != probe.ProtoUDP || int(q.DstPort) != t.cfg.Port {
+		k := int(q.UDPLength) - 8 - t.base
+		if t.cfg.StepPort {
+			k = int(q.DstPort) - t.cfg.Port
+		}
+		if q.Protocol != probe.ProtoUDP || (!t.cfg.StepPort && int(q.DstPort) != t.cfg.Port) {
 			return 0, false
 		}
 		s, _ := t.sender.(*udpSender)
@@ -74,7 +78,6 @@ func (t *Tracer) quotedIndex(q probe.Quoted) (int, bool) {
 			return 0, false
 		}
 		flow, ok := s.ports[q.SrcPort]
-		k := int(q.UDPLength) - 8 - t.base
 		if !ok || k < 0 || k >= (t.cfg.MaxTTL-t.cfg.FirstTTL+1)*t.cfg.Queries {
 			return 0, false
 		}

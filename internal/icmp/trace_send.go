@@ -78,6 +78,12 @@ func (s *udpSender) send(idx, ttl int) error {
 	if err != nil {
 		return fmt.Errorf("set ttl %d: %w", ttl, err)
 	}
+	if s.t.cfg.StepPort {
+		// Classic: the port names the probe; the length stays put.
+		dst := netip.AddrPortFrom(s.dst.Addr(), s.dst.Port()+uint16(s.t.seqInFlow(idx)))
+		_, err = c.WriteToUDPAddrPort(make([]byte, s.t.base), dst)
+		return err
+	}
 	payload := make([]byte, s.t.base+s.t.seqInFlow(idx))
 	_, err = c.WriteToUDPAddrPort(payload, s.dst)
 	return err

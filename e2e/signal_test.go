@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -34,6 +35,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer up.Close()
+		dialed := make(chan struct{}, 1)
 		go func() {
 			for {
 				c, err := up.Accept()
@@ -41,6 +43,10 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 					return
 				}
 				defer c.Close()
+				select {
+				case dialed <- struct{}{}:
+				default:
+				}
 			}
 		}()
 		tcp, udp := freePorts(t, 1)
@@ -48,6 +54,11 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 			"--upstream-timeout", "60s", "--grace", "60s")
 		waitTCP(t, p, tcp[0])
 		holdRequest(t, tcp[0], "GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", false)
+		select { // the proxy is inside the request once it dials upstream
+		case <-dialed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the proxy never dialled the upstream\n%s", p.stderr.String())
+		}
 		interruptTwice(t, p)
 	})
 }
@@ -81,7 +92,13 @@ func interruptTwice(t *testing.T, p *process) {
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	waitOutput(t, p, "draining 1 connection, Ctrl-C again to exit now", 10*time.Second)
+	// At least the held request; the port probe of waitTCP may still be
+	// counted too.
+	waitOutput(t, p, "connection", 10*time.Second)
+	waitOutput(t, p, ", Ctrl-C again to exit now", 10*time.Second)
+	if !regexp.MustCompile(`draining [1-9]\d* connections?, Ctrl-C again to exit now`).MatchString(p.stderr.String()) {
+		t.Fatalf("%s: no draining count:\n%s", p.name, p.stderr.String())
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func TestDeployManifestsUseRealFlags(t *testing.T) {
 		jobs++
 		for _, c := range job.Spec.Template.Spec.Containers {
 			if !strings.HasPrefix(c.Image, "socklab") {
-				t.Errorf("%s: image %q is not the one deploy/Dockerfile builds", f, c.Image)
+				t.Errorf("%s: image %q is not the one the Dockerfile builds", f, c.Image)
 			}
 			env := map[string]string{"JOB_COMPLETION_INDEX": "3"}
 			for _, e := range c.Env {

@@ -12,8 +12,7 @@ import (
 func TestEveryDurationTakesSeconds(t *testing.T) {
 	root := newRootCmd(&env{})
 	var seen int
-	var visit func(path string, fs *pflag.FlagSet)
-	visit = func(path string, fs *pflag.FlagSet) {
+	visit := func(path string, fs *pflag.FlagSet) {
 		fs.VisitAll(func(f *pflag.Flag) {
 			if f.Value.Type() != "duration" {
 				return

@@ -246,7 +246,7 @@ func TestLoadHeyHabits(t *testing.T) {
 	if code != ExitFailure || !strings.Contains(out, "    [4] ") || !strings.Contains(out, dead+": connect: connection refused") {
 		t.Fatalf("want hey's error distribution, exit %d:\n%s", code, out)
 	}
-	code, out, _ = run(t, "", "load", "--json", "-c", "2", "-n", "4", "http://"+dead+"/")
+	_, out, _ = run(t, "", "load", "--json", "-c", "2", "-n", "4", "http://"+dead+"/")
 	var doc struct {
 		ErrorMessages []struct {
 			Message string `json:"message"`

@@ -75,29 +75,9 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 	if cfg.TCP != "" {
 		return runTCP(ctx, cfg)
 	}
-	raddr, err := net.ResolveUDPAddr(cfg.Network, cfg.Target)
+	raddr, streams, err := openStreams(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("qos: resolve %s: %w", cfg.Target, err)
-	}
-	wire := 28 // IPv4 20 + UDP 8
-	if raddr.IP.To4() == nil {
-		wire = 48 // IPv6 40 + UDP 8
-	}
-	streams := make([]*stream, cfg.Streams)
-	for i := range streams {
-		c, err := net.DialUDP(cfg.Network, nil, raddr)
-		if err != nil {
-			for _, s := range streams[:i] {
-				s.conn.Close()
-			}
-			return nil, fmt.Errorf("qos: dial udp %s: %w", raddr, err)
-		}
-		ts, ovfl := tuneSocket(c)
-		streams[i] = &stream{id: i + 1, conn: c, kernTS: ts, hasOvfl: ovfl, spinOver: float64(500 * time.Microsecond),
-			report: make(chan reflReport, 1)}
-		if cfg.OneWay {
-			streams[i].flags = qoswire.FlagOneWay
-		}
+		return nil, err
 	}
 	sched := cfg.schedule()
 	lateAfter := cfg.Wait // an explicit wait is also each probe's deadline
@@ -133,7 +113,71 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 	sendWG.Wait()
 	res.SendDuration = time.Since(start)
 	res.Interrupted = ctx.Err() != nil
+	awaitStragglers(ctx, cfg, streams, res)
+	reports := requestReports(ctx, streams, res.Interrupted, cfg.OneWay)
 
+	close(repDone)
+	repWG.Wait()
+	for _, s := range streams {
+		s.conn.Close()
+	}
+	recvWG.Wait()
+	res.Elapsed = time.Since(start)
+
+	collectResults(cfg, res, streams, reports, wireOverhead(raddr))
+	res.Series = ser.points()
+	if n, ok := sched.Planned(); ok {
+		res.Planned = int64(n) * int64(len(streams))
+	}
+	res.Warnings = warnings(res)
+	if cfg.OneWay && len(reports) < len(streams) && !res.Interrupted {
+		return nil, fmt.Errorf("qos: one-way: %s sent no report of what arrived (is it socklab serve?)", res.Target)
+	}
+	cfg.Logger.Debug("qos done", "target", res.Target, "sent", res.Total.Sent, "received", res.Total.Received,
+		"wait", res.Wait, "elapsed", res.Elapsed, "interrupted", res.Interrupted)
+	emit(cfg, Event{Kind: EventEnd, Time: time.Now(), Elapsed: res.Elapsed, Result: res})
+	return res, nil
+}
+
+// openStreams resolves the target and dials one connected UDP socket per
+// stream; on a failure it closes the sockets it had opened.
+func openStreams(cfg Config) (*net.UDPAddr, []*stream, error) {
+	raddr, err := net.ResolveUDPAddr(cfg.Network, cfg.Target)
+	if err != nil {
+		return nil, nil, fmt.Errorf("qos: resolve %s: %w", cfg.Target, err)
+	}
+	streams := make([]*stream, cfg.Streams)
+	for i := range streams {
+		c, err := net.DialUDP(cfg.Network, nil, raddr)
+		if err != nil {
+			for _, s := range streams[:i] {
+				s.conn.Close()
+			}
+			return nil, nil, fmt.Errorf("qos: dial udp %s: %w", raddr, err)
+		}
+		ts, ovfl := tuneSocket(c)
+		streams[i] = &stream{id: i + 1, conn: c, kernTS: ts, hasOvfl: ovfl, spinOver: float64(500 * time.Microsecond),
+			report: make(chan reflReport, 1)}
+		if cfg.OneWay {
+			streams[i].flags = qoswire.FlagOneWay
+		}
+	}
+	return raddr, streams, nil
+}
+
+// wireOverhead is the IP and UDP header bytes each probe carries on the
+// wire to raddr.
+func wireOverhead(raddr *net.UDPAddr) int {
+	if raddr.IP.To4() == nil {
+		return 48 // IPv6 40 + UDP 8
+	}
+	return 28 // IPv4 20 + UDP 8
+}
+
+// awaitStragglers waits, once the sending has ended, for the replies still
+// in flight, sets res.Wait, closes the collectors and then listens a grace
+// period longer.
+func awaitStragglers(ctx context.Context, cfg Config, streams []*stream, res *Result) {
 	// Straggler wait: an explicit Wait, or twice the slowest reply so far
 	// (at least MinWait), recomputed as replies come in; over early when
 	// every probe is accounted for.
@@ -164,7 +208,7 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 		}
 		return true
 	}
-	sendEnd := start.Add(res.SendDuration)
+	sendEnd := res.Start.Add(res.SendDuration)
 	pollUntil(func() time.Time { return sendEnd.Add(waitFor()) }, allAnswered)
 	res.Wait = waitFor()
 	// Replies after the wait are late: listen a little longer so they are
@@ -174,16 +218,11 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 	}
 	graceEnd := time.Now().Add(min(res.Wait/2, 500*time.Millisecond))
 	pollUntil(func() time.Time { return graceEnd }, allAnswered)
-	reports := requestReports(ctx, streams, res.Interrupted, cfg.OneWay)
+}
 
-	close(repDone)
-	repWG.Wait()
-	for _, s := range streams {
-		s.conn.Close()
-	}
-	recvWG.Wait()
-	res.Elapsed = time.Since(start)
-
+// collectResults fills res.Streams, res.Total and res.RTT from the streams'
+// collectors, their senders' diagnostics and the reflector's reports.
+func collectResults(cfg Config, res *Result, streams []*stream, reports map[*stream]qoswire.Report, wire int) {
 	for _, s := range streams {
 		sr := s.col.result(s.id, res.SendDuration, wire)
 		sr.Diag.TimerMisses = s.missed
@@ -209,18 +248,6 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 		cols[i], senders[i] = s.col, s
 	}
 	res.Total, res.RTT = total(res.Streams, cols, senders)
-	res.Series = ser.points()
-	if n, ok := sched.Planned(); ok {
-		res.Planned = int64(n) * int64(len(streams))
-	}
-	res.Warnings = warnings(res)
-	if cfg.OneWay && len(reports) < len(streams) && !res.Interrupted {
-		return nil, fmt.Errorf("qos: one-way: %s sent no report of what arrived (is it socklab serve?)", res.Target)
-	}
-	cfg.Logger.Debug("qos done", "target", res.Target, "sent", res.Total.Sent, "received", res.Total.Received,
-		"wait", res.Wait, "elapsed", res.Elapsed, "interrupted", res.Interrupted)
-	emit(cfg, Event{Kind: EventEnd, Time: time.Now(), Elapsed: res.Elapsed, Result: res})
-	return res, nil
 }
 
 // seriesWidth picks the first bucket width so a planned run fills the

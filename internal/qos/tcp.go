@@ -41,43 +41,13 @@ func runTCP(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, fmt.Errorf("qos: tcp url %q: %w", cfg.TCP, err)
 	}
 	var conn atomic.Pointer[net.TCPConn]
-	dialer := &net.Dialer{Timeout: 10 * time.Second}
-	tr := &http.Transport{
-		// No proxy from the environment, no gzip: we measure the raw path.
-		// Keep-alive, so a body re-requested when the last one ran out
-		// comes on the same connection and TCP_INFO stays continuous.
-		Proxy:              nil,
-		DisableCompression: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dialer.DialContext(ctx, network, addr)
-			if tc, ok := c.(*net.TCPConn); ok {
-				conn.Store(tc)
-			}
-			return c, err
-		},
-		ResponseHeaderTimeout: 10 * time.Second,
-	}
+	tr := tcpTransport(&conn)
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr}
 
 	reqCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	get := func() (*http.Response, error) {
-		req, err := http.NewRequestWithContext(reqCtx, http.MethodGet, target, nil)
-		if err != nil {
-			return nil, fmt.Errorf("qos: tcp url %q: %w", target, err)
-		}
-		req.Header.Set("User-Agent", "socklab-qos")
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("qos: tcp GET %s: %w", target, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			return nil, fmt.Errorf("qos: tcp GET %s: %s (is it socklab serve?)", target, resp.Status)
-		}
-		return resp, nil
-	}
+	get := tcpGetter(reqCtx, client, target)
 	start := time.Now()
 	emit(cfg, Event{Kind: EventStart, Time: start, Config: &cfg})
 	resp, err := get()
@@ -110,17 +80,7 @@ func runTCP(ctx context.Context, cfg Config) (*Result, error) {
 
 	mu.Lock()
 	defer mu.Unlock()
-	tres.Bytes = total.Load()
-	tres.Requests = requests
-	if s := elapsed.Seconds(); s > 0 {
-		tres.GoodputBps = float64(tres.Bytes*8) / s
-	}
-	if ti := info.snap(); ti.ok {
-		tres.InfoKnown = true
-		tres.RTT, tres.RTTVar = ti.rtt, ti.rttvar
-		tres.Retransmits, tres.OutOfOrder = ti.retrans, ti.ooo
-		tres.MSS, tres.Cwnd = ti.mss, ti.cwnd
-	}
+	fillTCPResult(tres, total.Load(), requests, elapsed, info)
 	host := resp.Request.URL.Host
 	res := &Result{
 		Target: host, Protocol: "tcp", Start: dataStart,
@@ -135,6 +95,64 @@ func runTCP(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	emit(cfg, Event{Kind: EventEnd, Time: time.Now(), Elapsed: res.Elapsed, Result: res})
 	return res, nil
+}
+
+// tcpTransport is the HTTP transport of a TCP run; it records the
+// connection it dials in conn so TCP_INFO can be read from it.
+func tcpTransport(conn *atomic.Pointer[net.TCPConn]) *http.Transport {
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	return &http.Transport{
+		// No proxy from the environment, no gzip: we measure the raw path.
+		// Keep-alive, so a body re-requested when the last one ran out
+		// comes on the same connection and TCP_INFO stays continuous.
+		Proxy:              nil,
+		DisableCompression: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				conn.Store(tc)
+			}
+			return c, err
+		},
+		ResponseHeaderTimeout: 10 * time.Second,
+	}
+}
+
+// tcpGetter returns the request a TCP run sends (again, each time a body
+// ends early): a GET of target that must answer 200.
+func tcpGetter(ctx context.Context, client *http.Client, target string) func() (*http.Response, error) {
+	return func() (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+		if err != nil {
+			return nil, fmt.Errorf("qos: tcp url %q: %w", target, err)
+		}
+		req.Header.Set("User-Agent", "socklab-qos")
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("qos: tcp GET %s: %w", target, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			resp.Body.Close()
+			return nil, fmt.Errorf("qos: tcp GET %s: %s (is it socklab serve?)", target, resp.Status)
+		}
+		return resp, nil
+	}
+}
+
+// fillTCPResult sets the totals of a finished TCP run: bytes, bodies,
+// goodput and the last TCP_INFO snapshot.
+func fillTCPResult(tres *TCPResult, bytes int64, requests int, elapsed time.Duration, info *infoCache) {
+	tres.Bytes = bytes
+	tres.Requests = requests
+	if s := elapsed.Seconds(); s > 0 {
+		tres.GoodputBps = float64(tres.Bytes*8) / s
+	}
+	if ti := info.snap(); ti.ok {
+		tres.InfoKnown = true
+		tres.RTT, tres.RTTVar = ti.rtt, ti.rttvar
+		tres.Retransmits, tres.OutOfOrder = ti.retrans, ti.ooo
+		tres.MSS, tres.Cwnd = ti.mss, ti.cwnd
+	}
 }
 
 // drain reads resp's body, and when a body ends before ctx does (the run's

@@ -83,8 +83,7 @@ func NewChain(t testing.TB, routers int) *Chain {
 	// The pid in the name lets a later run remove what a killed run left.
 	prefix := fmt.Sprintf("sl%dr%s", os.Getpid(), hex.EncodeToString(rnd[:]))
 	c := &Chain{}
-	n := routers + 2
-	for i := range n {
+	for i := range routers + 2 {
 		name := fmt.Sprintf("%s-%d", prefix, i)
 		if err := ip("netns", "add", name); err != nil {
 			t.Fatalf("netns: %v", err)
@@ -92,6 +91,18 @@ func NewChain(t testing.TB, routers int) *Chain {
 		t.Cleanup(func() { _ = ip("netns", "del", name) })
 		c.Nodes = append(c.Nodes, name)
 	}
+	for _, phase := range []func() error{c.tuneNodes, c.linkNodes, c.pinNeighbours, c.addRoutes} {
+		if err := phase(); err != nil {
+			t.Fatalf("netns: %v", err)
+		}
+	}
+	return c
+}
+
+// tuneNodes sets every namespace's sysctls (forwarding on the routers) and
+// brings its loopback up.
+func (c *Chain) tuneNodes() error {
+	n := len(c.Nodes)
 	for i, name := range c.Nodes {
 		router := i > 0 && i < n-1
 		// No ICMP rate limits, per destination or per namespace (fast
@@ -105,13 +116,20 @@ func NewChain(t testing.TB, routers int) *Chain {
 			sysctls = append(sysctls, "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
 		}
 		if err := c.Exec(name, append([]string{"sysctl", "-q", "-w"}, sysctls...)...); err != nil {
-			t.Fatalf("netns: %v", err)
+			return err
 		}
 		if err := ip("-n", name, "link", "set", "lo", "up"); err != nil {
-			t.Fatalf("netns: %v", err)
+			return err
 		}
 	}
-	for link := 1; link < n; link++ {
+	return nil
+}
+
+// linkNodes joins each pair of neighbours with a veth pair ("east" on the
+// west node, "west" on the east node), addresses both ends and records the
+// hops and the source's addresses.
+func (c *Chain) linkNodes() error {
+	for link := 1; link < len(c.Nodes); link++ {
 		west, east := c.Nodes[link-1], c.Nodes[link]
 		cmds := [][]string{
 			{"-n", west, "link", "add", "east", "type", "veth", "peer", "name", "west", "netns", east},
@@ -124,24 +142,31 @@ func NewChain(t testing.TB, routers int) *Chain {
 		}
 		for _, args := range cmds {
 			if err := ip(args...); err != nil {
-				t.Fatalf("netns: %v", err)
+				return err
 			}
 		}
 		c.Hops4 = append(c.Hops4, netip.MustParseAddr(fmt.Sprintf("10.201.%d.2", link)))
 		c.Hops6 = append(c.Hops6, netip.MustParseAddr(fmt.Sprintf("fd00:201:%d::2", link)))
 	}
-	// Static neighbour entries: no ARP or neighbour discovery on the first
-	// packet (IPv6's first exchange over a fresh veth otherwise takes a
-	// second), so timings are the path's own from the first probe.
-	for link := 1; link < n; link++ {
+	c.Source4 = netip.MustParseAddr("10.201.1.1")
+	c.Source6 = netip.MustParseAddr("fd00:201:1::1")
+	return nil
+}
+
+// pinNeighbours adds static neighbour entries on every link: no ARP or
+// neighbour discovery on the first packet (IPv6's first exchange over a
+// fresh veth otherwise takes a second), so timings are the path's own from
+// the first probe.
+func (c *Chain) pinNeighbours() error {
+	for link := 1; link < len(c.Nodes); link++ {
 		west, east := c.Nodes[link-1], c.Nodes[link]
 		westMAC, err := mac(west, "east")
 		if err != nil {
-			t.Fatalf("netns: %v", err)
+			return err
 		}
 		eastMAC, err := mac(east, "west")
 		if err != nil {
-			t.Fatalf("netns: %v", err)
+			return err
 		}
 		for _, args := range [][]string{
 			{"-n", west, "neigh", "replace", fmt.Sprintf("10.201.%d.2", link), "lladdr", eastMAC, "dev", "east", "nud", "permanent"},
@@ -150,13 +175,17 @@ func NewChain(t testing.TB, routers int) *Chain {
 			{"-n", east, "neigh", "replace", fmt.Sprintf("fd00:201:%d::1", link), "lladdr", westMAC, "dev", "west", "nud", "permanent"},
 		} {
 			if err := ip(args...); err != nil {
-				t.Fatalf("netns: %v", err)
+				return err
 			}
 		}
 	}
-	c.Source4 = netip.MustParseAddr("10.201.1.1")
-	c.Source6 = netip.MustParseAddr("fd00:201:1::1")
-	// Routes: ends get defaults; routers get one route per link they are not on.
+	return nil
+}
+
+// addRoutes gives the ends default routes and each router one route per
+// link it is not on.
+func (c *Chain) addRoutes() error {
+	n := len(c.Nodes)
 	routes := [][]string{
 		{"-n", c.Nodes[0], "route", "add", "default", "via", "10.201.1.2"},
 		{"-n", c.Nodes[0], "-6", "route", "add", "default", "via", "fd00:201:1::2"},
@@ -181,10 +210,10 @@ func NewChain(t testing.TB, routers int) *Chain {
 	}
 	for _, args := range routes {
 		if err := ip(args...); err != nil {
-			t.Fatalf("netns: %v", err)
+			return err
 		}
 	}
-	return c
+	return nil
 }
 
 var staleName = regexp.MustCompile(`^sl(\d+)r[0-9a-f]{6}-\d+$`)

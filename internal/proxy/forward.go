@@ -86,55 +86,13 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 	defer f.release()
 	ctx := r.Context()
 	out := p.outgoing(ctx, r, t)
-	clientConditional := false
-	switch {
-	case f.stored != nil:
-		for _, k := range conditionalFields {
-			out.Header.Del(k)
-		}
-		for k, v := range httpcache.ConditionalHeader(f.stored.Header) {
-			out.Header[k] = v
-		}
-	case f.complete != "":
-		// Ask only for what the stored part lacks (RFC 9111 §3.4); If-Range
-		// makes a changed representation come back whole.
-		for _, k := range conditionalFields {
-			out.Header.Del(k)
-		}
-		out.Header.Set("Range", f.complete)
-		out.Header.Set("If-Range", f.ifRange)
-	case f.primary != "" && !f.noStore && r.Method == http.MethodGet:
-		// Fill the cache with a full response and answer the client's
-		// own conditional from it (RFC 9111 §4.3.2).
-		for _, k := range conditionalFields {
-			if _, ok := out.Header[k]; ok {
-				clientConditional = true
-				out.Header.Del(k)
-			}
-		}
-	}
+	clientConditional := setConditionals(out, r, &f)
 	out = out.WithContext(httptrace.WithClientTrace(out.Context(), p.interimTrace(w, r)))
 	reqTime := p.now()
 	resp, err := p.transportFor(t).RoundTrip(out)
 	respTime := p.now()
 	if err != nil {
-		if ctx.Err() != nil {
-			p.clientGone(w)
-		}
-		if f.stored != nil && httpcache.StaleIfError(p.request(r), f.stored.response(p.targets), respTime) {
-			p.counters.upstreamErrors.Add(1)
-			p.serveStale(w, r, f.stored, 0, "stale-if-error")
-			return
-		}
-		if f.stored != nil && p.mustRevalidate(f.stored) {
-			// §5.2.2.2: a stale must-revalidate response that cannot be
-			// validated is a 504, whatever the transport said.
-			_, cause := p.classify(err)
-			p.counters.upstreamErrors.Add(1)
-			p.plainError(w, http.StatusGatewayTimeout, fmt.Sprintf("upstream %s: %s; the stored response must be revalidated", t.name, cause))
-			return
-		}
-		p.upstreamError(w, r, t, err)
+		p.roundTripFailed(w, r, t, &f, err, respTime)
 		return
 	}
 	defer resp.Body.Close()
@@ -166,6 +124,63 @@ func (p *Proxy) forward(w *respWriter, r *http.Request, t *target, f fetch) {
 		}
 	}
 	p.relay(w, r, t, f, resp, reqTime, respTime, clientConditional)
+}
+
+// setConditionals sets the validators of the upstream request out as f
+// says: the stored entry's, a Range for the part a stored 206 lacks, or none
+// when the cache fills itself. It reports whether it took the client's own
+// conditional away, to be answered from the full response.
+func setConditionals(out, r *http.Request, f *fetch) (clientConditional bool) {
+	switch {
+	case f.stored != nil:
+		for _, k := range conditionalFields {
+			out.Header.Del(k)
+		}
+		for k, v := range httpcache.ConditionalHeader(f.stored.Header) {
+			out.Header[k] = v
+		}
+	case f.complete != "":
+		// Ask only for what the stored part lacks (RFC 9111 §3.4); If-Range
+		// makes a changed representation come back whole.
+		for _, k := range conditionalFields {
+			out.Header.Del(k)
+		}
+		out.Header.Set("Range", f.complete)
+		out.Header.Set("If-Range", f.ifRange)
+	case f.primary != "" && !f.noStore && r.Method == http.MethodGet:
+		// Fill the cache with a full response and answer the client's
+		// own conditional from it (RFC 9111 §4.3.2).
+		for _, k := range conditionalFields {
+			if _, ok := out.Header[k]; ok {
+				clientConditional = true
+				out.Header.Del(k)
+			}
+		}
+	}
+	return clientConditional
+}
+
+// roundTripFailed answers a request whose upstream exchange failed: from a
+// stale entry when stale-if-error allows, a 504 when the entry must be
+// revalidated, else the upstream error.
+func (p *Proxy) roundTripFailed(w *respWriter, r *http.Request, t *target, f *fetch, err error, respTime time.Time) {
+	if r.Context().Err() != nil {
+		p.clientGone(w)
+	}
+	if f.stored != nil && httpcache.StaleIfError(p.request(r), f.stored.response(p.targets), respTime) {
+		p.counters.upstreamErrors.Add(1)
+		p.serveStale(w, r, f.stored, 0, "stale-if-error")
+		return
+	}
+	if f.stored != nil && p.mustRevalidate(f.stored) {
+		// §5.2.2.2: a stale must-revalidate response that cannot be
+		// validated is a 504, whatever the transport said.
+		_, cause := p.classify(err)
+		p.counters.upstreamErrors.Add(1)
+		p.plainError(w, http.StatusGatewayTimeout, fmt.Sprintf("upstream %s: %s; the stored response must be revalidated", t.name, cause))
+		return
+	}
+	p.upstreamError(w, r, t, err)
 }
 
 // interimTrace relays the upstream's 1xx responses (103 Early Hints, 102
@@ -211,6 +226,39 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 		// received the response at; a present Date is never rewritten.
 		h.Set("Date", httpcache.FormatHTTPDate(respTime))
 	}
+	store, detail := p.storable(r, t, &f, resp, h)
+	if !store {
+		f.release() // waiters need not wait for a body they will not get
+	}
+	if p.cache != nil {
+		p.invalidateAfter(ctx, r, t, &f, resp.StatusCode, h, reqTime, respTime)
+	}
+	e := &Entry{Status: resp.StatusCode, Header: http.Header(httpcache.StorageHeader(h, p.targets)), RequestTime: reqTime, ResponseTime: respTime}
+	age := e.response(p.targets).Age(respTime)
+	cs := httpcache.CacheStatus{Cache: p.name, Fwd: f.fwd, FwdStatus: resp.StatusCode, Stored: store, Detail: detail}
+	if store {
+		lifetime, _ := e.response(p.targets).Lifetime()
+		cs.TTL, cs.HasTTL = lifetime-age, true
+	}
+	dst := p.writeMissHeader(w, r, &f, resp, h, age, cs, clientConditional)
+	var body []byte
+	if store && resp.ContentLength > 0 {
+		body = make([]byte, 0, resp.ContentLength)
+	}
+	wanted := store
+	body, store, err := p.copyBody(dst, w, resp.Body, body, store, resp.ContentLength < 0)
+	if err != nil {
+		p.abortBody(ctx, w, t, &f, cs, err)
+	}
+	if wanted && !store {
+		cs.Detail = "too-large"
+	}
+	p.storeMiss(ctx, w, r, t, &f, e, body, store, cs)
+}
+
+// storable says whether a miss's response may be stored, and when not, the
+// Cache-Status detail that says why.
+func (p *Proxy) storable(r *http.Request, t *target, f *fetch, resp *http.Response, h http.Header) (bool, string) {
 	store := f.primary != "" && p.cache != nil && (r.Method == http.MethodGet || r.Method == http.MethodPost) && !f.noStore
 	detail := ""
 	if f.noStore {
@@ -227,26 +275,24 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 	if store && len(f.codings) > 0 {
 		store, detail = false, "transfer-coding" // a coded body is not the content
 	}
-	if !store {
-		f.release() // waiters need not wait for a body they will not get
+	return store, detail
+}
+
+// invalidateAfter applies what a response does to other stored entries.
+func (p *Proxy) invalidateAfter(ctx context.Context, r *http.Request, t *target, f *fetch, status int, h http.Header, reqTime, respTime time.Time) {
+	// §4.4: an unsafe method's non-error response invalidates the
+	// target and same-origin Location / Content-Location.
+	for _, u := range httpcache.Invalidates(r.Method, status, t.keyURI, h) {
+		_, _ = p.cache.invalidate(ctx, t.key(http.MethodGet, u))
 	}
-	if p.cache != nil {
-		// §4.4: an unsafe method's non-error response invalidates the
-		// target and same-origin Location / Content-Location.
-		for _, u := range httpcache.Invalidates(r.Method, resp.StatusCode, t.keyURI, h) {
-			_, _ = p.cache.invalidate(ctx, t.key(http.MethodGet, u))
-		}
-		if f.headOf != nil && resp.StatusCode == http.StatusOK {
-			p.headUpdate(ctx, f, h, reqTime, respTime)
-		}
+	if f.headOf != nil && status == http.StatusOK {
+		p.headUpdate(ctx, *f, h, reqTime, respTime)
 	}
-	e := &Entry{Status: resp.StatusCode, Header: http.Header(httpcache.StorageHeader(h, p.targets)), RequestTime: reqTime, ResponseTime: respTime}
-	age := e.response(p.targets).Age(respTime)
-	cs := httpcache.CacheStatus{Cache: p.name, Fwd: f.fwd, FwdStatus: resp.StatusCode, Stored: store, Detail: detail}
-	if store {
-		lifetime, _ := e.response(p.targets).Lifetime()
-		cs.TTL, cs.HasTTL = lifetime-age, true
-	}
+}
+
+// writeMissHeader sends the response header of a miss (a 304 when the
+// client's own conditional matches) and returns where its body goes.
+func (p *Proxy) writeMissHeader(w *respWriter, r *http.Request, f *fetch, resp *http.Response, h http.Header, age time.Duration, cs httpcache.CacheStatus, clientConditional bool) io.Writer {
 	out := w.Header()
 	for k, v := range h {
 		out[k] = v
@@ -263,45 +309,43 @@ func (p *Proxy) relay(w *respWriter, r *http.Request, t *target, f fetch, resp *
 	// be cut off, but then the client gets a broken message, never a
 	// complete one marked stored). The access log gets the final verdict.
 	sent := cs
-	sent.Stored = store && resp.ContentLength >= 0
+	sent.Stored = cs.Stored && resp.ContentLength >= 0
 	p.mark(out, age, sent, "MISS")
 	p.counters.misses.Add(1)
 
-	var dst io.Writer = w
 	if clientConditional && resp.StatusCode == http.StatusOK && httpcache.NotModified(r.Header, h) {
 		out.Del("Content-Length")
 		w.WriteHeader(http.StatusNotModified)
-		dst = io.Discard
-	} else {
-		w.WriteHeader(resp.StatusCode)
+		return io.Discard
 	}
-	var body []byte
-	if store && resp.ContentLength > 0 {
-		body = make([]byte, 0, resp.ContentLength)
-	}
-	wanted := store
-	body, store, err := p.copyBody(dst, w, resp.Body, body, store, resp.ContentLength < 0)
-	if err != nil {
-		var we *clientWriteError
-		if errors.As(err, &we) || ctx.Err() != nil {
-			// The client left; an incomplete body is never stored.
-			f.release()
-			p.clientGone(w)
-		}
-		// The upstream died mid-body. Close the client connection
-		// without completing the message, so the client sees an error
-		// rather than a truncated body it could take as whole.
-		p.counters.upstreamErrors.Add(1)
-		p.log.Warn("upstream body incomplete", "upstream", t.name, "url", t.keyURI, "err", err)
-		cs.Stored, cs.HasTTL, cs.Detail = false, false, "incomplete"
-		w.cs = cs.String()
+	w.WriteHeader(resp.StatusCode)
+	return w
+}
+
+// abortBody ends a response whose body could not be relayed whole; it
+// does not return.
+func (p *Proxy) abortBody(ctx context.Context, w *respWriter, t *target, f *fetch, cs httpcache.CacheStatus, err error) {
+	var we *clientWriteError
+	if errors.As(err, &we) || ctx.Err() != nil {
+		// The client left; an incomplete body is never stored.
 		f.release()
-		_ = http.NewResponseController(w).Flush() // what arrived, then the cut
-		panic(http.ErrAbortHandler)
+		p.clientGone(w)
 	}
-	if wanted && !store {
-		cs.Detail = "too-large"
-	}
+	// The upstream died mid-body. Close the client connection
+	// without completing the message, so the client sees an error
+	// rather than a truncated body it could take as whole.
+	p.counters.upstreamErrors.Add(1)
+	p.log.Warn("upstream body incomplete", "upstream", t.name, "url", t.keyURI, "err", err)
+	cs.Stored, cs.HasTTL, cs.Detail = false, false, "incomplete"
+	w.cs = cs.String()
+	f.release()
+	_ = http.NewResponseController(w).Flush() // what arrived, then the cut
+	panic(http.ErrAbortHandler)
+}
+
+// storeMiss stores a relayed miss when it may be, and records the final
+// Cache-Status for the access log.
+func (p *Proxy) storeMiss(ctx context.Context, w *respWriter, r *http.Request, t *target, f *fetch, e *Entry, body []byte, store bool, cs httpcache.CacheStatus) {
 	if store {
 		e.Body = body
 		e.StoreUntil = p.storeUntil(e)

@@ -263,62 +263,81 @@ func (a *Analyzer) flowReport(f *flow) FlowReport {
 	// millisecond, so the figure matches the chart's largest bucket.
 	fr.PeakBps = float64(f.interval.peak) * 8 / (float64(interval) / 1e9)
 	if s := f.udp; s != nil {
-		for _, q := range s.sessions {
-			fr.QoS = append(fr.QoS, qosReport(q, a.tot.first))
-		}
-		if s.plain[0]+s.plain[1] > 0 {
-			fr.UDP = &UDPReport{
-				Datagrams:   s.plain[0] + s.plain[1],
-				Probes:      s.probes,
-				JitterFwdMs: ms(s.jitter[0].j.Value()),
-				JitterRevMs: ms(s.jitter[1].j.Value()),
-				EchoRTT:     s.rtt.report(),
-			}
-		}
+		fr.QoS, fr.UDP = udpReports(s, a.tot.first)
 	}
 	if s := f.tcp; s != nil {
-		tr := &TCPReport{
-			RTT:             s.rtt.report(),
-			PayloadFwd:      s.dir[0].payload,
-			PayloadRev:      s.dir[1].payload,
-			Retransmissions: s.retrans,
-			OutOfOrder:      s.outOfOrder,
-			ZeroWindows:     s.zeroWindows,
-			Resets:          s.resets,
-		}
-		if dur > 0 {
-			tr.GoodputFwdBps = float64(tr.PayloadFwd) * 8 / (float64(dur) / 1e9)
-			tr.GoodputRevBps = float64(tr.PayloadRev) * 8 / (float64(dur) / 1e9)
-		}
-		if s.handshakeRTT > 0 {
-			v := ms(float64(s.handshakeRTT))
-			tr.HandshakeRTTMs = &v
-		}
-		fr.TCP = tr
-		if h := s.http; h != nil {
-			hr := &HTTPReport{Requests: h.requests, Responses: h.responses, Methods: h.methods,
-				Statuses: map[string]int64{}, Samples: h.samples}
-			for code, n := range h.statuses {
-				hr.Statuses[fmt.Sprint(code)] = n
-			}
-			fr.HTTP = hr
-		}
+		fr.TCP, fr.HTTP = tcpReports(s, dur)
 	}
 	if s := f.icmp; s != nil {
-		ir := &ICMPReport{
-			Identifier: int(f.key.loPort),
-			Requests:   s.requests,
-			Replies:    s.replies,
-			Lost:       max(s.requests-s.replies, 0),
-			LossPct:    stats.LossPct(s.requests, s.replies),
-			Unmatched:  s.unmatched,
-			Duplicates: s.duplicates,
-			Other:      s.other,
-			RTT:        s.rtt.report(),
-		}
-		fr.ICMP = ir
+		fr.ICMP = icmpReport(s, f.key.loPort)
 	}
 	return fr
+}
+
+// udpReports is a UDP flow's QoS sessions and, when it carried datagrams
+// that were not probes, its plain-UDP figures.
+func udpReports(s *udpState, base int64) ([]QoSReport, *UDPReport) {
+	var qs []QoSReport
+	for _, q := range s.sessions {
+		qs = append(qs, qosReport(q, base))
+	}
+	if s.plain[0]+s.plain[1] == 0 {
+		return qs, nil
+	}
+	return qs, &UDPReport{
+		Datagrams:   s.plain[0] + s.plain[1],
+		Probes:      s.probes,
+		JitterFwdMs: ms(s.jitter[0].j.Value()),
+		JitterRevMs: ms(s.jitter[1].j.Value()),
+		EchoRTT:     s.rtt.report(),
+	}
+}
+
+// tcpReports is a TCP flow's figures over dur nanoseconds and, when it
+// carried HTTP/1.x, the HTTP exchange's.
+func tcpReports(s *tcpState, dur int64) (*TCPReport, *HTTPReport) {
+	tr := &TCPReport{
+		RTT:             s.rtt.report(),
+		PayloadFwd:      s.dir[0].payload,
+		PayloadRev:      s.dir[1].payload,
+		Retransmissions: s.retrans,
+		OutOfOrder:      s.outOfOrder,
+		ZeroWindows:     s.zeroWindows,
+		Resets:          s.resets,
+	}
+	if dur > 0 {
+		tr.GoodputFwdBps = float64(tr.PayloadFwd) * 8 / (float64(dur) / 1e9)
+		tr.GoodputRevBps = float64(tr.PayloadRev) * 8 / (float64(dur) / 1e9)
+	}
+	if s.handshakeRTT > 0 {
+		v := ms(float64(s.handshakeRTT))
+		tr.HandshakeRTTMs = &v
+	}
+	h := s.http
+	if h == nil {
+		return tr, nil
+	}
+	hr := &HTTPReport{Requests: h.requests, Responses: h.responses, Methods: h.methods,
+		Statuses: map[string]int64{}, Samples: h.samples}
+	for code, n := range h.statuses {
+		hr.Statuses[fmt.Sprint(code)] = n
+	}
+	return tr, hr
+}
+
+// icmpReport is an ICMP echo flow's figures; id is its echo identifier.
+func icmpReport(s *icmpState, id uint16) *ICMPReport {
+	return &ICMPReport{
+		Identifier: int(id),
+		Requests:   s.requests,
+		Replies:    s.replies,
+		Lost:       max(s.requests-s.replies, 0),
+		LossPct:    stats.LossPct(s.requests, s.replies),
+		Unmatched:  s.unmatched,
+		Duplicates: s.duplicates,
+		Other:      s.other,
+		RTT:        s.rtt.report(),
+	}
 }
 
 func qosReport(q *qosSession, base int64) QoSReport {

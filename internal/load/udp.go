@@ -69,14 +69,32 @@ func (l *Load) runUDP(ctx context.Context, stop <-chan struct{}, c *clientStats,
 		rx.loop(conn)
 	}()
 
-	buf := make([]byte, l.cfg.Size)
 	timer := newStoppedTimer()
 	defer timer.Stop()
+	l.sendProbes(ctx, stop, c, start, conn, rx, timer)
+	// Open loop: give the replies still in flight up to Timeout to come
+	// back. (Closed loop already waited for each one.)
+	if l.sched.open() && rx.received.Load() < c.udp.Sent {
+		awaitInFlight(ctx, rx, c.udp.Sent, timer, l.cfg.Timeout)
+	}
+	var capped int64
+	if rx.received.Load() > 0 && ctx.Err() == nil {
+		capped = askReport(conn, rx, timer)
+	}
+	conn.Close()
+	<-rxDone
+	l.tallyUDP(c, rx, capped)
+}
+
+// sendProbes sends this client's probes on the schedule until it stops; in
+// closed loop each waits for its reply.
+func (l *Load) sendProbes(ctx context.Context, stop <-chan struct{}, c *clientStats, start time.Time, conn net.Conn, rx *udpReceiver, timer *time.Timer) {
+	buf := make([]byte, l.cfg.Size)
 	var seq uint64
 	for {
 		t0, ok := l.nextDue(stop, start, timer)
 		if !ok {
-			break
+			return
 		}
 		h := qoswire.Header{Session: rx.session, Seq: seq, SendMono: monoNs(t0), SendWall: time.Now().UnixNano()}
 		_ = h.Marshal(buf) // buf is at least HeaderLen (checked in New)
@@ -93,28 +111,26 @@ func (l *Load) runUDP(ctx context.Context, stop <-chan struct{}, c *clientStats,
 			l.awaitReply(ctx, rx, seq-1, timer)
 		}
 	}
-	// Open loop: give the replies still in flight up to Timeout to come
-	// back. (Closed loop already waited for each one.)
-	if l.sched.open() && rx.received.Load() < c.udp.Sent {
-		timer.Reset(l.cfg.Timeout)
-	drain:
-		for rx.received.Load() < c.udp.Sent {
-			select {
-			case <-rx.replies:
-			case <-timer.C:
-				break drain
-			case <-ctx.Done():
-				break drain
-			}
+}
+
+// awaitInFlight waits until sent replies have arrived, timeout has passed
+// or ctx ends.
+func awaitInFlight(ctx context.Context, rx *udpReceiver, sent int64, timer *time.Timer, timeout time.Duration) {
+	timer.Reset(timeout)
+	for rx.received.Load() < sent {
+		select {
+		case <-rx.replies:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
 		}
 	}
-	var capped int64
-	if rx.received.Load() > 0 && ctx.Err() == nil {
-		capped = askReport(conn, rx, timer)
-	}
-	conn.Close()
-	<-rxDone
+}
 
+// tallyUDP fills the client's figures from what its receiver counted; capped
+// is what the reflector's rate cap says it dropped.
+func (l *Load) tallyUDP(c *clientStats, rx *udpReceiver, capped int64) {
 	got := rx.received.Load()
 	c.successes = got
 	c.bytes = rx.bytes

@@ -70,101 +70,136 @@ const (
 	tcpHdr  = ethIP + 20
 )
 
+// capWriter writes frames 10 µs apart and counts the file's bytes.
+type capWriter struct {
+	w       *pcapgo.Writer
+	ts      time.Time
+	written int64
+}
+
+func (c *capWriter) put(frame []byte) error {
+	c.ts = c.ts.Add(10 * time.Microsecond)
+	c.written += int64(16 + len(frame))
+	return c.w.WritePacket(gopacket.CaptureInfo{Timestamp: c.ts, CaptureLength: len(frame), Length: len(frame)}, frame)
+}
+
+const (
+	sessions = 4 // QoS sessions
+	bulk     = 8 // bulk TCP transfers
+)
+
+// traffic is the frames of every flow, built once and patched in place,
+// and the sequence numbers each flow has reached.
+type traffic struct {
+	req, rep         [sessions][]byte
+	qseq             [sessions]uint64
+	data, ack        [bulk][]byte
+	tseq             [bulk]uint32
+	echoReq, echoRep []byte
+	small            []byte
+}
+
+func newTraffic() *traffic {
+	m := &traffic{}
+	for i := range sessions {
+		m.req[i] = template("127.0.0.1", "127.0.0.1", uint16(40000+i), 9000, layers.IPProtocolUDP, 256, "")
+		m.rep[i] = template("127.0.0.1", "127.0.0.1", 9000, uint16(40000+i), layers.IPProtocolUDP, 256, "")
+	}
+	for i := range bulk {
+		m.data[i] = template("10.0.0.1", "10.0.0.2", uint16(50000+i), 8000, layers.IPProtocolTCP, 1448, "PA")
+		m.ack[i] = template("10.0.0.2", "10.0.0.1", 8000, uint16(50000+i), layers.IPProtocolTCP, 0, "A")
+	}
+	m.echoReq = template("10.0.0.1", "10.0.0.3", 8, 99, layers.IPProtocolICMPv4, 56, "")
+	m.echoRep = template("10.0.0.3", "10.0.0.1", 0, 99, layers.IPProtocolICMPv4, 56, "")
+	m.small = template("10.0.1.1", "10.0.0.53", 1, 53, layers.IPProtocolUDP, 40, "")
+	return m
+}
+
 func generate(path string, size int64) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
-	w := pcapgo.NewWriterNanos(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+	c := &capWriter{w: pcapgo.NewWriterNanos(bw), ts: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), written: 24}
+	if err := c.w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
 		return err
 	}
-	var written int64 = 24
-	ts := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	put := func(frame []byte) error {
-		ts = ts.Add(10 * time.Microsecond)
-		written += int64(16 + len(frame))
-		return w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(frame), Length: len(frame)}, frame)
-	}
-
-	const sessions = 4
-	var req, rep [sessions][]byte
-	var qseq [sessions]uint64
-	for i := range sessions {
-		req[i] = template("127.0.0.1", "127.0.0.1", uint16(40000+i), 9000, layers.IPProtocolUDP, 256, "")
-		rep[i] = template("127.0.0.1", "127.0.0.1", 9000, uint16(40000+i), layers.IPProtocolUDP, 256, "")
-	}
-	const bulk = 8
-	var data, ack [bulk][]byte
-	var tseq [bulk]uint32
-	for i := range bulk {
-		data[i] = template("10.0.0.1", "10.0.0.2", uint16(50000+i), 8000, layers.IPProtocolTCP, 1448, "PA")
-		ack[i] = template("10.0.0.2", "10.0.0.1", 8000, uint16(50000+i), layers.IPProtocolTCP, 0, "A")
-	}
-	echoReq := template("10.0.0.1", "10.0.0.3", 8, 99, layers.IPProtocolICMPv4, 56, "")
-	echoRep := template("10.0.0.3", "10.0.0.1", 0, 99, layers.IPProtocolICMPv4, 56, "")
-	small := template("10.0.1.1", "10.0.0.53", 1, 53, layers.IPProtocolUDP, 40, "")
-
-	var h qoswire.Header
-	for round := uint64(0); written < size; round++ {
-		// Two QoS probes and their replies; one reply in 200 is lost, one in
-		// 500 arrives after the next one.
-		for k := range 2 {
-			s := int(round*2+uint64(k)) % sessions
-			seq := qseq[s]
-			qseq[s]++
-			h = qoswire.Header{Session: uint64(s + 1), Seq: seq, SendWall: ts.UnixNano(), SendMono: ts.UnixNano()}
-			_ = h.Marshal(req[s][udpData:])
-			if err := put(req[s]); err != nil {
-				return err
-			}
-			if seq%200 == 7 {
-				continue
-			}
-			h.Flags = qoswire.FlagReply
-			h.ReflRecv, h.ReflSend, h.ReflCount = ts.UnixNano(), ts.UnixNano()+2000, seq+1
-			_ = h.Marshal(rep[s][udpData:])
-			if err := put(rep[s]); err != nil {
-				return err
-			}
-		}
-		// Four bulk TCP segments, one ACK per two.
-		for k := range 4 {
-			b := int(round) % bulk
-			binary.BigEndian.PutUint32(data[b][tcpHdr+4:], tseq[b])
-			tseq[b] += 1448
-			if err := put(data[b]); err != nil {
-				return err
-			}
-			if k%2 == 1 {
-				binary.BigEndian.PutUint32(ack[b][tcpHdr+8:], tseq[b])
-				if err := put(ack[b]); err != nil {
-					return err
-				}
-			}
-		}
-		if round%100 == 0 {
-			binary.BigEndian.PutUint16(echoReq[ethIP+20+6:], uint16(round/100))
-			binary.BigEndian.PutUint16(echoRep[ethIP+20+6:], uint16(round/100))
-			if err := put(echoReq); err != nil {
-				return err
-			}
-			if err := put(echoRep); err != nil {
-				return err
-			}
-		}
-		if round%1000 == 0 {
-			// A new short flow: source address and port from the round number.
-			binary.BigEndian.PutUint16(small[ethIP+14:], uint16(round/1000))
-			binary.BigEndian.PutUint16(small[ethIP+20:], uint16(1024+round/1000%60000))
-			if err := put(small); err != nil {
-				return err
-			}
+	m := newTraffic()
+	for round := uint64(0); c.written < size; round++ {
+		if err := m.round(c, round); err != nil {
+			return err
 		}
 	}
 	if err := bw.Flush(); err != nil {
 		return err
 	}
 	return f.Close()
+}
+
+// round writes one round of the mix: two QoS probes with their replies, four
+// bulk TCP segments, and now and then an echo pair or a new short flow.
+func (m *traffic) round(c *capWriter, round uint64) error {
+	if err := m.probes(c, round); err != nil {
+		return err
+	}
+	// Four bulk TCP segments, one ACK per two.
+	for k := range 4 {
+		b := int(round) % bulk
+		binary.BigEndian.PutUint32(m.data[b][tcpHdr+4:], m.tseq[b])
+		m.tseq[b] += 1448
+		if err := c.put(m.data[b]); err != nil {
+			return err
+		}
+		if k%2 == 1 {
+			binary.BigEndian.PutUint32(m.ack[b][tcpHdr+8:], m.tseq[b])
+			if err := c.put(m.ack[b]); err != nil {
+				return err
+			}
+		}
+	}
+	if round%100 == 0 {
+		binary.BigEndian.PutUint16(m.echoReq[ethIP+20+6:], uint16(round/100))
+		binary.BigEndian.PutUint16(m.echoRep[ethIP+20+6:], uint16(round/100))
+		if err := c.put(m.echoReq); err != nil {
+			return err
+		}
+		if err := c.put(m.echoRep); err != nil {
+			return err
+		}
+	}
+	if round%1000 == 0 {
+		// A new short flow: source address and port from the round number.
+		binary.BigEndian.PutUint16(m.small[ethIP+14:], uint16(round/1000))
+		binary.BigEndian.PutUint16(m.small[ethIP+20:], uint16(1024+round/1000%60000))
+		if err := c.put(m.small); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// probes writes two QoS probes and their replies; one reply in 200 is lost,
+// one in 500 arrives after the next one.
+func (m *traffic) probes(c *capWriter, round uint64) error {
+	for k := range 2 {
+		s := int(round*2+uint64(k)) % sessions
+		seq := m.qseq[s]
+		m.qseq[s]++
+		h := qoswire.Header{Session: uint64(s + 1), Seq: seq, SendWall: c.ts.UnixNano(), SendMono: c.ts.UnixNano()}
+		_ = h.Marshal(m.req[s][udpData:])
+		if err := c.put(m.req[s]); err != nil {
+			return err
+		}
+		if seq%200 == 7 {
+			continue
+		}
+		h.Flags = qoswire.FlagReply
+		h.ReflRecv, h.ReflSend, h.ReflCount = c.ts.UnixNano(), c.ts.UnixNano()+2000, seq+1
+		_ = h.Marshal(m.rep[s][udpData:])
+		if err := c.put(m.rep[s]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

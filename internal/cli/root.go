@@ -96,7 +96,7 @@ Run "socklab demo" to see the whole system at work in one command.`,
 		newVersionCmd(e),
 	)
 	wrapArgs(root)
-	setVersionFlag(root)
+	setVersionFlag(root, e)
 	acceptBareSeconds(root)
 	return root
 }

@@ -3,6 +3,7 @@ package httpcache
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -74,17 +75,22 @@ func HeuristicallyCacheable(status int) bool { return heuristicStatus[status] }
 
 // httpDateForms are the three HTTP-date forms (RFC 9110 §5.6.7), exactly:
 // fixed-width fields, single spaces, two-digit hours. Only the zone's case
-// is let go (a sender writing "gmt" means GMT).
-var httpDateForms = []struct {
+// is let go (a sender writing "gmt" means GMT). Compiled on first use, not
+// at init: every socklab command would pay for them otherwise.
+var httpDateForms = sync.OnceValue(func() []httpDateForm {
+	return []httpDateForm{
+		{regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} (?i:GMT)$`),
+			"Mon, 02 Jan 2006 15:04:05 GMT"}, // IMF-fixdate
+		{regexp.MustCompile(`^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), [0-9]{2}-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} (?i:GMT)$`),
+			"Monday, 02-Jan-06 15:04:05 GMT"}, // obsolete RFC 850
+		{regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( [1-9]|[0-9]{2}) [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}$`),
+			"Mon Jan _2 15:04:05 2006"}, // obsolete asctime
+	}
+})
+
+type httpDateForm struct {
 	re     *regexp.Regexp
 	layout string
-}{
-	{regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} (?i:GMT)$`),
-		"Mon, 02 Jan 2006 15:04:05 GMT"}, // IMF-fixdate
-	{regexp.MustCompile(`^(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), [0-9]{2}-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} (?i:GMT)$`),
-		"Monday, 02-Jan-06 15:04:05 GMT"}, // obsolete RFC 850
-	{regexp.MustCompile(`^(Mon|Tue|Wed|Thu|Fri|Sat|Sun) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ( [1-9]|[0-9]{2}) [0-9]{2}:[0-9]{2}:[0-9]{2} [0-9]{4}$`),
-		"Mon Jan _2 15:04:05 2006"}, // obsolete asctime
 }
 
 // ParseHTTPDate parses the three HTTP-date forms of RFC 9110 §5.6.7 and
@@ -93,7 +99,7 @@ var httpDateForms = []struct {
 // wrong-case "GMT" is accepted.
 func ParseHTTPDate(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	for _, f := range httpDateForms {
+	for _, f := range httpDateForms() {
 		if !f.re.MatchString(s) {
 			continue
 		}

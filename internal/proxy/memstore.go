@@ -41,7 +41,10 @@ func NewMemoryStore(maxBytes int64) (*MemoryStore, error) {
 			}
 			return max(time.Until(en.Value.StoreUntil), time.Millisecond)
 		}),
-		OnDeletion: func(ev otter.DeletionEvent[string, *Entry]) {
+		// Atomic, not OnDeletion: that one runs later on another
+		// goroutine, so right after a PURGE the entry was gone but its
+		// marker still counted, and Stats under-counted objects.
+		OnAtomicDeletion: func(ev otter.DeletionEvent[string, *Entry]) {
 			if ev.Value.IsMarker() {
 				s.markers.Add(-1) // replaced, deleted, expired or evicted
 			}

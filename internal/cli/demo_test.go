@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -172,7 +171,7 @@ func TestDemoKeep(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*cmdTimeout)
 	defer cancel()
 	pr, pw := io.Pipe()
-	var stderr lockedBuffer // the proxy's access log and the logger write from several goroutines
+	var stderr syncBuffer // the proxy's access log and the logger write from several goroutines
 	done := make(chan int, 1)
 	go func() {
 		done <- Main(ctx, demoArgs(t.TempDir(), "--keep", "--qos-duration", "200ms", "--requests", "10"), strings.NewReader(""), pw, &stderr)
@@ -231,24 +230,6 @@ func TestDemoKeep(t *testing.T) {
 	if !strings.Contains(stderr.String(), "proxy: ") {
 		t.Errorf("the proxy's access log is not shown while kept: %q", stderr.String())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestIndentWriter(t *testing.T) {

@@ -48,6 +48,8 @@ func TestProxyFlagErrors(t *testing.T) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer safe for concurrent writers (a command's
+// output read while it runs).
 type syncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -9,18 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
 // startMain runs socklab with args in the background; stop cancels it like
 // SIGINT and returns the exit code.
-func startMain(t *testing.T, args ...string) (stderr *serveOutput, stop func() int) {
+func startMain(t *testing.T, args ...string) (stderr *syncBuffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out serveOutput
-	stderr = &serveOutput{}
+	var out syncBuffer
+	stderr = &syncBuffer{}
 	done := make(chan int, 1)
 	go func() { done <- Main(ctx, args, strings.NewReader(""), &out, stderr) }()
 	stopped := false
@@ -55,7 +53,7 @@ func freeTCPAddr(t *testing.T) string {
 
 // getUntil fetches url until it answers (the listener may not be up yet),
 // for at most 5 s.
-func getUntil(t *testing.T, url string, stderr *serveOutput) string {
+func getUntil(t *testing.T, url string, stderr *syncBuffer) string {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -127,22 +125,4 @@ func TestFlagErrorsSayWhatIsWanted(t *testing.T) {
 			t.Errorf("%v: exit %d %q, want %q", tt.args, code, stderr, tt.want)
 		}
 	}
-}
-
-// serveOutput collects a command's output while it runs.
-type serveOutput struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *serveOutput) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *serveOutput) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -22,25 +22,25 @@ type Input struct {
 // too, so a merged document can itself be merged again.
 type Merged struct {
 	Result
-	Generators []Generator `json:"generators"`
+	Generators []Generator
 	// StartSkewMs is how far apart the generators started (latest start
 	// minus earliest): near zero when --start-at lined them up.
-	StartSkewMs *float64 `json:"start_skew_ms"`
+	StartSkewMs *float64
 }
 
 // Generator is one input's row in a merged report.
 type Generator struct {
-	Name           string    `json:"name"`
-	Host           string    `json:"host,omitempty"`
-	Target         string    `json:"target"`
-	StartedAt      time.Time `json:"started_at,omitzero"`
-	DurationMs     float64   `json:"duration_ms"`
-	Requests       int64     `json:"requests"`
-	Successes      int64     `json:"successes"`
-	Failures       int64     `json:"failures"`
-	RequestsPerSec float64   `json:"requests_per_sec"`
-	Latency        Latency   `json:"latency_ms"`
-	UDP            *UDPStats `json:"udp,omitempty"`
+	Name           string
+	Host           string
+	Target         string
+	StartedAt      time.Time
+	DurationMs     float64
+	Requests       int64
+	Successes      int64
+	Failures       int64
+	RequestsPerSec float64
+	Latency        Latency
+	UDP            *UDPStats
 }
 
 // ErrNotMergeable is wrapped by Merge's errors about its inputs.

@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,10 +48,10 @@ func TestMonitorReloadAndScrape(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if page := fetch(t, base+"/"); !strings.Contains(page, "<svg") || strings.Contains(page, "<script") || !strings.Contains(page, udpT) {
+	if page := httpGet(t, base+"/"); !strings.Contains(page, "<svg") || strings.Contains(page, "<script") || !strings.Contains(page, udpT) {
 		t.Errorf("live page lacks charts for %s or carries a script", udpT)
 	}
-	if h := fetch(t, base+"/healthz"); strings.TrimSpace(h) != "ok" {
+	if h := httpGet(t, base+"/healthz"); strings.TrimSpace(h) != "ok" {
 		t.Errorf("/healthz = %q", h)
 	}
 	if err := mon.cmd.Process.Signal(syscall.SIGINT); err != nil {
@@ -75,24 +73,10 @@ func TestMonitorReloadAndScrape(t *testing.T) {
 	}
 }
 
-func fetch(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 func scrapeText(t *testing.T, url string) map[string]float64 {
 	t.Helper()
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(fetch(t, url)))
+	fams, err := p.TextToMetricFamilies(strings.NewReader(httpGet(t, url)))
 	if err != nil {
 		t.Fatalf("scrape does not parse: %v", err)
 	}

@@ -93,6 +93,7 @@ func TestOperators(t *testing.T) {
 	}
 }
 
+// httpGet returns url's body, failing the test on any error or after 5 s.
 func httpGet(t *testing.T, url string) string {
 	t.Helper()
 	c := &http.Client{Timeout: 5 * time.Second}

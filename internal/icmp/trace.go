@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -73,13 +72,21 @@ type TraceConfig struct {
 	// Flows is the number of flow ids traced side by side (multipath
 	// discovery); 0 means 1.
 	Flows int
-	// Resolve, if set, names hop addresses (reverse DNS); it is called once
-	// per address with a context that expires after ResolveTimeout.
+	// Resolve, if set, names hop addresses (reverse DNS). It is called once
+	// per address and run, as soon as the address first answers, beside the
+	// probing (never on the scheduler's path), with a context that expires
+	// after ResolveTimeout; "" means no name. A lookup that runs out of time
+	// leaves the address numeric (ProbeResult.NameTimedOut, and a warning
+	// in the log).
 	Resolve func(ctx context.Context, addr netip.Addr) string
 	// ResolveTimeout bounds each Resolve call; 0 means 1s.
 	ResolveTimeout time.Duration
+	// ResolveParallel is the number of lookups at once; 0 means 8.
+	ResolveParallel int
 	// OnHop, if set, is called once per hop, in hop order, as soon as all of
-	// the hop's probes are answered or given up.
+	// the hop's probes are answered or given up and their names are looked
+	// up (or timed out). It is called from a goroutine of Run's, one hop at
+	// a time, and all calls return before Run does.
 	OnHop func(Hop)
 	// Socket picks the ICMP socket: SocketAuto uses a raw socket, falling
 	// back for ICMP probes (one flow) to an unprivileged datagram socket,
@@ -142,6 +149,7 @@ func (c TraceConfig) withDefaults() TraceConfig {
 	def(&c.Queries, 3)
 	def(&c.InFlight, 16)
 	def(&c.Flows, 1)
+	def(&c.ResolveParallel, defaultResolveParallel)
 	if c.Port == 0 {
 		c.Port = udpPort
 		if c.Protocol == TraceTCP {
@@ -191,6 +199,10 @@ func (c TraceConfig) Validate() error {
 		return errs.Invalidf("traceroute: more than 65535 probes (hops × flows × queries)")
 	case c.Wait < 0:
 		return errs.Invalidf("traceroute: negative wait")
+	case c.ResolveTimeout < 0:
+		return errs.Invalidf("traceroute: negative name lookup timeout")
+	case c.ResolveParallel < 1 || c.ResolveParallel > 256:
+		return errs.Invalidf("traceroute: %d name lookups at once: out of range 1-256", c.ResolveParallel)
 	case c.Protocol == TraceUDP && (c.MaxTTL-c.FirstTTL+1)*c.Queries > 1024:
 		return errs.Invalidf("traceroute: udp probes: %d hops × %d queries: at most 1024 probes per flow (the probe number rides in the datagram length)", c.MaxTTL-c.FirstTTL+1, c.Queries)
 	}
@@ -258,6 +270,11 @@ type sender interface {
 // Run traces until the destination answers (or says it is unreachable),
 // MaxTTL is passed or ctx is cancelled. It needs raw ICMP sockets to hear
 // routers, except that nothing else is tried: the error says so.
+//
+// Probing and naming run side by side: the scheduler sends probes and
+// matches answers on its own clock while the hops' names are looked up
+// concurrently (see namer), so a slow resolver delays a hop's line (OnHop)
+// and Run's return by at most ResolveTimeout, never a probe or its timing.
 func (t *Tracer) Run(ctx context.Context) (TraceResult, error) {
 	res := TraceResult{Target: t.cfg.Target, Protocol: t.cfg.Protocol, Port: t.cfg.Port, MaxTTL: t.cfg.MaxTTL, PacketLen: t.PacketLen()}
 	icmpConn, err := t.listen()
@@ -265,52 +282,61 @@ func (t *Tracer) Run(ctx context.Context) (TraceResult, error) {
 		return res, err
 	}
 	t.raw = icmpConn.Raw()
-	answers := make(chan answer, 64)
-	var snd sender
-	var tcpConn *sockConn
-	switch t.cfg.Protocol {
-	case TraceUDP:
-		var s *udpSender
-		s, err = t.newUDPSender()
-		if s != nil {
-			snd = s
-		}
-	case TraceICMP:
-		snd = &icmpSender{t: t, c: icmpConn}
-	case TraceTCP:
-		var s *tcpSender
-		s, err = t.newTCPSender()
-		if s != nil {
-			snd, tcpConn = s, s.c
-		}
-	}
+	snd, tcpConn, err := t.newSender(icmpConn)
 	if err != nil {
 		icmpConn.Close()
 		return res, fmt.Errorf("traceroute: %w", err)
 	}
 	t.sender = snd
-	var wg sync.WaitGroup
+	answers := make(chan answer, 64)
 	done := make(chan struct{})
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t.readICMP(icmpConn, answers, done)
-	}()
+	var readers sync.WaitGroup
+	readers.Go(func() { t.readICMP(icmpConn, answers, done) })
 	if tcpConn != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t.readTCP(tcpConn, answers, done)
-		}()
+		readers.Go(func() { t.readTCP(tcpConn, answers, done) })
 	}
+
+	names := t.newNamer(ctx)
+	hops := make(chan Hop, t.cfg.MaxTTL-t.cfg.FirstTTL+1) // room for every hop: the scheduler never waits
+	var named []Hop
+	var emitter sync.WaitGroup
+	emitter.Go(func() { named = t.emitHops(hops, names) })
+
+	run := t.newRun(snd, answers, hops, names)
 	start := time.Now()
-	err = t.schedule(ctx, snd, answers, &res)
+	err = run.schedule(ctx)
 	res.Elapsed = time.Since(start)
+	res.Reached = run.reached
 	close(done)
 	icmpConn.Close()
 	snd.close()
-	wg.Wait()
+	readers.Wait()
+
+	close(hops)
+	emitter.Wait()
+	names.close()
+	res.Hops = named
 	return res, err
+}
+
+// newSender opens what sends the probes; for TCP also the socket that hears
+// the destination's SYN-ACK or RST.
+func (t *Tracer) newSender(icmpConn Conn) (sender, *sockConn, error) {
+	switch t.cfg.Protocol {
+	case TraceICMP:
+		return &icmpSender{t: t, c: icmpConn}, nil, nil
+	case TraceTCP:
+		s, err := t.newTCPSender()
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.c, nil
+	}
+	s, err := t.newUDPSender()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, nil, nil
 }
 
 // listen opens the ICMP socket as TraceConfig.Socket says.
@@ -335,215 +361,4 @@ func (t *Tracer) listen() (Conn, error) {
 		return nil, fmt.Errorf("traceroute: %w (%s)", err, hint)
 	}
 	return nil, fmt.Errorf("traceroute: %w", err)
-}
-
-type probeState struct {
-	sent     time.Time
-	inFlight bool
-	done     bool
-	res      ProbeResult
-}
-
-// schedule keeps up to InFlight probes out, lowest TTL first, and hands out
-// hops in order as they complete (traceroute 2.1's algorithm).
-func (t *Tracer) schedule(ctx context.Context, snd sender, answers <-chan answer, res *TraceResult) error {
-	total := t.total()
-	probes := make([]probeState, total)
-	end := total // probes at or past end are not needed
-	next, inFlight, nextHop := 0, 0, 0
-	names := map[netip.Addr]string{}
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		// Hand out finished hops in order.
-		for nextHop*t.perHop() < end {
-			lo, hi := nextHop*t.perHop(), (nextHop+1)*t.perHop()
-			complete := true
-			for i := lo; i < hi; i++ {
-				if !probes[i].done {
-					complete = false
-					break
-				}
-			}
-			if !complete {
-				break
-			}
-			hop := Hop{TTL: t.ttlOf(lo)}
-			for i := lo; i < hi; i++ {
-				pr := probes[i].res
-				if pr.Answered && t.cfg.Resolve != nil {
-					name, ok := names[pr.From]
-					if !ok {
-						rctx, cancel := context.WithTimeout(ctx, t.cfg.ResolveTimeout)
-						name = t.cfg.Resolve(rctx, pr.From)
-						cancel()
-						names[pr.From] = name
-					}
-					pr.Name = name
-				}
-				if pr.Reached {
-					res.Reached = true
-				}
-				hop.Probes = append(hop.Probes, pr)
-			}
-			res.Hops = append(res.Hops, hop)
-			if t.cfg.OnHop != nil {
-				t.cfg.OnHop(hop)
-			}
-			nextHop++
-		}
-		if nextHop*t.perHop() >= end {
-			return nil
-		}
-		for next < end && inFlight < t.cfg.InFlight {
-			// The send time is taken before the write: on a short path the
-			// answer can arrive before the write returns.
-			probes[next].sent = time.Now()
-			if err := snd.send(next, t.ttlOf(next)); err != nil {
-				t.log.Debug("traceroute send failed", "ttl", t.ttlOf(next), "err", err)
-				if errors.Is(err, net.ErrClosed) {
-					return fmt.Errorf("traceroute: %w", err)
-				}
-				probes[next].done = true // counts as unanswered, like traceroute's send errors
-				next++
-				continue
-			}
-			probes[next].inFlight = true
-			probes[next].res.Flow = t.flowOf(next)
-			next++
-			inFlight++
-		}
-		// Take in what already arrived before judging what expired.
-		if drained := t.drain(answers, func(a answer) { t.apply(a, probes, &inFlight, &end, next, nextHop) }); drained {
-			continue
-		}
-		// Sleep until the earliest probe expires or something arrives.
-		now := time.Now()
-		wake := now.Add(time.Hour)
-		expired := false
-		for i := nextHop * t.perHop(); i < next; i++ {
-			if !probes[i].inFlight {
-				continue
-			}
-			exp := probes[i].sent.Add(t.waitFor(probes, i))
-			if !exp.After(now) {
-				probes[i].inFlight, probes[i].done = false, true
-				inFlight--
-				expired = true
-				continue
-			}
-			if exp.Before(wake) {
-				wake = exp
-			}
-		}
-		if expired || inFlight == 0 {
-			continue // hand out what settled, send what may now go
-		}
-		timer.Reset(wake.Sub(now))
-		select {
-		case <-ctx.Done():
-			// Give up what is out and hand out what we have.
-			for i := range probes[:next] {
-				probes[i].inFlight, probes[i].done = false, true
-			}
-			end = min(end, next)
-			if end == 0 {
-				return nil
-			}
-			end = (end + t.perHop() - 1) / t.perHop() * t.perHop()
-			for i := next; i < end; i++ {
-				probes[i].done = true
-			}
-			ctx = context.Background() // names already looked up stay; new ones get their own timeout
-			continue
-		case <-timer.C:
-		case a := <-answers:
-			t.apply(a, probes, &inFlight, &end, next, nextHop)
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-	}
-}
-
-// drain applies every answer already waiting, reporting whether there was one.
-func (t *Tracer) drain(answers <-chan answer, apply func(answer)) bool {
-	got := false
-	for {
-		select {
-		case a := <-answers:
-			apply(a)
-			got = true
-		default:
-			return got
-		}
-	}
-}
-
-// apply records answer a for its probe. A probe given up on is still taken
-// while its hop has not been handed out.
-func (t *Tracer) apply(a answer, probes []probeState, inFlight, end *int, next, nextHop int) {
-	if a.idx >= min(next, *end) || a.idx < nextHop*t.perHop() || probes[a.idx].res.Answered {
-		return // for a hop already handed out or not needed, or a duplicate
-	}
-	p := &probes[a.idx]
-	if p.inFlight {
-		p.inFlight = false
-		*inFlight--
-	}
-	p.done = true
-	p.res.Answered = true
-	p.res.From = a.from
-	p.res.RTT = rtt(p.sent, a.pkt)
-	p.res.Annotation = a.annot
-	p.res.Reached = a.from == t.cfg.Target
-	if !a.final {
-		return
-	}
-	// Stop after this hop: later probes are not needed.
-	hopEnd := (a.idx/t.perHop() + 1) * t.perHop()
-	if hopEnd < *end {
-		*end = hopEnd
-		for i := hopEnd; i < next; i++ {
-			if probes[i].inFlight {
-				probes[i].inFlight = false
-				*inFlight--
-			}
-		}
-	}
-}
-
-// minShortWait is the least a shortened wait can be: on fast paths 3× the
-// round trip is less than the time a busy machine takes to read the answer.
-const minShortWait = 100 * time.Millisecond
-
-// waitFor is probe i's wait: Wait, shortened as traceroute 2.1 does
-// (-w MAX,HERE,NEAR = 5,3,10) once another probe of the same hop answered
-// (3× its round trip) or one of a later hop did (10×).
-func (t *Tracer) waitFor(probes []probeState, i int) time.Duration {
-	w := t.cfg.Wait
-	hop := i / t.perHop()
-	for j := hop * t.perHop(); j < len(probes); j++ {
-		pr := probes[j]
-		if j == i || !pr.done || !pr.res.Answered {
-			continue
-		}
-		f := t.cfg.WaitHere
-		if j/t.perHop() != hop {
-			f = t.cfg.WaitNear
-		}
-		if f < 0 {
-			continue
-		}
-		if d := max(time.Duration(f*float64(pr.res.RTT)), minShortWait); d < w {
-			w = d
-		}
-		if j/t.perHop() > hop+1 {
-			break
-		}
-	}
-	return w
 }

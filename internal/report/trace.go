@@ -53,12 +53,14 @@ func FormatHop(h icmpresult.Hop, numeric bool) string {
 
 // TraceProbeDoc is one probe of the traceroute --json document.
 type TraceProbeDoc struct {
-	Flow       int      `json:"flow"`
-	Answered   bool     `json:"answered"`
-	Address    string   `json:"address,omitempty"`
-	Name       string   `json:"name,omitempty"`
-	RTTMs      *float64 `json:"rtt_ms,omitempty"`
-	Annotation string   `json:"annotation,omitempty"`
+	Flow     int    `json:"flow"`
+	Answered bool   `json:"answered"`
+	Address  string `json:"address,omitempty"`
+	Name     string `json:"name,omitempty"`
+	// NameTimedOut notes a reverse lookup that ran out of time.
+	NameTimedOut bool     `json:"name_timed_out,omitempty"`
+	RTTMs        *float64 `json:"rtt_ms,omitempty"`
+	Annotation   string   `json:"annotation,omitempty"`
 }
 
 // TraceHopDoc is one hop of the traceroute --json document.
@@ -89,7 +91,7 @@ func TraceJSON(host string, res icmpresult.TraceResult) TraceDoc {
 			pj := TraceProbeDoc{Flow: p.Flow, Answered: p.Answered, Annotation: p.Annotation}
 			if p.Answered {
 				rtt := ms(p.RTT)
-				pj.Address, pj.Name, pj.RTTMs = p.From.String(), p.Name, &rtt
+				pj.Address, pj.Name, pj.NameTimedOut, pj.RTTMs = p.From.String(), p.Name, p.NameTimedOut, &rtt
 			}
 			hj.Probes = append(hj.Probes, pj)
 		}

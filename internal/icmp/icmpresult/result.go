@@ -102,7 +102,10 @@ type ProbeResult struct {
 	Answered bool
 	From     netip.Addr
 	Name     string // reverse DNS name, "" when not resolved
-	RTT      time.Duration
+	// NameTimedOut is true when the reverse lookup ran out of time: the
+	// address is shown numerically.
+	NameTimedOut bool
+	RTT          time.Duration
 	// Annotation is traceroute's mark for an unreachable: !H !N !P !X ...
 	Annotation string
 	// Reached is true when the answer came from the destination itself.

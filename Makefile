@@ -21,8 +21,9 @@ INSTALL ?= install
 
 all: build
 
+# Static (no cgo): nothing needs it, and each start skips ld.so and libc.
 build:
-	$(GO) build -trimpath -o socklab ./cmd/socklab
+	CGO_ENABLED=0 $(GO) build -trimpath -o socklab ./cmd/socklab
 
 docs:
 	$(GO) generate ./...

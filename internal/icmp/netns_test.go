@@ -4,6 +4,7 @@ package icmp
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -114,6 +115,37 @@ func TestRoutedPath(t *testing.T) {
 			}
 		})
 
+		t.Run("traceroute "+fam.name+" with a resolver that takes 2 s", func(t *testing.T) {
+			// One probe at a time, one per hop: were the lookups on the
+			// probe path, each hop would wait 2 s for the last one's name.
+			const delay = 2 * time.Second
+			names := map[string]string{}
+			for i, a := range fam.hops {
+				names[ptrName(a)] = fmt.Sprintf("hop%d.test.", i+1)
+			}
+			srv := startSlowDNS(t, delay, names)
+			cr := &countingResolve{r: resolverVia(srv)} // lookups run outside the namespace, where srv listens
+			var res TraceResult
+			inSource(t, func() (err error) {
+				res, err = Trace(context.Background(), TraceConfig{
+					Target: fam.hops[3], Protocol: TraceICMP, Queries: 1, InFlight: 1, Wait: 2 * time.Second,
+					Resolve: cr.resolve, ResolveTimeout: 10 * time.Second,
+				})
+				return err
+			})
+			if res.Elapsed >= delay {
+				t.Errorf("probing took %v: a lookup (%v) held it", res.Elapsed, delay)
+			}
+			if !res.Reached || len(res.Hops) != 4 {
+				t.Fatalf("result %+v", res)
+			}
+			for i, h := range res.Hops {
+				if p := h.Probes[0]; p.From != fam.hops[i] || p.Name != fmt.Sprintf("hop%d.test", i+1) {
+					t.Errorf("hop %d: %+v", h.TTL, p)
+				}
+			}
+		})
+
 		t.Run("ping "+fam.name+" ttl 2 expires at r2", func(t *testing.T) {
 			var events []PingEvent
 			var res PingResult
@@ -217,4 +249,20 @@ func TestRoutedPath(t *testing.T) {
 			t.Errorf("host %s", h.Host)
 		}
 	})
+}
+
+// ptrName is addr's reverse DNS name (RFC 1035 §3.5, RFC 3596 §2.5).
+func ptrName(addr netip.Addr) string {
+	var b strings.Builder
+	if addr.Is4() {
+		a := addr.As4()
+		fmt.Fprintf(&b, "%d.%d.%d.%d.in-addr.arpa.", a[3], a[2], a[1], a[0])
+		return b.String()
+	}
+	a := addr.As16()
+	for i := len(a) - 1; i >= 0; i-- {
+		fmt.Fprintf(&b, "%x.%x.", a[i]&0xf, a[i]>>4)
+	}
+	b.WriteString("ip6.arpa.")
+	return b.String()
 }

@@ -129,5 +129,8 @@ type TraceResult struct {
 	Hops      []Hop
 	// Reached is true when the destination answered.
 	Reached bool
+	// Elapsed is the probing's: from the first probe to the last hop
+	// settled. Name lookups overlap it and may end up to the lookup
+	// timeout later.
 	Elapsed time.Duration
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/socklab/socklab/internal/load/loadresult"
@@ -74,11 +75,11 @@ const (
 
 // localAddr matches the local half of "tcp 127.0.0.1:41234->127.0.0.1:80":
 // the ephemeral port differs on every connection and would make every
-// message distinct.
-var localAddr = regexp.MustCompile(`\S+->`)
+// message distinct. It compiles on first use, not at every command's start.
+var localAddr = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\S+->`) })
 
 // errorMessage is err's text without the local address.
-func errorMessage(err error) string { return localAddr.ReplaceAllString(err.Error(), "") }
+func errorMessage(err error) string { return localAddr().ReplaceAllString(err.Error(), "") }
 
 // failErr counts a transport error by kind and by message.
 func (c *clientStats) failErr(err error) {

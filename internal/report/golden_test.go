@@ -41,7 +41,7 @@ func traceFixture() icmpresult.TraceResult {
 	return icmpresult.TraceResult{Target: b, Protocol: icmpresult.TraceUDP, Port: 33434, MaxTTL: 30, PacketLen: 60,
 		Reached: true, Elapsed: 4 * time.Millisecond, Hops: []icmpresult.Hop{
 			{TTL: 1, Probes: []icmpresult.ProbeResult{{Answered: true, From: a, Name: "r1.lab", RTT: 51 * time.Microsecond}, {}, {Answered: true, From: a, RTT: 38 * time.Microsecond}}},
-			{TTL: 2, Probes: []icmpresult.ProbeResult{{Answered: true, From: b, RTT: time.Millisecond, Reached: true}, {Answered: true, From: b, RTT: 2 * time.Millisecond, Annotation: "!X", Reached: true}, {}}},
+			{TTL: 2, Probes: []icmpresult.ProbeResult{{Answered: true, From: b, NameTimedOut: true, RTT: time.Millisecond, Reached: true}, {Answered: true, From: b, NameTimedOut: true, RTT: 2 * time.Millisecond, Annotation: "!X", Reached: true}, {}}},
 		}}
 }
 

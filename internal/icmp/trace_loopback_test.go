@@ -18,8 +18,11 @@ func TestTraceLoopback(t *testing.T) {
 				dst := netip.MustParseAddr(host)
 				listenOrSkip(t, SocketRaw, dst.Is6())
 				var hops []Hop
+				// WaitHere and WaitNear off: the kernel-stamped round trip is
+				// microseconds, so the shortened wait would be its 100 ms
+				// floor, which a loaded machine's reader can miss.
 				res, err := Trace(context.Background(), TraceConfig{
-					Target: dst, Protocol: proto, Wait: 2 * time.Second, MaxTTL: 5,
+					Target: dst, Protocol: proto, Wait: 2 * time.Second, WaitHere: -1, WaitNear: -1, MaxTTL: 5,
 					OnHop: func(h Hop) { hops = append(hops, h) },
 				})
 				if err != nil {

@@ -187,7 +187,7 @@ func TestTraceSlowResolverNeverDelaysProbes(t *testing.T) {
 		cr := &countingResolve{r: resolverVia(srv)}
 		var got []Hop
 		res, err := Trace(context.Background(), TraceConfig{
-			Target: hops[2], Protocol: TraceICMP, InFlight: 1, Wait: time.Second,
+			Target: hops[2], Protocol: TraceICMP, InFlight: 1, Wait: 5 * time.Second, WaitHere: -1, WaitNear: -1, // no 100 ms floor for a loaded reader to miss
 			Resolve: cr.resolve, ResolveTimeout: timeout, ResolveParallel: parallel, Logger: log,
 			Listen: func(ListenConfig) (Conn, error) { return conn, nil },
 			OnHop:  func(h Hop) { got = append(got, h) },

@@ -236,7 +236,11 @@ func (p *Proxy) logAccess(w *respWriter, r *http.Request, start time.Time) {
 	} else if !r.URL.IsAbs() {
 		u = "http://" + r.Host + r.URL.RequestURI()
 	}
-	e := AccessEntry{Time: start, Client: remoteIP(r), Method: r.Method, URL: u, Status: w.status, Bytes: w.bytes, Duration: p.now().Sub(start), Cache: w.cache, CacheStatus: w.cs}
+	p.emitAccess(AccessEntry{Time: start, Client: remoteIP(r), Method: r.Method, URL: u, Status: w.status, Bytes: w.bytes, Duration: p.now().Sub(start), Cache: w.cache, CacheStatus: w.cs})
+}
+
+// emitAccess hands e to the metrics and the access log.
+func (p *Proxy) emitAccess(e AccessEntry) {
 	if p.reqm != nil {
 		p.reqm.observe(e)
 	}

@@ -150,6 +150,7 @@ type Proxy struct {
 	maxObject    int64
 	name         string
 	via          string
+	upstreamKey  string // Config.Upstream as reverse cache keys name it
 	now          func() time.Time
 	targets      httpcache.Targets // RFC 9213 target list
 	counters     counters
@@ -190,6 +191,9 @@ func New(cfg Config) (*Proxy, error) {
 		p.name = DefaultName
 	}
 	p.via = "1.1 " + p.name
+	if cfg.Upstream != nil {
+		p.upstreamKey = cfg.Upstream.String()
+	}
 	p.targets = httpcache.NewTargets(cfg.TargetedCacheControl)
 	if p.now == nil {
 		p.now = time.Now
@@ -281,28 +285,26 @@ func (c *readTimeoutConn) Read(b []byte) (int, error) {
 
 // Serve accepts connections on ln until ctx ends, then drains in-flight
 // requests for Grace before closing what remains (tunnels included).
+// The front (front.go) owns the connections: fresh cache hits are served
+// there, everything else by net/http through the same Handler.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	if p.cfg.WrapConn != nil {
 		ln = &wrapListener{Listener: ln, wrap: p.cfg.WrapConn}
 	}
-	// Every request head is checked before net/http reads it: ambiguous
+	// Every request head is checked before it is parsed: ambiguous
 	// framing (request smuggling) is a 400, oversized heads a 431.
 	ln = p.guard.Listener(ln)
-	ln = p.conns.Listen(ln) // outermost: the server's ConnState sees its conns
-	srv := &http.Server{
-		Handler:           p,
-		MaxHeaderBytes:    p.guard.Limits().MaxHeaderBytes,
-		ConnState:         p.conns.ConnState,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelDebug),
-	}
+	ln = p.conns.Listen(ln) // outermost: the front's states reach it
+	f := newFront(p, ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- f.serve(ln) }()
+	var serveErr error
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve http %s: %w", ln.Addr(), err)
+		serveErr = fmt.Errorf("serve http %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
+		_ = ln.Close()
+		<-errc
 	}
 	grace := p.cfg.Grace
 	if grace <= 0 {
@@ -311,10 +313,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	p.closeTunnelsAfter(shutdownCtx)
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		_ = srv.Close()
-	}
-	<-errc
+	f.shutdown(shutdownCtx)
 	// Tunnels are hijacked connections, unknown to Shutdown: give them
 	// the rest of the grace period, then closeTunnelsAfter cuts them.
 	tunnelsDone := make(chan struct{})
@@ -330,7 +329,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 			t.CloseIdleConnections()
 		}
 	}
-	return nil
+	return serveErr
 }
 
 // OpenConns reports the client connections and tunnels open now: what a

@@ -63,6 +63,7 @@ type Entry struct {
 	Variants   []string // variant keys, so invalidation can delete them
 
 	meta atomic.Pointer[httpcache.Response] // parsed once, on first use
+	hit  atomic.Pointer[hitHead]            // serialized head for hits, built on first one
 }
 
 // IsMarker reports whether e is a Vary marker rather than a response.

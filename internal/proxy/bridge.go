@@ -1,0 +1,187 @@
+package proxy
+
+import (
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/socklab/socklab/internal/connlimit"
+)
+
+// bridge hands fc's current request to the net/http server as a
+// connection of its own (bridgeConn) that reads the request's head as the
+// client sent it, then exactly its body, and nothing after: net/http
+// serves that one request with all its semantics (Expect, 1xx, Flush,
+// Hijack, a client going away read as a cancelled context). It reports
+// whether the connection came back to the front for its next request;
+// false means net/http closed it or a handler took it over (a tunnel).
+func (f *front) bridge(fc *fconn) bool {
+	bc := newBridgeConn(fc)
+	select {
+	case f.ln.ch <- bc:
+	case <-f.ln.done:
+		_ = fc.c.Close()
+		return false
+	}
+	<-bc.closed
+	return bc.back
+}
+
+// innerState keeps the connection cap's view of a bridged connection:
+// busy while net/http serves it, detached once hijacked (a tunnel). Idle
+// is net/http done with the request (response finished, background read
+// over) and about to read the next: that read ends the bridged request.
+func (f *front) innerState(c net.Conn, s http.ConnState) {
+	bc, ok := c.(*bridgeConn)
+	if !ok {
+		return
+	}
+	switch s {
+	case http.StateActive:
+		f.p.conns.Set(bc.fc.c, connlimit.Busy)
+	case http.StateIdle:
+		bc.done.Store(true)
+	case http.StateHijacked:
+		bc.hijacked.Store(true)
+		bc.wakeOnce.Do(func() { close(bc.wake) })
+		f.p.conns.ConnState(bc.fc.c, http.StateHijacked)
+	}
+}
+
+func newErrorLog(p *Proxy) *log.Logger {
+	return slog.NewLogLogger(p.log.Handler(), slog.LevelDebug)
+}
+
+// bridgeConn is a client connection as net/http sees it for one request.
+type bridgeConn struct {
+	net.Conn // the client connection: writes, addresses, deadlines
+	fc       *fconn
+	head     []byte // the request head, still to be read
+	left     int64  // body bytes still to be read; -1: until the connection ends
+
+	done        atomic.Bool // net/http finished the request: its next read ends it
+	hijacked    atomic.Bool // a handler took the connection over
+	wake        chan struct{}
+	wakeOnce    sync.Once
+	abort       chan struct{} // net/http ended its background read (a deadline in the past)
+	back        bool          // the connection returns to the front
+	closeOnce   sync.Once
+	closed      chan struct{}
+}
+
+func newBridgeConn(fc *fconn) *bridgeConn {
+	h := &fc.hdr
+	head := make([]byte, 0, len(h.RawHeaders())+len(h.RequestURI())+32)
+	head = append(head, h.Method()...)
+	head = append(head, ' ')
+	head = append(head, h.RequestURI()...)
+	head = append(head, ' ')
+	head = append(head, h.Protocol()...)
+	head = append(head, "\r\n"...)
+	if raw := h.RawHeaders(); len(raw) > 0 {
+		head = append(head, raw...)
+	} else {
+		head = append(head, "\r\n"...)
+	}
+	left := int64(h.ContentLength())
+	switch {
+	case left == -1:
+		// Chunked: net/http finds the body's end. Nothing after it is
+		// read as a request: the guard drops it and the response closes
+		// the connection (RFC 9112 §6.1).
+	case left < 0:
+		left = 0
+	}
+	return &bridgeConn{Conn: fc.c, fc: fc, head: head, left: left, wake: make(chan struct{}), abort: make(chan struct{}, 1), closed: make(chan struct{})}
+}
+
+// NetConn lets the connection cap find the client connection.
+func (c *bridgeConn) NetConn() net.Conn { return c.fc.c }
+
+func (c *bridgeConn) Read(p []byte) (int, error) {
+	if len(c.head) > 0 {
+		n := copy(p, c.head)
+		c.head = c.head[n:]
+		return n, nil
+	}
+	br := c.fc.br
+	if c.left != 0 {
+		if c.left > 0 && int64(len(p)) > c.left {
+			p = p[:c.left]
+		}
+		n, err := br.Read(p)
+		if c.left > 0 {
+			c.left -= int64(n)
+		}
+		return n, err
+	}
+	if c.hijacked.Load() {
+		return br.Read(p)
+	}
+	if c.done.Load() {
+		// net/http looks for the next request: that one is the front's.
+		c.back = true
+		return 0, io.EOF
+	}
+	// net/http's background read while the handler runs: the client
+	// going away (EOF, reset) cancels the request; bytes of a pipelined
+	// next request stay buffered for the front.
+	if _, err := br.Peek(1); err != nil {
+		return 0, err
+	}
+	select {
+	case <-c.abort:
+		return 0, os.ErrDeadlineExceeded
+	case <-c.wake:
+		return br.Read(p)
+	}
+}
+
+// SetReadDeadline passes deadlines on; one in the past is how net/http
+// ends its background read, which may be waiting on c.abort.
+func (c *bridgeConn) SetReadDeadline(t time.Time) error {
+	err := c.Conn.SetReadDeadline(t)
+	if !t.IsZero() && time.Until(t) <= 0 {
+		select {
+		case c.abort <- struct{}{}:
+		default:
+		}
+	}
+	return err
+}
+
+func (c *bridgeConn) SetDeadline(t time.Time) error {
+	_ = c.Conn.SetWriteDeadline(t)
+	return c.SetReadDeadline(t)
+}
+
+// Close ends the bridged request: the connection goes back to the front
+// when net/http finished the request and looked for another; otherwise
+// (Connection: close, an aborted handler, a tunnel's end) it closes.
+func (c *bridgeConn) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		if c.back {
+			_ = c.Conn.SetDeadline(time.Time{})
+		} else {
+			err = c.Conn.Close()
+		}
+		close(c.closed)
+	})
+	return err
+}
+
+// CloseWrite passes the half-close through (net/http uses it to let an
+// error response reach the client before it closes).
+func (c *bridgeConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -65,14 +65,14 @@ type bridgeConn struct {
 	head     []byte // the request head, still to be read
 	left     int64  // body bytes still to be read; -1: until the connection ends
 
-	done        atomic.Bool // net/http finished the request: its next read ends it
-	hijacked    atomic.Bool // a handler took the connection over
-	wake        chan struct{}
-	wakeOnce    sync.Once
-	abort       chan struct{} // net/http ended its background read (a deadline in the past)
-	back        bool          // the connection returns to the front
-	closeOnce   sync.Once
-	closed      chan struct{}
+	done      atomic.Bool // net/http finished the request: its next read ends it
+	hijacked  atomic.Bool // a handler took the connection over
+	wake      chan struct{}
+	wakeOnce  sync.Once
+	abort     chan struct{} // net/http ended its background read (a deadline in the past)
+	back      bool          // the connection returns to the front
+	closeOnce sync.Once
+	closed    chan struct{}
 }
 
 func newBridgeConn(fc *fconn) *bridgeConn {

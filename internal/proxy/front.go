@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -199,6 +200,10 @@ func (fc *fconn) loop() bool {
 			fc.refuse(err)
 			return true
 		}
+		if fc.ambiguous() {
+			fc.refuse(errAmbiguous)
+			return true
+		}
 		_ = fc.c.SetReadDeadline(time.Time{})
 		p.conns.Set(fc.c, connlimit.Busy)
 		first = false
@@ -244,6 +249,32 @@ func (fc *fconn) refuse(err error) {
 	}
 	_, _ = fc.bw.WriteString("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 12\r\n\r\nbad request\n")
 	_ = fc.bw.Flush()
+}
+
+var errAmbiguous = errors.New("ambiguous request framing")
+
+// ambiguous reports framing that fasthttp's parser accepts but a proxy must
+// refuse (RFC 9112 §6.1, §6.3, §5.2), should a request get past the guard
+// (which refuses these first): Content-Length beside a chunked
+// Transfer-Encoding (fasthttp lets chunked win), obs-fold (fasthttp
+// unfolds it), and Transfer-Encoding in HTTP/1.0.
+func (fc *fconn) ambiguous() bool {
+	raw := fc.hdr.RawHeaders()
+	if bytes.Contains(raw, []byte("\n ")) || bytes.Contains(raw, []byte("\n\t")) {
+		return true
+	}
+	if fc.hdr.ContentLength() != -1 {
+		return false
+	}
+	if !fc.hdr.IsHTTP11() {
+		return true
+	}
+	for line := range bytes.Lines(raw) {
+		if len(line) >= len("content-length") && asciiEq(line[:len("content-length")], "content-length") {
+			return true
+		}
+	}
+	return false
 }
 
 func isTimeout(err error) bool {

@@ -120,6 +120,7 @@ func (fc *fconn) serveHit() (served, keep bool) {
 	}
 	p.counters.requests.Add(1)
 	p.counters.hits.Add(1)
+	p.counters.fastHits.Add(1)
 	age := e.response(p.targets).Age(start)
 	b := append(fc.out[:0], e.hitHead(p)...)
 	b = append(b, "Age: "...)

@@ -22,6 +22,7 @@ type counters struct {
 	purges         atomic.Uint64
 	tunnels        atomic.Uint64
 	tunnelsActive  atomic.Int64
+	fastHits       atomic.Uint64 // hits the front answered itself (not reported; tests)
 }
 
 // Stats is a snapshot of the proxy's counters and its store's.

@@ -177,8 +177,14 @@ func (fc *fconn) loop() bool {
 	p := fc.f.p
 	first := true
 	for {
-		if fc.br.Buffered() == 0 && fc.bw.Flush() != nil {
-			return true
+		if fc.br.Buffered() == 0 {
+			if fc.bw.Flush() != nil {
+				return true
+			}
+			if fc.br.Size() > frontBufSize {
+				// A large head's buffer is not kept for the idle wait.
+				fc.br = bufio.NewReaderSize(fc.c, frontBufSize)
+			}
 		}
 		timeout := idleTimeout
 		if first {

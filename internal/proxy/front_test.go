@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -368,3 +369,42 @@ func TestFrontWithoutGuard(t *testing.T) {
 	}
 }
 
+
+// A head larger than the front's 4 KiB buffer (but within the header
+// limit) is read whole, and the connection goes on to serve the next
+// request from the fast path.
+func TestFrontLargeHead(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "big-head "+strconvLen(r.Header.Get("X-Big")))
+	})
+	h := reverse(t, o)
+	c, err := net.Dial("tcp", strings.TrimPrefix(h.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	big := strings.Repeat("b", 20<<10)
+	before := h.fastHits()
+	for i, extra := range []string{"X-Big: " + big + "\r\n", "", ""} {
+		if _, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n"+extra+"\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		r, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if string(b) != "big-head 20480" {
+			t.Fatalf("request %d: %d %q", i, r.StatusCode, b)
+		}
+	}
+	if h.fastHits() != before+2 {
+		t.Errorf("fast hits +%d after the large head, want 2", h.fastHits()-before)
+	}
+}
+
+func strconvLen(s string) string { return strconv.Itoa(len(s)) }

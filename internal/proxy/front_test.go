@@ -369,7 +369,6 @@ func TestFrontWithoutGuard(t *testing.T) {
 	}
 }
 
-
 // A head larger than the front's 4 KiB buffer (but within the header
 // limit) is read whole, and the connection goes on to serve the next
 // request from the fast path.

@@ -70,14 +70,18 @@ type Entry struct {
 func (e *Entry) IsMarker() bool { return e.VaryFields != nil }
 
 // Size approximates the memory e holds: body, header fields (map slot,
-// slice and string headers included), and the entry, its parsed metadata
-// and the store's node.
+// slice and string headers included) and, for a response, the serialized
+// head its first hit builds (the fields once more, with their line
+// framing), and the entry, its parsed metadata and the store's node.
 func (e *Entry) Size() int {
 	n := 768 + len(e.Body)
+	if e.Status != 0 {
+		n += 128 // the head's status line, Via, X-Cache, Content-Length
+	}
 	for k, vs := range e.Header {
 		n += len(k) + 64
 		for _, v := range vs {
-			n += len(v) + 16
+			n += len(v) + 16 + len(k) + len(v) + 4
 		}
 	}
 	for _, v := range e.Variants {

@@ -30,7 +30,7 @@ func (f *front) bridge(fc *fconn) bool {
 		return false
 	}
 	<-bc.closed
-	return bc.back
+	return bc.back.Load()
 }
 
 // innerState keeps the connection cap's view of a bridged connection:
@@ -70,7 +70,7 @@ type bridgeConn struct {
 	wake      chan struct{}
 	wakeOnce  sync.Once
 	abort     chan struct{} // net/http ended its background read (a deadline in the past)
-	back      bool          // the connection returns to the front
+	back      atomic.Bool   // the connection returns to the front
 	closeOnce sync.Once
 	closed    chan struct{}
 }
@@ -126,7 +126,7 @@ func (c *bridgeConn) Read(p []byte) (int, error) {
 	}
 	if c.done.Load() {
 		// net/http looks for the next request: that one is the front's.
-		c.back = true
+		c.back.Store(true)
 		return 0, io.EOF
 	}
 	// net/http's background read while the handler runs: the client
@@ -167,7 +167,7 @@ func (c *bridgeConn) SetDeadline(t time.Time) error {
 func (c *bridgeConn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
-		if c.back {
+		if c.back.Load() {
 			_ = c.Conn.SetDeadline(time.Time{})
 		} else {
 			err = c.Conn.Close()

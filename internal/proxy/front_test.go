@@ -192,7 +192,7 @@ func TestFastHitAllocs(t *testing.T) {
 		bound float64
 	}{
 		{"no access log", nil, 0},
-		{"access log", func(AccessEntry) {}, 3},
+		{"access log", func(AccessEntry) {}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fc, p := hitConn(t, tc.log)

@@ -407,3 +407,49 @@ func TestFrontLargeHead(t *testing.T) {
 }
 
 func strconvLen(s string) string { return strconv.Itoa(len(s)) }
+
+// BenchmarkMissFront and BenchmarkMissNetHTTP time one uncacheable
+// request (a miss every time) over one keep-alive connection, through
+// the front (head parsed by fasthttp, request bridged to net/http) and
+// through net/http serving the same handler directly: the difference is
+// what the bridge adds to a miss.
+func BenchmarkMissFront(b *testing.B)   { benchMiss(b, true) }
+func BenchmarkMissNetHTTP(b *testing.B) { benchMiss(b, false) }
+
+func benchMiss(b *testing.B, front bool) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		io.WriteString(w, strings.Repeat("x", 1024))
+	}))
+	defer o.Close()
+	u, _ := url.Parse(o.URL)
+	store, _ := NewMemoryStore(1 << 20)
+	p, err := New(Config{Upstream: u, Store: store, AccessLog: func(AccessEntry) {}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	if front {
+		go func() { _ = p.Serve(ctx, ln); close(done) }()
+	} else {
+		srv := &http.Server{Handler: p}
+		go func() { _ = srv.Serve(ln); close(done) }()
+		defer srv.Close()
+	}
+	defer func() { cancel(); ln.Close(); <-done }()
+	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	target := "http://" + ln.Addr().String() + "/miss"
+	for b.Loop() {
+		r, err := c.Get(target)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+	}
+}

@@ -63,8 +63,9 @@ type fconn struct {
 	client  string // the client's IP, for the access log
 	allowed bool   // the client may use the proxy
 	local   netip.AddrPort
-	key     []byte // scratch: the cache key of the current request
-	out     []byte // scratch: the response head's dynamic part
+	bc      *bridgeConn // the net/http side, parked between bridged requests
+	key     []byte      // scratch: the cache key of the current request
+	out     []byte      // scratch: the response head's dynamic part
 }
 
 func newFront(p *Proxy, addr net.Addr) *front {
@@ -168,6 +169,9 @@ func (fc *fconn) serve() {
 	}
 	if fc.loop() {
 		_ = fc.c.Close()
+	}
+	if fc.bc != nil {
+		fc.bc.release()
 	}
 }
 

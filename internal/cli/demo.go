@@ -24,6 +24,7 @@ import (
 	"github.com/socklab/socklab/internal/proxy"
 	"github.com/socklab/socklab/internal/qos"
 	"github.com/socklab/socklab/internal/report"
+	"github.com/socklab/socklab/internal/stack"
 	"github.com/socklab/socklab/internal/udprelay"
 )
 
@@ -215,7 +216,7 @@ type demoServers struct {
 	webURL, echoAddr    string // serve
 	proxyURL, relayAddr string // proxy
 
-	g     *group
+	g     *stack.Group
 	relay *udprelay.Relay
 
 	// The proxy's access log goes to the fetch step (capture) or, with
@@ -230,7 +231,7 @@ type demoServers struct {
 // context of their own, detached from the steps' (values kept), so they
 // outlive each step and stop only in stop.
 func newDemoServers(parent context.Context) *demoServers {
-	return &demoServers{g: newGroup(context.WithoutCancel(parent)), access: make(chan proxy.AccessEntry, 8)}
+	return &demoServers{g: stack.NewGroup(context.WithoutCancel(parent)), access: make(chan proxy.AccessEntry, 8)}
 }
 
 // stop cancels every service, waits for them to finish and returns their
@@ -273,11 +274,15 @@ func demoProxyFlags(webURL, echoAddr string, imp impair.Config) proxyFlags {
 func (d *demo) startServe(ctx context.Context) (demoResult, error) {
 	s := newDemoServers(ctx)
 	d.servers = s
-	st, err := buildServe(WithOnListen(s.g.ctx, onListenOf(ctx)), d.e, demoServeFlags(), d.log)
+	cfg, err := demoServeFlags().config(d.e, d.log)
 	if err != nil {
 		return nil, err
 	}
-	st.start(s.g)
+	st, err := stack.BuildServe(stack.WithOnListen(s.g.Context(), stack.OnListenOf(ctx)), cfg)
+	if err != nil {
+		return nil, err
+	}
+	st.Start(s.g)
 	s.webURL, s.echoAddr = st.URL, st.UDPAddr()
 	r := report.DemoServe{WebURL: s.webURL, EchoAddr: s.echoAddr}
 	return r, r.Write(d.w)
@@ -287,12 +292,17 @@ func (d *demo) startProxy(ctx context.Context) (demoResult, error) {
 	s := d.servers
 	imp := demoImpairment(d.o.seed)
 	f := demoProxyFlags(s.webURL, s.echoAddr, imp)
-	st, err := buildProxy(WithOnListen(s.g.ctx, onListenOf(ctx)), d.e, f, d.log, proxyHooks{AccessLog: s.accessLog, NoStreamImpair: true})
+	cfg, err := f.config(d.e, d.log)
 	if err != nil {
 		return nil, err
 	}
-	st.start(s.g)
-	s.proxyURL, s.relayAddr, s.relay = st.URL, st.relay.Addr, st.relay.Relay
+	cfg.OnAccess, cfg.NoStreamImpair = s.accessLog, true
+	st, err := stack.BuildProxy(stack.WithOnListen(s.g.Context(), stack.OnListenOf(ctx)), cfg)
+	if err != nil {
+		return nil, withStackFlag(err)
+	}
+	st.Start(s.g)
+	s.proxyURL, s.relayAddr, s.relay = st.URL, st.Relay.Addr, st.Relay.Relay
 	r := report.DemoProxy{ProxyURL: s.proxyURL, RelayAddr: s.relayAddr, WebURL: s.webURL, EchoAddr: s.echoAddr, Impairment: imp}
 	return r, r.Write(d.w)
 }

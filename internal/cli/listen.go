@@ -2,54 +2,17 @@ package cli
 
 import (
 	"context"
-	"net"
+
+	"github.com/socklab/socklab/internal/stack"
 )
 
 // OnListen is told every address a command binds, as soon as it is bound
 // (miekg/dns' NotifyStartedFunc), with the service's name ("serve http",
 // "proxy udp", "metrics", ...): tests bind 127.0.0.1:0 and learn the real
 // port without racing for a free one or polling.
-type OnListen func(name string, addr net.Addr)
+type OnListen = stack.OnListen
 
-type onListenKey struct{}
-
-// WithOnListen returns ctx carrying fn for the commands run under it. The
-// hook travels in the context, as net/http/httptrace's ClientTrace does,
-// because it observes a run rather than configuring it.
+// WithOnListen returns ctx carrying fn for the commands run under it.
 func WithOnListen(ctx context.Context, fn OnListen) context.Context {
-	return context.WithValue(ctx, onListenKey{}, fn)
-}
-
-func notifyListen(ctx context.Context, name string, addr net.Addr) {
-	if fn, ok := ctx.Value(onListenKey{}).(OnListen); ok && fn != nil {
-		fn(name, addr)
-	}
-}
-
-// listenTCP binds addr for the service name and tells the hook.
-func listenTCP(ctx context.Context, name, addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err == nil {
-		notifyListen(ctx, name, ln.Addr())
-	}
-	return ln, err
-}
-
-// listenUDP binds addr for the service name and tells the hook.
-func listenUDP(ctx context.Context, name, addr string) (*net.UDPConn, error) {
-	laddr, err := net.ResolveUDPAddr("udp", addr)
-	if err != nil {
-		return nil, err
-	}
-	pc, err := net.ListenUDP("udp", laddr)
-	if err == nil {
-		notifyListen(ctx, name, pc.LocalAddr())
-	}
-	return pc, err
-}
-
-// onListenOf is the hook ctx carries, nil if none.
-func onListenOf(ctx context.Context) OnListen {
-	fn, _ := ctx.Value(onListenKey{}).(OnListen)
-	return fn
+	return stack.WithOnListen(ctx, fn)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/socklab/socklab/internal/monitor"
 	"github.com/socklab/socklab/internal/report"
+	"github.com/socklab/socklab/internal/stack"
 	"github.com/socklab/socklab/internal/units"
 )
 
@@ -93,7 +94,7 @@ func runMonitor(ctx context.Context, e *env, o *monitorOptions, args []string) e
 		return usageErrf("no target: give udp://host:port, icmp://host or http(s):// URLs, or --targets FILE")
 	}
 	log := e.logger(e.stderr)
-	reg := newRegistry()
+	reg := stack.NewRegistry()
 	m, err := monitor.New(monitor.Config{Targets: targets, Interval: o.interval, Timeout: o.timeout, Size: int(size),
 		Insecure: o.insecure, Registerer: reg, Logger: log})
 	if err != nil {
@@ -113,7 +114,7 @@ func runMonitor(ctx context.Context, e *env, o *monitorOptions, args []string) e
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
 	}
-	serve, err := sideServer(ctx, "monitor", o.metrics, "/", mux, log)
+	serve, err := stack.SideServer(ctx, "monitor", o.metrics, "/", mux, log)
 	if err != nil {
 		return err
 	}

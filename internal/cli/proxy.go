@@ -2,27 +2,21 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
+	"errors"
 	"log/slog"
-	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/socklab/socklab/internal/httpframe"
 	"github.com/socklab/socklab/internal/proxy"
-	"github.com/socklab/socklab/internal/proxy/redisstore"
+	"github.com/socklab/socklab/internal/stack"
 	"github.com/socklab/socklab/internal/units"
 )
 
@@ -198,281 +192,76 @@ func parsePrefixes(flag string, values []string) ([]netip.Prefix, error) {
 
 func runProxy(ctx context.Context, e *env, f proxyFlags) error {
 	log := e.logger(e.stderr)
-	g := newGroup(ctx)
-	st, err := buildProxy(g.ctx, e, f, log, proxyHooks{})
+	cfg, err := f.config(e, log)
 	if err != nil {
-		g.cancel()
 		return err
+	}
+	g := stack.NewGroup(ctx)
+	st, err := stack.BuildProxy(g.Context(), cfg)
+	if err != nil {
+		g.Cancel()
+		return withStackFlag(err)
 	}
 	// Keep the heap, and so RSS, near the cache bound: without a limit the
 	// GC lets the heap reach twice the live cache. The headroom is for
 	// garbage, connections and the runtime.
-	if st.memBound > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		prev := debug.SetMemoryLimit(st.memBound + proxyMemHeadroom)
+	if st.MemBound > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		prev := debug.SetMemoryLimit(st.MemBound + proxyMemHeadroom)
 		defer debug.SetMemoryLimit(prev)
 	}
-	st.start(g)
-	stopNotice := drainNotice(ctx, log, f.grace, st.proxy.OpenConns)
+	st.Start(g)
+	stopNotice := stack.DrainNotice(ctx, log, f.grace, st.Proxy.OpenConns)
 	err = g.Wait()
 	stopNotice()
-	ps := st.proxy.Stats()
+	ps := st.Proxy.Stats()
 	log.Info("proxy stopped", "requests", ps.Requests, "hits", ps.Hits, "misses", ps.Misses, "stored_objects", ps.Objects, "stored_bytes", ps.Bytes, "evictions", ps.Evictions)
 	return err
 }
 
-// proxyHooks let the demo adjust what the flags cannot say.
-type proxyHooks struct {
-	// AccessLog, if set, replaces --access-log.
-	AccessLog func(proxy.AccessEntry)
-	// NoStreamImpair keeps the impairment on the UDP relay only.
-	NoStreamImpair bool
-}
-
-// proxyStack is "socklab proxy" built from its flags: the caching proxy
-// and the UDP relay with their sockets bound, and the side listeners. The
-// proxy command and the demo both build it, so a new flag reaches both.
-type proxyStack struct {
-	proxy    *proxy.Proxy
-	relay    *relayHandle
-	ln       net.Listener
-	side     []func(context.Context) error
-	close    []func()
-	memBound int64  // what the cache may hold in memory, 0 without a cache
-	URL      string // http://host:port of the proxy
-}
-
-// proxyStore opens the cache store the flags name; nil when --cache-size 0.
-func proxyStore(f proxyFlags, cacheSize int64, log *slog.Logger) (store proxy.Store, memBound int64, err error) {
-	if cacheSize <= 0 {
-		return nil, 0, nil
-	}
-	if isRedisStore(f.cacheStore) {
-		return openSharedTier(f.cacheStore, f.shared, log)
-	}
-	if store, err = openCacheStore(f.cacheStore, cacheSize); err != nil {
-		return nil, 0, usageErrf("--cache-store %w", err)
-	}
-	return store, cacheSize, nil
-}
-
-// buildProxy validates f, builds the proxy and the relay and binds their
-// sockets (so an address in use fails at once). The relay serves from
-// here on, under ctx; the proxy waits for start.
-func buildProxy(ctx context.Context, e *env, f proxyFlags, log *slog.Logger, hooks proxyHooks) (_ *proxyStack, err error) {
+// config validates the flags into the proxy stack's Config.
+func (f proxyFlags) config(e *env, log *slog.Logger) (stack.ProxyConfig, error) {
 	offToEmpty(&f.upstream, &f.metrics, &f.admin, &f.relay.udp)
 	if err := checkListenAddr("--http", f.http); err != nil {
-		return nil, err
+		return stack.ProxyConfig{}, err
 	}
-	cfg, cacheSize, err := proxyConfig(f)
+	pc, cacheSize, err := proxyConfig(f)
 	if err != nil {
-		return nil, err
+		return stack.ProxyConfig{}, err
 	}
-	s := &proxyStack{}
-	defer func() {
-		if err != nil {
-			s.release()
-		}
-	}()
-	if cfg.Store, s.memBound, err = proxyStore(f, cacheSize, log); err != nil {
-		return nil, err
+	accessLog := f.accessLog
+	if accessLog == "" {
+		accessLog = "-" // the proxy's log goes to stderr unless "off"
 	}
-	if cfg.Store != nil {
-		cfg.CoalesceShared = isRedisStore(f.cacheStore) && f.shared.coalesce
-		s.close = append(s.close, func() { cfg.Store.Close() })
+	cfg := stack.ProxyConfig{
+		HTTP: f.http, Admin: f.admin, Metrics: f.metrics, Proxy: pc,
+		Store:     stack.StoreConfig{Spec: f.cacheStore, Size: cacheSize, Coalesce: f.shared.coalesce},
+		AccessLog: accessLog, AccessLogJSON: e.log.format == "json", Stderr: e.stderr,
+		ErrorHint: withFlagHint, Logger: log,
 	}
-	accessLog, closeLog, err := openAccessLog(f.accessLog, e.stderr, e.log.format == "json")
-	if err != nil {
-		return nil, err
-	}
-	s.close = append(s.close, closeLog)
-	cfg.AccessLog, cfg.Logger = accessLog, log
-	if hooks.AccessLog != nil {
-		cfg.AccessLog = hooks.AccessLog
-	}
-	reg, registerer, err := proxyRegistry(f, cfg.Store)
-	if err != nil {
-		return nil, err
-	}
-	cfg.Registerer = registerer
-	if err := s.bind(ctx, f, cfg, registerer, log, hooks); err != nil {
-		return nil, err
-	}
-	return s, s.sides(ctx, f, reg, cfg.Store, log)
-}
-
-// proxyRegistry is the metrics registry, with the store's collector, when
-// --metrics asks for one.
-func proxyRegistry(f proxyFlags, store proxy.Store) (*prometheus.Registry, prometheus.Registerer, error) {
-	reg := newRegistry()
-	if f.metrics == "" {
-		return reg, nil, nil
-	}
-	if st, ok := store.(interface{ Collector() prometheus.Collector }); ok {
-		if err := reg.Register(st.Collector()); err != nil {
-			return nil, nil, fmt.Errorf("register cache store metrics: %w", err)
+	if cacheSize > 0 && cfg.Store.IsShared() {
+		if cfg.Store.Shared, err = f.shared.options(); err != nil {
+			return cfg, err
 		}
 	}
-	return reg, reg, nil
+	cfg.Relay, err = f.relay.config()
+	return cfg, err
 }
 
-// bind opens the HTTP listener first, so an address in use fails at once,
-// then starts the relay on its own socket and builds the proxy.
-func (s *proxyStack) bind(ctx context.Context, f proxyFlags, cfg proxy.Config, reg prometheus.Registerer, log *slog.Logger, hooks proxyHooks) error {
-	ln, err := listenTCP(ctx, "proxy http", f.http)
-	if err != nil {
-		return fmt.Errorf("http: %w", err)
-	}
-	s.ln = ln
-	s.close = append(s.close, func() { ln.Close() })
-	rctx, cancel := context.WithCancel(ctx)
-	relay, err := f.relay.start(rctx, log, reg)
-	if err != nil {
-		cancel()
-		return err
-	}
-	s.relay = relay
-	s.close = append(s.close, func() { cancel(); _ = relay.Wait() })
-	if !hooks.NoStreamImpair {
-		cfg.WrapConn = relay.WrapConn
-	}
-	cfg.ErrorHandler = proxyErrorHandler(&s.proxy)
-	if s.proxy, err = proxy.New(cfg); err != nil {
-		return err
-	}
-	s.URL = "http://" + ln.Addr().String()
-	upstream := f.upstream
-	if upstream == "" {
-		upstream = "(none: forward proxy only)"
-	}
-	log.Info("http proxy listening", "addr", ln.Addr().String(), "upstream", upstream, "cache_size", units.FormatBytes(float64(s.memBound)), "cache_store", storeName(f.cacheStore, cfg.Store))
-	return nil
+// stackFlags name the flag behind each Config field the stack may refuse.
+var stackFlags = map[string]string{
+	"Store.Spec": "--cache-store ", "Store.Size": "--cache-size ", "Relay.UDP": "--udp ", "Relay.Upstream": "--udp-upstream: ",
 }
 
-// sides binds the metrics and admin listeners the flags ask for.
-func (s *proxyStack) sides(ctx context.Context, f proxyFlags, reg *prometheus.Registry, store proxy.Store, log *slog.Logger) error {
-	if f.metrics != "" {
-		run, err := metricsServer(ctx, f.metrics, reg, log)
-		if err != nil {
-			return err
+// withStackFlag turns a value the stack refused into a usage error that
+// names its flag.
+func withStackFlag(err error) error {
+	var fe *stack.FieldError
+	if errors.As(err, &fe) {
+		if flag, ok := stackFlags[fe.Field]; ok {
+			return usageErrf("%s%w", flag, fe.Err)
 		}
-		s.side = append(s.side, run)
 	}
-	if f.admin != "" {
-		run, err := adminServer(ctx, f.admin, s.proxy, store, s.relay, log)
-		if err != nil {
-			return err
-		}
-		s.side = append(s.side, run)
-	}
-	return nil
-}
-
-// start runs the proxy and the side listeners under g, and has g watch
-// the relay; g's cleanups release the rest.
-func (s *proxyStack) start(g *group) {
-	g.Defer(s.release)
-	g.Go(func(ctx context.Context) error { return s.proxy.Serve(ctx, s.ln) })
-	g.Go(func(ctx context.Context) error {
-		// The relay runs under the context buildProxy was given (the
-		// group's): it stops with the group.
-		return s.relay.Wait()
-	})
-	for _, run := range s.side {
-		g.Go(run)
-	}
-}
-
-func (s *proxyStack) release() {
-	for i := len(s.close) - 1; i >= 0; i-- {
-		s.close[i]()
-	}
-	s.close = nil
-}
-
-// openCacheStore builds the cache store named by --cache-store, bounded by
-// maxBytes. This is where further tiers plug in: the shared Redis tier
-// (issue 9, internal/proxy/redisstore) takes "redis://HOST:PORT/DB" here,
-// with a memory store in front as its L1.
-func openCacheStore(spec string, maxBytes int64) (proxy.Store, error) {
-	switch {
-	case spec == "" || spec == proxy.StoreMemory:
-		return proxy.NewMemoryStore(maxBytes)
-	}
-	return nil, fmt.Errorf("%q: unknown store (want %q or redis://HOST:PORT/DB)", spec, proxy.StoreMemory)
-}
-
-// openAccessLog returns the access-log hook for --access-log: "-" is
-// stderr, "off" none, anything else a file appended to. With asJSON each
-// line is a JSON object, so a --log-format json stream is JSON throughout.
-func openAccessLog(spec string, stderr io.Writer, asJSON bool) (func(proxy.AccessEntry), func(), error) {
-	var w io.Writer
-	closeFn := func() {}
-	switch spec {
-	case "off":
-		return func(proxy.AccessEntry) {}, closeFn, nil
-	case "-", "":
-		w = stderr
-	default:
-		fh, err := os.OpenFile(spec, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			return nil, nil, fmt.Errorf("access log: %w", err)
-		}
-		w, closeFn = fh, func() { fh.Close() }
-	}
-	var mu sync.Mutex
-	return func(a proxy.AccessEntry) {
-		line := proxy.FormatAccess(a) + "\n"
-		if asJSON {
-			line = accessJSON(a)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		_, _ = io.WriteString(w, line)
-	}, closeFn, nil
-}
-
-// accessJSON renders a proxy access entry as one JSON line, led by time,
-// level and msg as slog's JSON lines are.
-func accessJSON(a proxy.AccessEntry) string {
-	cache := a.Cache
-	if cache == "" {
-		cache = "-"
-	}
-	b, _ := json.Marshal(struct {
-		Time        string  `json:"time"`
-		Level       string  `json:"level"`
-		Msg         string  `json:"msg"`
-		Client      string  `json:"client"`
-		Method      string  `json:"method"`
-		URL         string  `json:"url"`
-		Status      int     `json:"status"`
-		Bytes       int64   `json:"bytes"`
-		DurationMs  float64 `json:"duration_ms"`
-		Cache       string  `json:"cache"`
-		CacheStatus string  `json:"cache_status,omitempty"`
-	}{a.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), "INFO", "access", a.Client, a.Method, a.URL, a.Status, a.Bytes,
-		float64(a.Duration) / float64(time.Millisecond), cache, a.CacheStatus})
-	return string(b) + "\n"
-}
-
-// proxyStats is the /_socklab/stats document: the HTTP proxy's counters at
-// the top level, the UDP relay's under "udp".
-type proxyStats struct {
-	proxy.Stats
-	SharedTier *redisstore.Stats `json:"shared_tier,omitempty"` // --cache-store redis://
-	UDP        any               `json:"udp"`
-}
-
-// adminServer binds addr for GET /_socklab/stats; run serves it until its
-// context ends.
-func adminServer(ctx context.Context, addr string, p *proxy.Proxy, store proxy.Store, relay *relayHandle, log *slog.Logger) (run func(context.Context) error, err error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /_socklab/stats", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		_ = writeJSON(w, proxyStats{Stats: p.Stats(), SharedTier: sharedTierStats(store), UDP: relay.Stats()})
-	})
-	return sideServer(ctx, "admin", addr, "/_socklab/stats", mux, log)
+	return err
 }
 
 // validFieldName reports whether s is a field name (an RFC 9110 token).

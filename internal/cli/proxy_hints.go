@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/socklab/socklab/internal/proxy"
 )
@@ -20,15 +19,7 @@ var proxyFlagHints = []struct {
 	{proxy.ErrUpstreamTimeout, "--upstream-timeout"},
 }
 
-// proxyErrorHandler adds the flag hint to the proxy's own error answers
-// and writes them as the proxy would. *p is the proxy, set once New
-// returns (no request arrives before that).
-func proxyErrorHandler(p **proxy.Proxy) func(http.ResponseWriter, *http.Request, error) {
-	return func(w http.ResponseWriter, _ *http.Request, err error) {
-		(*p).WriteError(w, withFlagHint(err))
-	}
-}
-
+// withFlagHint adds the flag hint to the proxy's own error answers.
 func withFlagHint(err error) error {
 	for _, h := range proxyFlagHints {
 		if errors.Is(err, h.kind) {

@@ -18,8 +18,9 @@ import (
 // command adds the flag to change, through the proxy's ErrorHandler.
 func TestProxyFlagHints(t *testing.T) {
 	start := func(cfg proxy.Config) string {
+		// As the proxy stack wires ProxyConfig.ErrorHint.
 		var p *proxy.Proxy
-		cfg.ErrorHandler = proxyErrorHandler(&p)
+		cfg.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, err error) { p.WriteError(w, withFlagHint(err)) }
 		p, err := proxy.New(cfg)
 		if err != nil {
 			t.Fatal(err)

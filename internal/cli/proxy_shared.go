@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"log/slog"
 	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/socklab/socklab/internal/proxy"
 	"github.com/socklab/socklab/internal/proxy/redisstore"
 	"github.com/socklab/socklab/internal/units"
 )
@@ -43,46 +41,18 @@ func addSharedTierFlags(fl *pflag.FlagSet, f *sharedTierFlags) {
 	fl.BoolVar(&f.coalesce, "coalesce-shared", false, "with --cache-store redis://: concurrent misses across every proxy sharing the store make one upstream request (a short Redis lock)")
 }
 
-// isRedisStore: redis://, rediss://, redis-cluster:// or redis-sentinel://.
-func isRedisStore(spec string) bool { return redisstore.IsURL(spec) }
-
-// openSharedTier opens the Redis tier named by spec; memBound is what it
-// keeps in process memory (its L1), for the memory limit.
-func openSharedTier(spec string, f sharedTierFlags, log *slog.Logger) (_ *redisstore.Tiered, memBound int64, _ error) {
+// options validates the shared tier's flags into the Redis tier's Options.
+func (f sharedTierFlags) options() (redisstore.Options, error) {
 	l1, err := units.ParseSize(f.l1Size)
 	if err != nil || l1 < 0 {
-		return nil, 0, usageErrf("--l1-size %q: want a size like 64MiB, or 0", f.l1Size)
+		return redisstore.Options{}, usageErrf("--l1-size %q: want a size like 64MiB, or 0", f.l1Size)
 	}
 	chunk, err := units.ParseSize(f.chunk)
 	if err != nil || chunk < redisstore.MinChunkSize || chunk > 512<<20 {
-		return nil, 0, usageErrf("--cache-store-chunk %q: want a size from 1KiB to 512MiB", f.chunk)
+		return redisstore.Options{}, usageErrf("--cache-store-chunk %q: want a size from 1KiB to 512MiB", f.chunk)
 	}
 	if f.timeout <= 0 {
-		return nil, 0, usageErrf("--cache-store-timeout must be positive, not %s", f.timeout)
+		return redisstore.Options{}, usageErrf("--cache-store-timeout must be positive, not %s", f.timeout)
 	}
-	t, err := redisstore.Open(spec, redisstore.Options{ChunkSize: int(chunk), Timeout: f.timeout, L1Bytes: l1, Logger: log})
-	if err != nil {
-		return nil, 0, usageErrf("--cache-store %w", err)
-	}
-	return t, l1, nil
-}
-
-// sharedTierStats is the tier's part of /_socklab/stats, nil for other
-// stores.
-func sharedTierStats(s proxy.Store) *redisstore.Stats {
-	t, ok := s.(*redisstore.Tiered)
-	if !ok {
-		return nil
-	}
-	st := t.TierStats()
-	return &st
-}
-
-// storeName is the store for the startup log line: a Redis URL without
-// its credentials.
-func storeName(spec string, s proxy.Store) string {
-	if st := sharedTierStats(s); st != nil {
-		return st.Redis
-	}
-	return spec
+	return redisstore.Options{ChunkSize: int(chunk), Timeout: f.timeout, L1Bytes: l1}, nil
 }

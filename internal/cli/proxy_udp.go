@@ -1,22 +1,13 @@
 package cli
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"net"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
 	"github.com/socklab/socklab/internal/impair"
-	"github.com/socklab/socklab/internal/impair/stream"
-	"github.com/socklab/socklab/internal/udprelay"
+	"github.com/socklab/socklab/internal/stack"
 	"github.com/socklab/socklab/internal/units"
 )
 
@@ -118,113 +109,14 @@ func (f *relayFlags) impairConfig() (impair.Config, error) {
 	return cfg, nil
 }
 
-// relayHandle is what the proxy command gets back from starting the relay.
-type relayHandle struct {
-	// WrapConn applies TCP-stream impairment (delay, rate) to a proxied
-	// connection; nil when no impairment is configured.
-	WrapConn func(net.Conn) net.Conn
-	// Stats returns a JSON-ready snapshot of relay counters, or nil.
-	Stats func() any
-	// Wait blocks until the relay has stopped after ctx ends.
-	Wait func() error
-	// Relay is the running relay and Addr its address; nil and "" when
-	// --udp is "".
-	Relay *udprelay.Relay
-	Addr  string
-}
-
-// start validates the flags and starts the relay; its socket is bound before
-// start returns, so an address in use fails the command at once.
-func (f *relayFlags) start(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (*relayHandle, error) {
-	cfg, err := f.impairConfig()
-	if err != nil {
-		return nil, err
-	}
-	if r, ok := reg.(*prometheus.Registry); ok && r == nil {
-		reg = nil // a typed nil must not reach Register
-	}
-	h := &relayHandle{Stats: func() any { return nil }, Wait: func() error { return nil }}
-	if cfg.Active() {
-		log.Info("impairment", "summary", describeImpairment(cfg), "seed", cfg.Seed)
-	}
-	if cfg.StreamActive() {
-		// Each connection draws its own random stream from the seed, so
-		// connections are independent and a run is still reproducible.
-		var conns atomic.Uint64
-		h.WrapConn = func(c net.Conn) net.Conn {
-			cc := cfg
-			cc.Seed = cfg.Seed + conns.Add(1)
-			return stream.Wrap(c, cc)
+// config validates the flags into the relay's Config, drawing a seed for
+// an active impairment that was given none.
+func (f *relayFlags) config() (stack.RelayConfig, error) {
+	if f.udp != "" {
+		if err := checkListenAddr("--udp", f.udp); err != nil {
+			return stack.RelayConfig{}, err
 		}
 	}
-	if f.udp == "" {
-		return h, nil
-	}
-	laddr, err := net.ResolveUDPAddr("udp", f.udp)
-	if err != nil {
-		return nil, usageErrf("--udp %q: %w", f.udp, err)
-	}
-	relay, err := udprelay.New(udprelay.Config{
-		Upstream:    f.upstream,
-		IdleTimeout: f.idle,
-		MaxSessions: f.maxSessions,
-		Impair:      cfg,
-		Logger:      log,
-		Registerer:  reg,
-	})
-	if err != nil {
-		return nil, usageErrf("--udp-upstream: %w", err)
-	}
-	ln, err := net.ListenUDP("udp", laddr)
-	if err != nil {
-		return nil, fmt.Errorf("udp relay: %w", err)
-	}
-	notifyListen(ctx, "proxy udp", ln.LocalAddr())
-	_ = ln.SetReadBuffer(4 << 20) // before the first datagram can queue
-	done := make(chan error, 1)
-	go func() { done <- relay.Serve(ctx, ln) }()
-	log.Info("udp relay listening", "addr", ln.LocalAddr().String(), "upstream", f.upstream)
-	h.Relay, h.Addr = relay, ln.LocalAddr().String()
-	h.Stats = func() any { return relay.Stats() }
-	h.Wait = sync.OnceValue(func() error {
-		err := <-done
-		// The relay's own limits (it sent late) touched what it relayed.
-		for _, w := range relay.Stats().Warnings {
-			log.Warn("udp relay: "+w.Message, "kind", w.Kind)
-		}
-		return err
-	})
-	return h, nil
-}
-
-// describeImpairment renders cfg for the log: "delay=20ms jitter=5ms(normal) loss=2%".
-func describeImpairment(cfg impair.Config) string {
-	var parts []string
-	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
-	if cfg.Delay > 0 {
-		add("delay=%v", cfg.Delay)
-	}
-	if cfg.Jitter > 0 {
-		add("jitter=%v(%v)", cfg.Jitter, cfg.JitterDist)
-	}
-	if cfg.Loss > 0 {
-		if cfg.LossBurst >= 1 {
-			add("loss=%g%%(burst %g)", cfg.Loss*100, cfg.LossBurst)
-		} else {
-			add("loss=%g%%", cfg.Loss*100)
-		}
-	}
-	for _, p := range []struct {
-		name string
-		v    float64
-	}{{"duplicate", cfg.Duplicate}, {"reorder", cfg.Reorder}, {"corrupt", cfg.Corrupt}} {
-		if p.v > 0 {
-			add("%s=%g%%", p.name, p.v*100)
-		}
-	}
-	if cfg.Rate > 0 {
-		add("rate=%s", units.FormatBitrate(cfg.Rate))
-	}
-	add("direction=%v", cfg.Direction)
-	return strings.Join(parts, " ")
+	imp, err := f.impairConfig()
+	return stack.RelayConfig{UDP: f.udp, Upstream: f.upstream, Idle: f.idle, MaxSessions: f.maxSessions, Impair: imp}, err
 }

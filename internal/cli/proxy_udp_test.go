@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
+	"github.com/socklab/socklab/internal/stack"
 	"github.com/socklab/socklab/internal/udprelay"
 )
 
@@ -26,6 +28,16 @@ func parseRelayFlags(t *testing.T, args ...string) *relayFlags {
 		t.Fatal(err)
 	}
 	return &f
+}
+
+// startRelay starts the relay the flags describe, as "socklab proxy" does.
+func startRelay(ctx context.Context, f *relayFlags, reg prometheus.Registerer) (*stack.Relay, error) {
+	cfg, err := f.config()
+	if err != nil {
+		return nil, err
+	}
+	h, err := stack.StartRelay(ctx, cfg, discard, reg)
+	return h, withStackFlag(err)
 }
 
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -53,7 +65,7 @@ func TestRelayFlagsUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			f := parseRelayFlags(t, tt.args...)
-			_, err := f.start(context.Background(), discard, nil)
+			_, err := startRelay(context.Background(), f, nil)
 			var ee *exitError
 			if !errors.As(err, &ee) || ee.code != ExitUsage || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("start = %v, want a usage error mentioning %q", err, tt.want)
@@ -81,7 +93,7 @@ func TestRelayStartAndStop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f := parseRelayFlags(t, "--udp", "127.0.0.1:0", "--udp-upstream", echo.LocalAddr().String())
-	h, err := f.start(ctx, discard, newRegistry())
+	h, err := startRelay(ctx, f, stack.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +103,7 @@ func TestRelayStartAndStop(t *testing.T) {
 	}
 	// The socket is bound: a second relay on the same address fails,
 	// naming it.
-	if _, err := parseRelayFlags(t, "--udp", addr).start(ctx, discard, nil); err == nil || !strings.Contains(err.Error(), addr) {
+	if _, err := startRelay(ctx, parseRelayFlags(t, "--udp", addr), nil); err == nil || !strings.Contains(err.Error(), addr) {
 		t.Errorf("second start = %v, want an error naming %s", err, addr)
 	}
 	c, err := net.Dial("udp", addr)
@@ -117,7 +129,7 @@ func TestRelayStartAndStop(t *testing.T) {
 
 func TestRelayWrapConn(t *testing.T) {
 	f := parseRelayFlags(t, "--udp", "", "--delay", "5ms", "--loss", "50%")
-	h, err := f.start(context.Background(), discard, nil)
+	h, err := startRelay(context.Background(), f, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

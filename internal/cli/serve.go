@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/socklab/socklab/internal/stack"
 	"github.com/socklab/socklab/internal/udpecho"
 	"github.com/socklab/socklab/internal/webserver"
 )
@@ -147,32 +146,23 @@ func serveArg(cmd *cobra.Command, f *serveFlags, args []string) error {
 
 func runServe(ctx context.Context, e *env, f serveFlags) error {
 	log := e.logger(e.stderr)
-	g := newGroup(ctx)
-	st, err := buildServe(g.ctx, e, f, log)
+	cfg, err := f.config(e, log)
 	if err != nil {
-		g.cancel()
 		return err
 	}
-	st.start(g)
-	stopNotice := drainNotice(ctx, log, f.grace, st.web.OpenConns)
+	g := stack.NewGroup(ctx)
+	st, err := stack.BuildServe(g.Context(), cfg)
+	if err != nil {
+		g.Cancel()
+		return err
+	}
+	st.Start(g)
+	stopNotice := stack.DrainNotice(ctx, log, f.grace, st.Web.OpenConns)
 	err = g.Wait()
 	stopNotice()
-	es := st.echo.Stats()
+	es := st.Echo.Stats()
 	log.Info("stopped", "udp_received", es.Received, "udp_reflected", es.Reflected, "udp_dropped", es.DroppedRate+es.DroppedPort+es.DroppedReply)
 	return err
-}
-
-// serveStack is "socklab serve" built from its flags: the web server and
-// the UDP reflector with their sockets bound, and the metrics listener.
-// The serve command and the demo both build it, so a new flag reaches both.
-type serveStack struct {
-	web   *webserver.Server
-	echo  *udpecho.Server
-	ln    net.Listener
-	pc    net.PacketConn // nil with --udp off
-	side  []func(context.Context) error
-	close []func()
-	URL   string // http(s)://host:port of the web server
 }
 
 // validate checks the flags that the engines' configs cannot.
@@ -203,144 +193,39 @@ func (f serveFlags) validate() error {
 	return nil
 }
 
-// webConfig turns the flags into the web server's Config, opening the TLS
-// key pair and the access log (closed through closeFn).
-func (f serveFlags) webConfig(e *env, log *slog.Logger) (cfg webserver.Config, closeFn func(), err error) {
-	cfg = webserver.Config{
-		Root: f.root, NoListing: f.noListing, Dotfiles: f.dotfiles,
-		ReadHeaderTimeout: f.readHeader, IdleTimeout: f.idle, MaxHeaderBytes: f.maxHeader, MaxConns: f.maxConns,
-		SendTimeout: f.sendTO, Grace: f.grace, CacheControl: serveCacheControl(f.cacheCtl, f.root), Logger: log,
-		AccessLogJSON: e.log.format == "json",
-	}
-	closeFn = func() {}
-	if f.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("load tls key pair: %w", err)
-		}
-		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	}
-	switch f.accessLog {
-	case "-":
-		cfg.AccessLog = e.stderr
-	case "off", "":
-	default:
-		fh, err := os.OpenFile(f.accessLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("access log: %w", err)
-		}
-		cfg.AccessLog, closeFn = fh, func() { fh.Close() }
-	}
-	return cfg, closeFn, nil
-}
-
-// buildServe validates f, builds the engines and binds their sockets (so an
-// address in use fails before anything runs). Nothing runs until start.
-func buildServe(ctx context.Context, e *env, f serveFlags, log *slog.Logger) (_ *serveStack, err error) {
+// config validates the flags into the serve stack's Config, loading the
+// TLS key pair.
+func (f serveFlags) config(e *env, log *slog.Logger) (stack.ServeConfig, error) {
 	offToEmpty(&f.udp, &f.metrics)
+	cfg := stack.ServeConfig{
+		HTTP: f.http, UDP: f.udp, Metrics: f.metrics, AccessLog: f.accessLog, Stderr: e.stderr, Logger: log,
+		Web: webserver.Config{
+			Root: f.root, NoListing: f.noListing, Dotfiles: f.dotfiles,
+			ReadHeaderTimeout: f.readHeader, IdleTimeout: f.idle, MaxHeaderBytes: f.maxHeader, MaxConns: f.maxConns,
+			SendTimeout: f.sendTO, Grace: f.grace, CacheControl: serveCacheControl(f.cacheCtl, f.root),
+			AccessLogJSON: e.log.format == "json",
+		},
+		Echo: udpecho.Config{MaxPPS: f.udpMaxPPS, MaxSourcePPS: f.udpMaxSrcPPS},
+	}
 	if err := f.validate(); err != nil {
-		return nil, err
+		return cfg, err
 	}
 	if err := checkListenAddr("--http", f.http); err != nil {
-		return nil, err
+		return cfg, err
 	}
 	if f.udp != "" {
 		if err := checkListenAddr("--udp", f.udp); err != nil {
-			return nil, err
+			return cfg, err
 		}
 	}
-	s := &serveStack{}
-	defer func() {
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
 		if err != nil {
-			s.release()
+			return cfg, fmt.Errorf("load tls key pair: %w", err)
 		}
-	}()
-	cfg, closeLog, err := f.webConfig(e, log)
-	if err != nil {
-		return nil, err
+		cfg.Web.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	s.close = append(s.close, closeLog)
-	reg := newRegistry()
-	if f.metrics != "" {
-		cfg.Registerer = reg
-	}
-	if s.web, err = webserver.New(cfg); err != nil {
-		return nil, err
-	}
-	s.close = append(s.close, func() { s.web.Close() })
-	if s.echo, err = udpecho.New(udpecho.Config{MaxPPS: f.udpMaxPPS, MaxSourcePPS: f.udpMaxSrcPPS, Logger: log, Registerer: cfg.Registerer}); err != nil {
-		return nil, err
-	}
-	if err := s.bind(ctx, f, reg, log); err != nil {
-		return nil, err
-	}
-	scheme := "http"
-	if cfg.TLS != nil {
-		scheme = "https"
-	}
-	s.URL = scheme + "://" + s.ln.Addr().String()
-	root := f.root
-	if root == "" {
-		root = "(embedded site)"
-	}
-	log.Info("http listening", "url", s.URL+"/", "root", root)
-	if s.pc != nil {
-		log.Info("udp echo listening", "addr", s.pc.LocalAddr().String(), "max_pps", f.udpMaxPPS, "max_source_pps", f.udpMaxSrcPPS)
-	}
-	return s, nil
-}
-
-// bind opens the HTTP, UDP and metrics sockets.
-func (s *serveStack) bind(ctx context.Context, f serveFlags, reg *prometheus.Registry, log *slog.Logger) error {
-	ln, err := listenTCP(ctx, "serve http", f.http)
-	if err != nil {
-		return fmt.Errorf("http: %w", err)
-	}
-	s.ln = ln
-	s.close = append(s.close, func() { ln.Close() })
-	if f.udp != "" {
-		pc, err := listenUDP(ctx, "serve udp", f.udp)
-		if err != nil {
-			return fmt.Errorf("udp: %w", err)
-		}
-		s.pc = pc
-		s.close = append(s.close, func() { pc.Close() })
-	}
-	if f.metrics != "" {
-		run, err := metricsServer(ctx, f.metrics, reg, log)
-		if err != nil {
-			return err
-		}
-		s.side = append(s.side, run)
-	}
-	return nil
-}
-
-// UDPAddr is the reflector's address, "" with --udp off.
-func (s *serveStack) UDPAddr() string {
-	if s.pc == nil {
-		return ""
-	}
-	return s.pc.LocalAddr().String()
-}
-
-// start runs the services under g; g's cleanups release the rest.
-func (s *serveStack) start(g *group) {
-	g.Defer(s.release)
-	g.Go(func(ctx context.Context) error { return s.web.Serve(ctx, s.ln) })
-	if s.pc != nil {
-		g.Go(func(ctx context.Context) error { return s.echo.Serve(ctx, s.pc) })
-	}
-	for _, run := range s.side {
-		g.Go(run)
-	}
-}
-
-func (s *serveStack) release() {
-	for i := len(s.close) - 1; i >= 0; i-- {
-		s.close[i]()
-	}
-	s.close = nil
+	return cfg, nil
 }
 
 // serveCacheControl resolves --cache-control. The embedded site has no file

@@ -28,6 +28,10 @@ var (
 		"internal/webserver", "internal/udpecho", "internal/proxy", "internal/udprelay",
 		"internal/qos", "internal/icmp", "internal/load", "internal/menu",
 	}
+	// composers build what several engines make together from the
+	// engines' configs (the serve and proxy stacks, the demo), for cli;
+	// they never see a flag, and no engine imports them.
+	composers = []string{"internal/stack", "internal/demo"}
 	// sockets are the standard and x/ packages that open sockets or make
 	// system calls; the pure layer imports none of them directly.
 	sockets = []string{
@@ -202,6 +206,18 @@ var rules = []rule{
 		},
 	},
 	{
+		name: "composers take engine configs, not flags", applies: func(me string) bool { _, ok := within(me, composers); return ok }, transitive: true,
+		refuse: func(_, dep string) string {
+			if d := rel(dep); d == "internal/cli" || strings.HasPrefix(d, "cmd/") {
+				return "composers are used by cli, never the other way round"
+			}
+			if dep == "github.com/spf13/cobra" || dep == "github.com/spf13/pflag" {
+				return "composers take engine configs; flags are cli's"
+			}
+			return ""
+		},
+	},
+	{
 		name: "cmd/socklab only wires the cli", applies: func(me string) bool { return strings.HasPrefix(me, "cmd/") },
 		refuse: func(_, dep string) string {
 			if d := rel(dep); d != "" && d != "internal/cli" {
@@ -255,6 +271,9 @@ func TestRulesRefuse(t *testing.T) {
 		{"internal/impair/sched", mod + "internal/udprelay"},
 		{"cmd/socklab", mod + "internal/qos"},
 		{"internal/netns", "testing"},
+		{"internal/stack", mod + "internal/cli"},
+		{"internal/demo", "github.com/spf13/pflag"},
+		{"internal/proxy", mod + "internal/stack"},
 	}
 	for _, tt := range tests {
 		refused := false
@@ -272,6 +291,8 @@ func TestRulesRefuse(t *testing.T) {
 		{"internal/udprelay", mod + "internal/impair/sched"},
 		{"internal/icmp", mod + "internal/icmp/probe"},
 		{"internal/capture", "net/netip"},
+		{"internal/stack", mod + "internal/proxy"},
+		{"internal/demo", mod + "internal/stack"},
 	} {
 		for _, r := range rules {
 			if r.applies(ok.me) {

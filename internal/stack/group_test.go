@@ -1,4 +1,4 @@
-package cli
+package stack
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestGroupFirstErrorStopsAll(t *testing.T) {
-	g := newGroup(context.Background())
+	g := NewGroup(context.Background())
 	boom := errors.New("boom")
 	stopped := make(chan struct{})
 	g.Go(func(ctx context.Context) error {
@@ -41,7 +41,7 @@ func TestGroupFirstErrorStopsAll(t *testing.T) {
 
 func TestGroupParentCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	g := newGroup(ctx)
+	g := NewGroup(ctx)
 	g.Go(func(ctx context.Context) error { <-ctx.Done(); return nil })
 	cancel()
 	done := make(chan error, 1)

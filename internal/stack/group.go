@@ -1,4 +1,4 @@
-package cli
+package stack
 
 import (
 	"context"
@@ -6,12 +6,12 @@ import (
 	"sync"
 )
 
-// group is the one supervisor of running servers ("socklab serve", "socklab
-// proxy" and the demo): Go runs a service under the group's context; the
+// Group is the one supervisor of running servers ("socklab serve", "socklab
+// proxy" and the demo): Go runs a service under the Group's context; the
 // first service to fail, or the parent context ending, cancels them all,
 // and each engine's Serve then drains for its own grace period. Wait
 // returns once every service has returned, with their errors joined.
-type group struct {
+type Group struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -20,13 +20,23 @@ type group struct {
 	after  []func() // run by Wait once the services are done, last added first
 }
 
-func newGroup(parent context.Context) *group {
+// NewGroup returns a Group whose services run under a context derived
+// from parent.
+func NewGroup(parent context.Context) *Group {
 	ctx, cancel := context.WithCancel(parent)
-	return &group{ctx: ctx, cancel: cancel}
+	return &Group{ctx: ctx, cancel: cancel}
 }
 
-// Go runs fn under the group's context.
-func (g *group) Go(fn func(ctx context.Context) error) {
+// Context is the context the Group's services run under; it ends when
+// the Group stops.
+func (g *Group) Context() context.Context { return g.ctx }
+
+// Cancel stops the Group's services without waiting for them (for a build
+// that failed before anything ran).
+func (g *Group) Cancel() { g.cancel() }
+
+// Go runs fn under the Group's context.
+func (g *Group) Go(fn func(ctx context.Context) error) {
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
@@ -41,17 +51,17 @@ func (g *group) Go(fn func(ctx context.Context) error) {
 
 // Defer registers cleanup (closing a store, a log file) for after the
 // services have stopped.
-func (g *group) Defer(fn func()) { g.after = append(g.after, fn) }
+func (g *Group) Defer(fn func()) { g.after = append(g.after, fn) }
 
 // Stop cancels every service and waits for them.
-func (g *group) Stop() error {
+func (g *Group) Stop() error {
 	g.cancel()
 	return g.Wait()
 }
 
 // Wait blocks until every service has returned, runs the cleanups and
 // returns the services' errors.
-func (g *group) Wait() error {
+func (g *Group) Wait() error {
 	g.wg.Wait()
 	g.cancel()
 	for i := len(g.after) - 1; i >= 0; i-- {

@@ -1,4 +1,4 @@
-package cli
+package stack
 
 import (
 	"context"
@@ -12,20 +12,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/socklab/socklab/internal/buildinfo"
 )
 
-// newRegistry returns a Prometheus registry with the Go runtime and process
+// NewRegistry returns a Prometheus registry with the Go runtime and process
 // collectors and socklab_build_info, the base every long-running command
 // exposes on --metrics.
-func newRegistry() *prometheus.Registry {
+func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), readBuildInfo().collector())
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Read().Collector())
 	return reg
 }
 
-// metricsServer binds addr for reg at /metrics; run serves it until its
+// MetricsServer binds addr for reg at /metrics; run serves it until its
 // context ends.
-func metricsServer(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (run func(context.Context) error, err error) {
+func MetricsServer(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (run func(context.Context) error, err error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	// A liveness probe for orchestrators: the process is up and serving.
@@ -34,14 +36,14 @@ func metricsServer(ctx context.Context, addr string, reg *prometheus.Registry, l
 		w.Header().Set("Cache-Control", "no-store")
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	return sideServer(ctx, "metrics", addr, "/metrics", mux, log)
+	return SideServer(ctx, "metrics", addr, "/metrics", mux, log)
 }
 
-// sideServer binds a small side listener (metrics, admin) for h on addr
+// SideServer binds a small side listener (metrics, admin) for h on addr
 // now, so an address in use is reported at start; run serves it until its
 // context ends, then shuts it down.
-func sideServer(ctx context.Context, name, addr, path string, h http.Handler, log *slog.Logger) (run func(context.Context) error, err error) {
-	ln, err := listenTCP(ctx, name, addr)
+func SideServer(ctx context.Context, name, addr, path string, h http.Handler, log *slog.Logger) (run func(context.Context) error, err error) {
+	ln, err := ListenTCP(ctx, name, addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s listener %s: %w", name, addr, err)
 	}

@@ -1,4 +1,4 @@
-package cli
+package stack
 
 import (
 	"context"
@@ -7,11 +7,11 @@ import (
 	"time"
 )
 
-// drainNotice logs, once the first SIGINT/SIGTERM has cancelled sigCtx, how
+// DrainNotice logs, once the first SIGINT/SIGTERM has cancelled sigCtx, how
 // many connections the command is draining and for how long at most, so a
 // shutdown that takes the whole --grace is not silent. cmd/socklab exits at
 // once on the second signal. The returned stop ends the watch.
-func drainNotice(sigCtx context.Context, log *slog.Logger, grace time.Duration, open func() int) (stop func()) {
+func DrainNotice(sigCtx context.Context, log *slog.Logger, grace time.Duration, open func() int) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {

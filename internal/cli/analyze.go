@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/socklab/socklab/internal/capture"
+	"github.com/socklab/socklab/internal/output"
 	"github.com/socklab/socklab/internal/report"
 )
 
@@ -97,12 +98,12 @@ func runAnalyze(ctx context.Context, e *env, file string, fl analyzeFlags) error
 	}
 
 	if fl.csv != "" {
-		if err := writeFile(fl.csv, func(w io.Writer) error { return report.CaptureCSV(w, res) }); err != nil {
+		if err := output.WriteFile(fl.csv, func(w io.Writer) error { return report.CaptureCSV(w, res) }); err != nil {
 			return fmt.Errorf("analyze: write csv: %w", err)
 		}
 	}
 	if fl.report != "" {
-		if err := writeFile(fl.report, func(w io.Writer) error { return report.CaptureHTML(w, res, time.Now()) }); err != nil {
+		if err := output.WriteFile(fl.report, func(w io.Writer) error { return report.CaptureHTML(w, res, time.Now()) }); err != nil {
 			return fmt.Errorf("analyze: write report: %w", err)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/socklab/socklab/internal/icmp"
 	"github.com/socklab/socklab/internal/load"
 	"github.com/socklab/socklab/internal/menu"
+	"github.com/socklab/socklab/internal/output"
 	"github.com/socklab/socklab/internal/qos"
 	"github.com/socklab/socklab/internal/report"
 )
@@ -203,7 +204,7 @@ func (a *clientActions) qosTest(ctx context.Context, w io.Writer, p menu.QoSPara
 		return err
 	}
 	if a.o.csv != "" {
-		if err := appendQoSCSV(a.o.csv, res); err != nil {
+		if err := output.AppendQoSCSV(a.o.csv, res); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "appended to %s\n", a.o.csv)

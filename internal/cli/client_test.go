@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/socklab/socklab/internal/load"
 	"github.com/socklab/socklab/internal/proxy"
 	"github.com/socklab/socklab/internal/report"
 	"github.com/socklab/socklab/internal/udpecho"
@@ -246,13 +245,6 @@ func TestLoadCommand(t *testing.T) {
 			}
 		}
 	})
-}
-
-func TestProgressLine(t *testing.T) {
-	got := progressLine(load.Progress{Done: 50, Requests: 100, Errors: 2, Elapsed: 1e9}, 10)
-	if !strings.HasPrefix(got, "[#####-----]  50%") || !strings.Contains(got, "50 req  2 err  50 req/s") {
-		t.Fatalf("%q", got)
-	}
 }
 
 func TestLoadProcs(t *testing.T) {

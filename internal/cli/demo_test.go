@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socklab/socklab/internal/demo"
 	"github.com/socklab/socklab/internal/load"
 	"github.com/socklab/socklab/internal/report"
 )
@@ -232,36 +233,6 @@ func TestDemoKeep(t *testing.T) {
 	}
 }
 
-func TestIndentWriter(t *testing.T) {
-	tests := []struct {
-		name   string
-		writes []string
-		want   string
-	}{
-		{"one line", []string{"a\n"}, "> a\n"},
-		{"two lines at once", []string{"a\nb\n"}, "> a\n> b\n"},
-		{"line in pieces", []string{"a", "b", "c\n"}, "> abc\n"},
-		{"blank line unprefixed", []string{"a\n\nb\n"}, "> a\n\n> b\n"},
-		{"no final newline", []string{"a\nb"}, "> a\n> b"},
-		{"empty write", []string{"", "a\n"}, "> a\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var b bytes.Buffer
-			w := &indentWriter{w: &b, prefix: "> "}
-			for _, s := range tt.writes {
-				n, err := w.Write([]byte(s))
-				if err != nil || n != len(s) {
-					t.Fatalf("Write(%q) = %d, %v", s, n, err)
-				}
-			}
-			if b.String() != tt.want {
-				t.Errorf("got %q, want %q", b.String(), tt.want)
-			}
-		})
-	}
-}
-
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
 	fh, err := os.Open(path)
@@ -301,34 +272,35 @@ func TestDemoStepResults(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	e := &env{stdout: &out, stderr: &errb}
-	o := &demoOptions{out: dir, qosDuration: time.Second, clients: 2, requests: 20, seed: 1}
-	d := &demo{e: e, o: o, w: e.stdout, log: e.logger(e.stderr)}
+	cfg, err := demoConfig(e, &demoOptions{out: dir, qosDuration: time.Second, clients: 2, requests: 20, seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := demo.New(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err := d.run(ctx)
-	if d.servers != nil {
-		if serr := d.servers.stop(); serr != nil {
-			t.Errorf("stop: %v", serr)
-		}
+	err = d.Run(ctx)
+	if serr := d.Stop(); serr != nil {
+		t.Errorf("stop: %v", serr)
 	}
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	if len(d.results) != 6 {
-		t.Fatalf("%d results, want 6: %#v", len(d.results), d.results)
+	if len(d.Results) != 6 {
+		t.Fatalf("%d results, want 6: %#v", len(d.Results), d.Results)
 	}
-	serve := d.results[0].(report.DemoServe)
+	serve := d.Results[0].(report.DemoServe)
 	if !strings.HasPrefix(serve.WebURL, "http://127.0.0.1:") || !strings.HasPrefix(serve.EchoAddr, "127.0.0.1:") {
 		t.Errorf("serve %+v", serve)
 	}
-	px := d.results[1].(report.DemoProxy)
+	px := d.Results[1].(report.DemoProxy)
 	if !strings.HasPrefix(px.ProxyURL, "http://127.0.0.1:") || px.Impairment.Delay != 10*time.Millisecond || px.Impairment.Loss != 0.01 || px.Impairment.Seed != 1 {
 		t.Errorf("proxy %+v", px)
 	}
-	if c := d.results[2].(report.DemoCache); c.Verdicts != [2]string{load.CacheMiss, load.CacheHit} || c.Miss <= 0 || c.Hit <= 0 {
+	if c := d.Results[2].(report.DemoCache); c.Verdicts != [2]string{load.CacheMiss, load.CacheHit} || c.Miss <= 0 || c.Hit <= 0 {
 		t.Errorf("cache %+v", c)
 	}
-	q := d.results[3].(report.DemoQoS)
+	q := d.Results[3].(report.DemoQoS)
 	if q.Result.Total.Received == 0 || q.Result.Total.RTT.Min < 18*time.Millisecond {
 		t.Errorf("qos: %d received, RTT min %v (the relay adds 10ms ±1ms each way)", q.Result.Total.Received, q.Result.Total.RTT.Min)
 	}
@@ -337,13 +309,13 @@ func TestDemoStepResults(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	if l := d.results[4].(report.DemoLoad).Result; l.Requests != 20 || l.Failures != 0 || l.Cache == nil || l.Cache.Hits == 0 {
+	if l := d.Results[4].(report.DemoLoad).Result; l.Requests != 20 || l.Failures != 0 || l.Cache == nil || l.Cache.Hits == 0 {
 		t.Errorf("load %+v", l)
 	}
-	if p := d.results[5].(report.DemoPing); p.Skipped == "" && p.Host.Received == 0 {
+	if p := d.Results[5].(report.DemoPing); p.Skipped == "" && p.Host.Received == 0 {
 		t.Errorf("ping neither skipped nor answered: %+v", p)
 	}
-	if len(d.summary) != 6 || d.summary[2].Status != "ok" || d.summary[2].Result != d.results[2].Summary() {
-		t.Errorf("summary %+v", d.summary)
+	if len(d.Summary) != 6 || d.Summary[2].Status != "ok" || d.Summary[2].Result != d.Results[2].Summary() {
+		t.Errorf("summary %+v", d.Summary)
 	}
 }

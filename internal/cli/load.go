@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"net/netip"
 	"net/url"
@@ -13,9 +12,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/socklab/socklab/internal/load"
+	"github.com/socklab/socklab/internal/output"
 	"github.com/socklab/socklab/internal/report"
 	"github.com/socklab/socklab/internal/units"
 )
@@ -164,7 +163,7 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, target string) error {
 			fmt.Fprintf(e.stderr, "warning: --start-at was %.1f s ago; starting now\n", -d.Seconds())
 		}
 	}
-	stopBar := startProgress(e.stderr, l)
+	stopBar := output.LoadProgress(e.stderr, l)
 	r, err := l.Run(ctx)
 	stopBar()
 	if err != nil {
@@ -266,45 +265,6 @@ func loadBody(cmd *cobra.Command, o *loadOptions, cfg *load.Config) error {
 		cfg.Header.Set("Content-Type", o.ctype)
 	}
 	return nil
-}
-
-// startProgress draws a progress bar on w while the run lasts, when w is a
-// terminal; piped output gets none. The returned func erases the bar.
-func startProgress(w io.Writer, l *load.Load) (stop func()) {
-	f, ok := w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return func() {}
-	}
-	width := 30
-	if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 70 {
-		width = min(cols-45, 50)
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(200 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				fmt.Fprint(f, "\r\033[K")
-				return
-			case <-t.C:
-				fmt.Fprint(f, "\r"+progressLine(l.Progress(), width))
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
-}
-
-// progressLine renders one progress snapshot: bar, count, errors, rate.
-func progressLine(p load.Progress, width int) string {
-	rate := 0.0
-	if s := p.Elapsed.Seconds(); s > 0 {
-		rate = float64(p.Done) / s
-	}
-	return fmt.Sprintf("%s  %d req  %d err  %.0f req/s", barLine(p.Fraction(), p.Elapsed, width), p.Done, p.Errors, rate)
 }
 
 // loadProcs resolves --procs. A load generator on the same machine as the

@@ -3,13 +3,12 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/socklab/socklab/internal/output"
 	"github.com/socklab/socklab/internal/qos"
 	"github.com/socklab/socklab/internal/report"
 	"github.com/socklab/socklab/internal/units"
@@ -189,23 +188,23 @@ func runQoS(cmd *cobra.Command, e *env, f qosFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	files, err := openQoSFiles(f.csv, f.report)
+	files, err := output.OpenQoSFiles(f.csv, f.report)
 	if err != nil {
 		return err
 	}
-	defer files.close()
+	defer files.Close()
 	cfg.Logger = e.logger(e.stderr)
-	out := &qosOutput{e: e, f: f, cfg: cfg}
-	out.progress = !f.noProgress && !f.json && !f.jsonStream && isTerminal(e.stdout) && isTerminal(e.stderr)
-	cfg.OnEvent = out.event
+	out := &output.QoSEvents{Stdout: e.stdout, Stderr: e.stderr, JSON: f.json, JSONStream: f.jsonStream, Config: cfg}
+	out.Progress = !f.noProgress && !f.json && !f.jsonStream && output.IsTerminal(e.stdout) && output.IsTerminal(e.stderr)
+	cfg.OnEvent = out.Event
 	tester, err := qos.New(cfg)
 	if err != nil {
 		return err
 	}
 	res, runErr := tester.Run(cmd.Context())
-	out.clearBar()
+	out.ClearBar()
 	if res == nil {
-		files.discard()
+		files.Discard()
 		return runErr
 	}
 	// A run that failed half-way (a TCP stream reset) still shows what it
@@ -223,242 +222,11 @@ func runQoS(cmd *cobra.Command, e *env, f qosFlags, args []string) error {
 			return err
 		}
 	}
-	if err := errors.Join(runErr, files.write(res)); err != nil {
+	if err := errors.Join(runErr, files.Write(res)); err != nil {
 		return err
 	}
 	if res.TCP == nil && res.Total.Sent > 0 && res.Total.Received == 0 {
 		return fmt.Errorf("qos: no replies from %s (is a reflector such as \"socklab serve\" listening there?)", res.Target)
 	}
 	return nil
-}
-
-// appendQoSCSV appends res as one row to the CSV file at path, creating it
-// (with the header) if it does not exist or is empty.
-func appendQoSCSV(path string, res *qos.Result) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("qos: csv: %w", err)
-	}
-	st, err := f.Stat()
-	if err == nil {
-		err = report.WriteQoSCSV(f, res, st.Size() == 0)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("qos: csv: write %s: %w", path, err)
-	}
-	return nil
-}
-
-// writeQoSReport writes the --report HTML page, dated now.
-func writeQoSReport(path string, res *qos.Result) error {
-	err := writeFile(path, func(w io.Writer) error { return report.WriteQoSHTML(w, res, time.Now()) })
-	if err != nil {
-		return fmt.Errorf("qos: report: write %s: %w", path, err)
-	}
-	return nil
-}
-
-// qosFiles are --csv and --report, opened before the test so a path that
-// cannot be written fails at once rather than after the whole run.
-type qosFiles struct {
-	csv, html         *os.File
-	csvNew, htmlNew   bool // created by this run: removed if it yields nothing
-	csvPath, htmlPath string
-}
-
-func openQoSFiles(csvPath, htmlPath string) (*qosFiles, error) {
-	q := &qosFiles{csvPath: csvPath, htmlPath: htmlPath}
-	var err error
-	if csvPath != "" {
-		if q.csv, q.csvNew, err = openNew(csvPath, os.O_WRONLY|os.O_APPEND); err != nil {
-			return nil, fmt.Errorf("qos: csv: %w", err)
-		}
-	}
-	if htmlPath != "" {
-		if q.html, q.htmlNew, err = openNew(htmlPath, os.O_WRONLY|os.O_TRUNC); err != nil {
-			q.discard()
-			return nil, fmt.Errorf("qos: report: %w", err)
-		}
-	}
-	return q, nil
-}
-
-// openNew opens path with flag, creating it if missing; created says so.
-func openNew(path string, flag int) (f *os.File, created bool, err error) {
-	f, err = os.OpenFile(path, flag, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		f, err = os.OpenFile(path, flag|os.O_CREATE|os.O_EXCL, 0o644)
-		created = err == nil
-	}
-	return f, created, err
-}
-
-// write appends res to the CSV (with the header if the file is empty) and
-// writes the HTML report.
-func (q *qosFiles) write(res *qos.Result) error {
-	var errs []error
-	if q.csv != nil {
-		st, err := q.csv.Stat()
-		if err == nil {
-			err = report.WriteQoSCSV(q.csv, res, st.Size() == 0)
-		}
-		if cerr := q.csv.Close(); err == nil {
-			err = cerr
-		}
-		q.csv = nil
-		if err != nil {
-			errs = append(errs, fmt.Errorf("qos: csv: write %s: %w", q.csvPath, err))
-		}
-	}
-	if q.html != nil {
-		err := report.WriteQoSHTML(q.html, res, time.Now())
-		if cerr := q.html.Close(); err == nil {
-			err = cerr
-		}
-		q.html = nil
-		if err != nil {
-			errs = append(errs, fmt.Errorf("qos: report: write %s: %w", q.htmlPath, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// discard removes the files this run created, when it measured nothing.
-func (q *qosFiles) discard() {
-	q.close()
-	if q.csvNew {
-		_ = os.Remove(q.csvPath)
-	}
-	if q.htmlNew {
-		_ = os.Remove(q.htmlPath)
-	}
-}
-
-func (q *qosFiles) close() {
-	for _, f := range []**os.File{&q.csv, &q.html} {
-		if *f != nil {
-			_ = (*f).Close()
-			*f = nil
-		}
-	}
-}
-
-// qosOutput renders engine events as they come: interval lines or NDJSON on
-// stdout, and the progress bar on stderr. The engine calls it from one
-// goroutine at a time.
-type qosOutput struct {
-	e        *env
-	f        qosFlags
-	cfg      qos.Config
-	progress bool
-	barShown bool
-	header   bool
-}
-
-func (o *qosOutput) event(ev qos.Event) {
-	if ev.Kind == qos.EventStart && ev.Config != nil {
-		o.cfg = *ev.Config // with the engine's defaults filled in
-	}
-	if o.f.jsonStream {
-		if ev.Kind != qos.EventProgress {
-			_ = report.WriteQoSEvent(o.e.stdout, qosEvent(ev))
-		}
-		return
-	}
-	if o.f.json {
-		return
-	}
-	switch ev.Kind {
-	case qos.EventStart:
-		fmt.Fprintln(o.e.stdout, qosBanner(o.cfg))
-	case qos.EventInterval:
-		o.clearBar()
-		tcp := o.cfg.TCP != ""
-		if !o.header {
-			if tcp {
-				_ = report.WriteTCPIntervalHeader(o.e.stdout)
-			} else {
-				_ = report.WriteQoSIntervalHeader(o.e.stdout)
-			}
-			o.header = true
-		}
-		if tcp {
-			_ = report.WriteTCPInterval(o.e.stdout, ev.Intervals)
-		} else {
-			_ = report.WriteQoSInterval(o.e.stdout, ev.Intervals)
-		}
-	case qos.EventProgress:
-		if o.progress && o.longRun(ev) {
-			o.drawBar(ev)
-		}
-	}
-}
-
-// qosEvent is ev as report renders it: the configuration reduced to the
-// target it names.
-func qosEvent(ev qos.Event) report.QoSEvent {
-	r := report.QoSEvent{Kind: string(ev.Kind), Time: ev.Time, Elapsed: ev.Elapsed, Intervals: ev.Intervals,
-		Sent: ev.Sent, Received: ev.Received, Fraction: ev.Fraction, Result: ev.Result}
-	if c := ev.Config; c != nil {
-		r.Target = c.Target
-		if c.TCP != "" {
-			r.Target = c.TCP
-		}
-	}
-	return r
-}
-
-// longRun: the bar is for runs over 2 s — planned so, or already past 2 s.
-func (o *qosOutput) longRun(ev qos.Event) bool {
-	if ev.Elapsed > 2*time.Second {
-		return true
-	}
-	if ev.Fraction > 0 {
-		return time.Duration(float64(ev.Elapsed)/ev.Fraction) > 2*time.Second
-	}
-	return false
-}
-
-func (o *qosOutput) drawBar(ev qos.Event) {
-	line := barLine(ev.Fraction, ev.Elapsed, 30)
-	if o.cfg.TCP == "" {
-		line += fmt.Sprintf("  %d sent  %d received", ev.Sent, ev.Received)
-	}
-	fmt.Fprintf(o.e.stderr, "\r\033[K%s", line)
-	o.barShown = true
-}
-
-func (o *qosOutput) clearBar() {
-	if o.barShown {
-		fmt.Fprint(o.e.stderr, "\r\033[K")
-		o.barShown = false
-	}
-}
-
-func qosBanner(c qos.Config) string {
-	if c.TCP != "" {
-		return fmt.Sprintf("socklab qos: TCP goodput from %s for %s", c.TCP, c.Duration)
-	}
-	what := fmt.Sprintf("%d B probes", c.Size)
-	if c.Count > 0 {
-		what = fmt.Sprintf("%d probes of %d B", c.Count, c.Size)
-	}
-	pacing := "as fast as possible"
-	if !c.Burst {
-		pacing = "every " + c.Interval.String()
-		if c.Rate > 0 {
-			pacing = "at " + units.FormatBitrate(c.Rate) + " (every " + c.Interval.String() + ")"
-		}
-	}
-	if c.Duration > 0 {
-		pacing += " for " + c.Duration.String()
-	}
-	streams := "1 stream"
-	if c.Streams > 1 {
-		streams = fmt.Sprintf("%d streams", c.Streams)
-	}
-	return fmt.Sprintf("socklab qos → %s: %s %s, %s (udp)", c.Target, what, pacing, streams)
 }

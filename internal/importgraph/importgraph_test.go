@@ -30,8 +30,9 @@ var (
 	}
 	// composers build what several engines make together from the
 	// engines' configs (the serve and proxy stacks, the demo), for cli;
-	// they never see a flag, and no engine imports them.
-	composers = []string{"internal/stack", "internal/demo"}
+	// output puts results in files and on the terminal. They never see a
+	// flag, and no engine imports them.
+	composers = []string{"internal/stack", "internal/demo", "internal/output"}
 	// sockets are the standard and x/ packages that open sockets or make
 	// system calls; the pure layer imports none of them directly.
 	sockets = []string{

@@ -6,13 +6,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/socklab/socklab/internal/load"
+	"github.com/socklab/socklab/internal/load/httpget"
 	"github.com/socklab/socklab/internal/report"
 )
 
@@ -116,33 +116,29 @@ func runGet(cmd *cobra.Command, e *env, o *getOptions, target string) error {
 	if err != nil {
 		return err
 	}
-	p, err := load.NewProber(req)
-	if err != nil {
-		return err // an engine's config errors wrap errs.ErrInvalidConfig: exit 2
-	}
-	defer p.Close()
-
 	out := e.stdout
 	if o.output == "-" {
 		out = e.stderr // the body owns stdout
 	}
-	var all []*load.ProbeResult
-	for i := range o.count {
-		rs, err := getFollow(cmd, e, o, p, req)
-		all = append(all, rs...)
+	cfg := httpget.Config{Request: req, Count: o.count, Follow: o.follow, MaxRedirects: o.maxRedir,
+		Body: func() (io.Writer, func() error, error) { return openBody(e, o.output) }}
+	if o.verbose {
+		cfg.Trace = e.stderr
+	}
+	if !o.json {
+		cfg.OnResponse = func(i int, r *load.ProbeResult) error { return report.WriteGetText(out, r, o.textOptions(i)) }
+	}
+	g, err := httpget.New(cfg)
+	if err != nil {
+		return err // an engine's config errors wrap errs.ErrInvalidConfig: exit 2
+	}
+	defer g.Close()
+	all, err := g.Run(cmd.Context())
+	if err != nil {
 		if !o.json {
-			for _, r := range rs {
-				if werr := report.WriteGetText(out, r, o.textOptions(i)); werr != nil {
-					return werr
-				}
-			}
+			_ = report.WriteGetSaving(out, all)
 		}
-		if err != nil {
-			if !o.json {
-				_ = report.WriteGetSaving(out, all)
-			}
-			return fmt.Errorf("get: %w", err)
-		}
+		return fmt.Errorf("get: %w", err)
 	}
 	if o.json {
 		return writeJSON(out, report.GetJSON(target, o.proxy, all))
@@ -176,7 +172,7 @@ func getRequest(cmd *cobra.Command, e *env, o *getOptions, h http.Header, target
 	}
 	if !fl.Changed("proxy") {
 		if u, err := url.Parse(target); err == nil {
-			o.proxy = envProxy(os.Getenv, u)
+			o.proxy = httpget.EnvProxy(os.Getenv, u)
 		}
 	}
 	if o.proxy != "" {
@@ -202,106 +198,6 @@ func readData(v string, stdin io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("--data: %w", err)
 	}
 	return b, nil
-}
-
-// getFollow sends one request and, with -L, follows its redirects, returning
-// every response in order. Redirects change POST to GET for 301, 302 and 303
-// (RFC 9110 section 15.4, and what curl and browsers do) and keep the method
-// and body for 307 and 308.
-func getFollow(cmd *cobra.Command, e *env, o *getOptions, p *load.Prober, cfg load.ProbeConfig) ([]*load.ProbeResult, error) {
-	var rs []*load.ProbeResult
-	defer func() { // the probers made for redirects; p's owner closes p
-		if p != nil && len(rs) > 1 {
-			p.Close()
-		}
-	}()
-	for hop := 0; ; hop++ {
-		r, err := getOnce(cmd, e, o, p)
-		if err != nil {
-			return rs, err
-		}
-		rs = append(rs, r)
-		loc := http.Header(r.Header).Get("Location")
-		if !o.follow || r.Status < 300 || r.Status > 399 || r.Status == http.StatusNotModified || loc == "" {
-			return rs, nil
-		}
-		if hop >= o.maxRedir {
-			return rs, fmt.Errorf("maximum (%d) redirects followed", o.maxRedir)
-		}
-		base, _ := url.Parse(cfg.URL)
-		next, err := base.Parse(loc)
-		if err != nil {
-			return rs, fmt.Errorf("redirect to %q: %w", loc, err)
-		}
-		cfg.URL = next.String()
-		if r.Status != http.StatusTemporaryRedirect && r.Status != http.StatusPermanentRedirect && cfg.Method == http.MethodPost {
-			cfg.Method, cfg.Body = http.MethodGet, nil
-			cfg.Header = cfg.Header.Clone()
-			cfg.Header.Del("Content-Type")
-		}
-		if hop > 0 {
-			p.Close()
-		}
-		if p, err = load.NewProber(cfg); err != nil {
-			return rs, fmt.Errorf("redirect to %q: %w", loc, err)
-		}
-	}
-}
-
-// getOnce sends p's request once, writing the body where -o says and the
-// headers to stderr with -v.
-func getOnce(cmd *cobra.Command, e *env, o *getOptions, p *load.Prober) (*load.ProbeResult, error) {
-	if o.verbose {
-		writeRequestHeaders(e.stderr, p.Request(), o.proxy != "")
-	}
-	body, done, err := openBody(e, o.output)
-	if err != nil {
-		return nil, err
-	}
-	r, err := p.Do(cmd.Context(), body)
-	if cerr := done(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err == nil && o.verbose {
-		writeResponseHeaders(e.stderr, r)
-	}
-	return r, err
-}
-
-// writeRequestHeaders prints the request as curl -v does: "> " lines.
-func writeRequestHeaders(w io.Writer, req *http.Request, proxied bool) {
-	target := req.URL.RequestURI()
-	if proxied && req.URL.Scheme == "http" {
-		target = req.URL.String() // absolute form to a proxy (RFC 9112 section 3.2.2)
-	}
-	fmt.Fprintf(w, "> %s %s HTTP/1.1\n", req.Method, target)
-	host := req.Host
-	if host == "" {
-		host = req.URL.Host
-	}
-	fmt.Fprintf(w, "> Host: %s\n", host)
-	writeHeaderLines(w, "> ", req.Header)
-	fmt.Fprintln(w, ">")
-}
-
-// writeResponseHeaders prints the response as curl -v does: "< " lines.
-func writeResponseHeaders(w io.Writer, r *load.ProbeResult) {
-	fmt.Fprintf(w, "< %s %s\n", r.Proto, r.StatusText)
-	writeHeaderLines(w, "< ", http.Header(r.Header))
-	fmt.Fprintln(w, "<")
-}
-
-func writeHeaderLines(w io.Writer, prefix string, h http.Header) {
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		for _, v := range h[k] {
-			fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
-		}
-	}
 }
 
 // openBody returns where a response body goes: nowhere, stdout, or FILE

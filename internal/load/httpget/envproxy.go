@@ -1,4 +1,4 @@
-package cli
+package httpget
 
 import (
 	"net/netip"
@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// envProxy returns the proxy curl would take for target from the
+// EnvProxy returns the proxy curl would take for target from the
 // environment, or "". http URLs read http_proxy, then HTTP_PROXY (not when
 // REQUEST_METHOD is set: under CGI a client controls HTTP_PROXY through its
 // "Proxy:" header, the "httpoxy" hole); https URLs read https_proxy and
@@ -14,7 +14,7 @@ import (
 // no_proxy / NO_PROXY goes direct. Unlike Go's http.ProxyFromEnvironment,
 // loopback targets are proxied too, as with curl: in a lab on one machine
 // every target is loopback.
-func envProxy(getenv func(string) string, target *url.URL) string {
+func EnvProxy(getenv func(string) string, target *url.URL) string {
 	var names []string
 	switch target.Scheme {
 	case "https":

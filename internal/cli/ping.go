@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/socklab/socklab/internal/hostaddr"
 	"github.com/socklab/socklab/internal/icmp"
 	"github.com/socklab/socklab/internal/report"
 )
@@ -142,7 +143,7 @@ func resolveHosts(ctx context.Context, hosts []string, v4, v6 bool) ([]report.Pi
 	}
 	var out []report.PingTarget
 	for _, h := range hosts {
-		addr, err := resolveHost(ctx, network, h)
+		addr, err := hostaddr.Resolve(ctx, network, h)
 		if err != nil {
 			return nil, err
 		}

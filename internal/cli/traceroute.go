@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/socklab/socklab/internal/hostaddr"
 	"github.com/socklab/socklab/internal/icmp"
 	"github.com/socklab/socklab/internal/report"
 )
@@ -169,7 +170,7 @@ func runTraceroute(ctx context.Context, e *env, o *tracerouteOptions, host strin
 	case o.v6:
 		network = "ip6"
 	}
-	addr, err := resolveHost(ctx, network, host)
+	addr, err := hostaddr.Resolve(ctx, network, host)
 	if err != nil {
 		return usageErrf("traceroute: %v", err)
 	}

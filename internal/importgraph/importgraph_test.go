@@ -29,10 +29,11 @@ var (
 		"internal/qos", "internal/icmp", "internal/load", "internal/menu",
 	}
 	// composers build what several engines make together from the
-	// engines' configs (the serve and proxy stacks, the demo), for cli;
+	// engines' configs (the serve and proxy stacks, the demo, the client
+	// menu's actions), for cli;
 	// output puts results in files and on the terminal. They never see a
 	// flag, and no engine imports them.
-	composers = []string{"internal/stack", "internal/demo", "internal/output"}
+	composers = []string{"internal/stack", "internal/demo", "internal/clientmenu", "internal/output"}
 	// sockets are the standard and x/ packages that open sockets or make
 	// system calls; the pure layer imports none of them directly.
 	sockets = []string{

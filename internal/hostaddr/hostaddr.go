@@ -1,4 +1,6 @@
-package cli
+// Package hostaddr is the one name lookup of ping, traceroute and the
+// client menu: an IP literal as is, a name through the system resolver.
+package hostaddr
 
 import (
 	"context"
@@ -9,10 +11,9 @@ import (
 	"time"
 )
 
-// resolveHost is the one name lookup of ping, traceroute and the menu: an
-// IP literal as is, a name through the system resolver (at most 5 s),
-// keeping the first address of the wanted family ("ip", "ip4" or "ip6").
-func resolveHost(ctx context.Context, network, host string) (netip.Addr, error) {
+// Resolve returns host's address: an IP literal as is, a name through
+// the system resolver (at most 5 s), keeping the first address of the wanted family ("ip", "ip4" or "ip6").
+func Resolve(ctx context.Context, network, host string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		a = a.Unmap()
 		if (network == "ip4" && !a.Is4()) || (network == "ip6" && !a.Is6()) {

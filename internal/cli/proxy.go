@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/netip"
 	"net/url"
 	"os"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/socklab/socklab/internal/flagx"
 	"github.com/socklab/socklab/internal/httpframe"
 	"github.com/socklab/socklab/internal/proxy"
 	"github.com/socklab/socklab/internal/stack"
@@ -147,14 +146,14 @@ func proxyConfig(f proxyFlags) (proxy.Config, int64, error) {
 		return cfg, 0, err
 	}
 	var err error
-	if cfg.Allow, err = parsePrefixes("--allow", f.allow); err != nil {
+	if cfg.Allow, err = flagx.Prefixes("--allow", f.allow); err != nil {
 		return cfg, 0, err
 	}
-	if cfg.AllowDest, err = parsePrefixes("--allow-dest", f.allowDest); err != nil {
+	if cfg.AllowDest, err = flagx.Prefixes("--allow-dest", f.allowDest); err != nil {
 		return cfg, 0, err
 	}
 	cfg.BlockLocalDest = !proxy.IsLoopbackListen(f.http)
-	if f.targetedCC != "" && !validFieldName(f.targetedCC) {
+	if f.targetedCC != "" && !flagx.FieldName(f.targetedCC) {
 		return cfg, 0, usageErrf("--targeted-cache-control %q: want a header field name like Socklab-Cache-Control", f.targetedCC)
 	}
 	cfg.TargetedCacheControl = f.targetedCC
@@ -169,25 +168,6 @@ func proxyConfig(f proxyFlags) (proxy.Config, int64, error) {
 		cfg.MaxObjectSize = cacheSize
 	}
 	return cfg, cacheSize, nil
-}
-
-func parsePrefixes(flag string, values []string) ([]netip.Prefix, error) {
-	if len(values) == 0 {
-		return nil, nil
-	}
-	out := make([]netip.Prefix, 0, len(values))
-	for _, v := range values {
-		p, err := netip.ParsePrefix(v)
-		if err != nil {
-			a, aerr := netip.ParseAddr(v)
-			if aerr != nil {
-				return nil, usageErrf("%s %q: want a CIDR like 10.0.0.0/8", flag, v)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
-	}
-	return out, nil
 }
 
 func runProxy(ctx context.Context, e *env, f proxyFlags) error {
@@ -220,8 +200,8 @@ func runProxy(ctx context.Context, e *env, f proxyFlags) error {
 
 // config validates the flags into the proxy stack's Config.
 func (f proxyFlags) config(e *env, log *slog.Logger) (stack.ProxyConfig, error) {
-	offToEmpty(&f.upstream, &f.metrics, &f.admin, &f.relay.udp)
-	if err := checkListenAddr("--http", f.http); err != nil {
+	flagx.OffToEmpty(&f.upstream, &f.metrics, &f.admin, &f.relay.udp)
+	if err := flagx.CheckListenAddr("--http", f.http); err != nil {
 		return stack.ProxyConfig{}, err
 	}
 	pc, cacheSize, err := proxyConfig(f)
@@ -262,15 +242,4 @@ func withStackFlag(err error) error {
 		}
 	}
 	return err
-}
-
-// validFieldName reports whether s is a field name (an RFC 9110 token).
-func validFieldName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
-			return false
-		}
-	}
-	return s != ""
 }

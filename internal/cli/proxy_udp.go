@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/socklab/socklab/internal/flagx"
 	"github.com/socklab/socklab/internal/impair"
 	"github.com/socklab/socklab/internal/stack"
 	"github.com/socklab/socklab/internal/units"
@@ -113,7 +114,7 @@ func (f *relayFlags) impairConfig() (impair.Config, error) {
 // an active impairment that was given none.
 func (f *relayFlags) config() (stack.RelayConfig, error) {
 	if f.udp != "" {
-		if err := checkListenAddr("--udp", f.udp); err != nil {
+		if err := flagx.CheckListenAddr("--udp", f.udp); err != nil {
 			return stack.RelayConfig{}, err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socklab/socklab/internal/flagx"
 	"github.com/socklab/socklab/internal/udpecho"
 )
 
@@ -131,7 +132,7 @@ func TestQoSCommandErrors(t *testing.T) {
 // TestQoSIperfFlags: iperf3's short flags with iperf3's meanings.
 func TestQoSIperfFlags(t *testing.T) {
 	cmd := newQoSCmd(&env{})
-	acceptBareSeconds(cmd)
+	flagx.AcceptBareSeconds(cmd)
 	if err := cmd.ParseFlags([]string{"-t", "3", "-b", "10M", "-l", "1K", "-P", "2", "-J"}); err != nil {
 		t.Fatal(err)
 	}

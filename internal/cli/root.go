@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/socklab/socklab/internal/flagx"
 	"github.com/spf13/cobra"
 )
 
@@ -78,7 +79,7 @@ Run "socklab demo" to see the whole system at work in one command.`,
 	}
 	root.PersistentFlags().StringVar(&e.log.format, "log-format", "text", "log format: text or json")
 	root.PersistentFlags().StringVar(&e.log.level, "log-level", "info", "log level: debug, info, warn or error")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(plainFlagError(err)) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(flagx.PlainError(err)) })
 
 	root.AddCommand(
 		newServeCmd(e),
@@ -97,6 +98,6 @@ Run "socklab demo" to see the whole system at work in one command.`,
 	)
 	wrapArgs(root)
 	setVersionFlag(root, e)
-	acceptBareSeconds(root)
+	flagx.AcceptBareSeconds(root)
 	return root
 }

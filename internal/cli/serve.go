@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/socklab/socklab/internal/flagx"
 	"github.com/socklab/socklab/internal/stack"
 	"github.com/socklab/socklab/internal/udpecho"
 	"github.com/socklab/socklab/internal/webserver"
@@ -196,7 +197,7 @@ func (f serveFlags) validate() error {
 // config validates the flags into the serve stack's Config, loading the
 // TLS key pair.
 func (f serveFlags) config(e *env, log *slog.Logger) (stack.ServeConfig, error) {
-	offToEmpty(&f.udp, &f.metrics)
+	flagx.OffToEmpty(&f.udp, &f.metrics)
 	cfg := stack.ServeConfig{
 		HTTP: f.http, UDP: f.udp, Metrics: f.metrics, AccessLog: f.accessLog, Stderr: e.stderr, Logger: log,
 		Web: webserver.Config{
@@ -210,11 +211,11 @@ func (f serveFlags) config(e *env, log *slog.Logger) (stack.ServeConfig, error) 
 	if err := f.validate(); err != nil {
 		return cfg, err
 	}
-	if err := checkListenAddr("--http", f.http); err != nil {
+	if err := flagx.CheckListenAddr("--http", f.http); err != nil {
 		return cfg, err
 	}
 	if f.udp != "" {
-		if err := checkListenAddr("--udp", f.udp); err != nil {
+		if err := flagx.CheckListenAddr("--udp", f.udp); err != nil {
 			return cfg, err
 		}
 	}

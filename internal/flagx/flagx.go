@@ -1,4 +1,8 @@
-package cli
+// Package flagx holds socklab's flag types and the parsing of flag values
+// that is not cobra wiring: durations that take bare seconds, readable
+// errors for bad values, listen addresses, CIDR lists, field names. Its
+// errors name the flag and wrap errs.ErrInvalidConfig, so they exit 2.
+package flagx
 
 import (
 	"errors"
@@ -12,12 +16,12 @@ import (
 	"github.com/socklab/socklab/internal/units"
 )
 
-// secondsDuration is a duration flag that also takes a bare number of
+// SecondsDuration is a duration flag that also takes a bare number of
 // seconds ("-t 10", "-i 0.2", "-m 5"), as iperf3, ping and curl do; Go's
 // forms ("10s", "200ms") keep working.
-type secondsDuration struct{ pflag.Value }
+type SecondsDuration struct{ pflag.Value }
 
-func (v secondsDuration) Set(s string) error {
+func (v SecondsDuration) Set(s string) error {
 	d, err := units.ParseDuration(s)
 	if err != nil {
 		return err
@@ -25,12 +29,12 @@ func (v secondsDuration) Set(s string) error {
 	return v.Value.Set(d.String())
 }
 
-// acceptBareSeconds makes every duration flag of cmd and its subcommands a
-// secondsDuration, so no command can forget to.
-func acceptBareSeconds(cmd *cobra.Command) {
+// AcceptBareSeconds makes every duration flag of cmd and its subcommands a
+// SecondsDuration, so no command can forget to.
+func AcceptBareSeconds(cmd *cobra.Command) {
 	wrap := func(f *pflag.Flag) {
-		if _, done := f.Value.(secondsDuration); !done && f.Value.Type() == "duration" {
-			f.Value = secondsDuration{f.Value}
+		if _, done := f.Value.(SecondsDuration); !done && f.Value.Type() == "duration" {
+			f.Value = SecondsDuration{f.Value}
 			if f.DefValue == "0s" {
 				f.DefValue = "0" // what pflag's help takes for "no default"
 			}
@@ -39,14 +43,14 @@ func acceptBareSeconds(cmd *cobra.Command) {
 	cmd.Flags().VisitAll(wrap)
 	cmd.PersistentFlags().VisitAll(wrap)
 	for _, c := range cmd.Commands() {
-		acceptBareSeconds(c)
+		AcceptBareSeconds(c)
 	}
 }
 
-// plainFlagError rewrites pflag's "invalid argument" error, which quotes
+// PlainError rewrites pflag's "invalid argument" error, which quotes
 // strconv ("strconv.ParseUint: parsing "-1": invalid syntax"), into what
 // the flag wants: "--seed -1: want a whole number, 0 or more".
-func plainFlagError(err error) error {
+func PlainError(err error) error {
 	var ive *pflag.InvalidValueError
 	if !errors.As(err, &ive) {
 		return err

@@ -246,26 +246,3 @@ func TestLoadCommand(t *testing.T) {
 		}
 	})
 }
-
-func TestLoadProcs(t *testing.T) {
-	tests := []struct {
-		name          string
-		flag          int
-		target, proxy string
-		env           bool
-		cpus, want    int
-	}{
-		{"loopback target halves", 0, "http://127.0.0.1:8000/", "", false, 4, 2},
-		{"localhost udp halves", 0, "udp://localhost:9000", "", false, 2, 1},
-		{"one cpu keeps one", 0, "http://[::1]:8000/", "", false, 1, 1},
-		{"remote target: all", 0, "http://192.0.2.10/", "", false, 4, 0},
-		{"through a local proxy halves", 0, "http://192.0.2.10/", "http://127.0.0.1:8080", false, 8, 4},
-		{"flag wins", 3, "http://127.0.0.1/", "", false, 8, 3},
-		{"GOMAXPROCS set by the user wins", 0, "http://127.0.0.1/", "", true, 8, 0},
-	}
-	for _, tt := range tests {
-		if got := loadProcs(tt.flag, tt.target, tt.proxy, tt.env, tt.cpus); got != tt.want {
-			t.Errorf("%s: loadProcs = %d, want %d", tt.name, got, tt.want)
-		}
-	}
-}

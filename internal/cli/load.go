@@ -3,8 +3,6 @@ package cli
 import (
 	"fmt"
 	"math"
-	"net/netip"
-	"net/url"
 	"os"
 	"runtime"
 	"strconv"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/socklab/socklab/internal/load"
 	"github.com/socklab/socklab/internal/output"
+	"github.com/socklab/socklab/internal/procs"
 	"github.com/socklab/socklab/internal/report"
 	"github.com/socklab/socklab/internal/units"
 )
@@ -152,9 +151,9 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, target string) error {
 		return err
 	}
 	if !strings.HasPrefix(target, "udp://") {
-		defer capProcs(loadProcs(o.procs, target, o.proxy, os.Getenv("GOMAXPROCS") != "", runtime.NumCPU()))()
+		defer procs.Cap(procs.ForLoad(o.procs, target, o.proxy, os.Getenv("GOMAXPROCS") != "", runtime.NumCPU()))()
 	}
-	out, err := createOut(o.out)
+	out, err := output.CreateLoadOut(o.out)
 	if err != nil {
 		return err
 	}
@@ -178,7 +177,7 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, target string) error {
 		r.PerClient = nil
 	}
 	if out != nil {
-		if err := writeOut(out, r); err != nil {
+		if err := output.WriteLoadOut(out, r); err != nil {
 			return err
 		}
 	}
@@ -217,31 +216,6 @@ func parseStartAt(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
-// createOut opens --out before the run, so a bad path fails at once rather
-// than after the load. Nil when there is no --out.
-func createOut(path string) (*os.File, error) {
-	if path == "" {
-		return nil, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("--out: %w", err)
-	}
-	return f, nil
-}
-
-// writeOut writes the JSON document to f and closes it.
-func writeOut(f *os.File, r *load.Result) error {
-	err := writeJSON(f, report.LoadJSON(r))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	return nil
-}
-
 // loadBody applies --body, -D and -T: the body, POST unless a method was
 // given, and the Content-Type.
 func loadBody(cmd *cobra.Command, o *loadOptions, cfg *load.Config) error {
@@ -265,32 +239,4 @@ func loadBody(cmd *cobra.Command, o *loadOptions, cfg *load.Config) error {
 		cfg.Header.Set("Content-Type", o.ctype)
 	}
 	return nil
-}
-
-// loadProcs resolves --procs. A load generator on the same machine as the
-// server it measures competes with it for the CPUs: on a small machine,
-// half of them for the generator leaves the server room and halves the
-// cross-thread wake-ups per request (wrk defaults to 2 threads). Against
-// another machine it may use them all. GOMAXPROCS set by the user wins.
-// Zero means leave the runtime alone.
-func loadProcs(flag int, target, proxy string, envSet bool, cpus int) int {
-	if flag > 0 {
-		return flag
-	}
-	if envSet {
-		return 0
-	}
-	where := target
-	if proxy != "" {
-		where = proxy
-	}
-	u, err := url.Parse(where)
-	if err != nil {
-		return 0
-	}
-	host := u.Hostname()
-	if ip, err := netip.ParseAddr(host); (err == nil && ip.IsLoopback()) || host == "localhost" {
-		return max(1, cpus/2)
-	}
-	return 0
 }

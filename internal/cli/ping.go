@@ -3,18 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
-	"net"
-	"net/netip"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/socklab/socklab/internal/hostaddr"
 	"github.com/socklab/socklab/internal/icmp"
+	"github.com/socklab/socklab/internal/output"
 	"github.com/socklab/socklab/internal/report"
 )
 
@@ -111,7 +108,7 @@ func (o *pingOptions) config() (icmp.PingConfig, error) {
 	}
 	cfg.TTL = o.ttl
 	if o.iface != "" {
-		dev, err := interfaceName(o.iface)
+		dev, err := hostaddr.Interface(o.iface)
 		if err != nil {
 			return cfg, usageErr(err)
 		}
@@ -152,30 +149,6 @@ func resolveHosts(ctx context.Context, hosts []string, v4, v6 bool) ([]report.Pi
 	return out, nil
 }
 
-// interfaceName resolves -I: an interface name, or an address one of the
-// interfaces holds (iputils takes both; socklab binds the interface).
-func interfaceName(v string) (string, error) {
-	if a, err := netip.ParseAddr(v); err == nil {
-		ifs, err := net.Interfaces()
-		if err != nil {
-			return "", fmt.Errorf("ping: -I %s: %w", v, err)
-		}
-		for _, ifc := range ifs {
-			addrs, _ := ifc.Addrs()
-			for _, ad := range addrs {
-				if p, err := netip.ParsePrefix(ad.String()); err == nil && p.Addr().Unmap() == a.Unmap() {
-					return ifc.Name, nil
-				}
-			}
-		}
-		return "", fmt.Errorf("ping: -I %s: no interface has this address", v)
-	}
-	if _, err := net.InterfaceByName(v); err != nil {
-		return "", fmt.Errorf("ping: unknown iface: %s", v)
-	}
-	return v, nil
-}
-
 func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 	cfg, err := o.config()
 	if err != nil {
@@ -189,8 +162,8 @@ func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 		cfg.Hosts = append(cfg.Hosts, t.Addr)
 	}
 	cfg.Logger = e.logger(e.stderr)
-	r := &pingRenderer{w: e.stdout, errw: e.stderr, quiet: o.quiet || o.json, stamps: o.stamps}
-	cfg.OnEvent = r.event
+	r := &output.PingEvents{Out: e.stdout, Err: e.stderr, Quiet: o.quiet || o.json, Stamps: o.stamps}
+	cfg.OnEvent = r.Event
 	var p *icmp.Pinger
 	if !o.json {
 		cfg.OnStart = func() {
@@ -208,7 +181,7 @@ func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 		return &exitError{code: ExitUsage, err: err} // iputils exits 2 when it cannot ping at all
 	}
 	if o.json {
-		if err := writeJSON(e.stdout, report.PingJSON(targets, res, r.replies())); err != nil {
+		if err := writeJSON(e.stdout, report.PingJSON(targets, res, r.Replies())); err != nil {
 			return err
 		}
 	} else {
@@ -224,36 +197,4 @@ func runPing(ctx context.Context, e *env, o *pingOptions, args []string) error {
 		}
 	}
 	return silentExit(ExitFailure)
-}
-
-// pingRenderer prints reply and error lines as they come and keeps them for
-// --json.
-type pingRenderer struct {
-	w      io.Writer
-	errw   io.Writer // local errors, on stderr as iputils prints them
-	quiet  bool
-	stamps bool
-	mu     sync.Mutex
-	events []icmp.PingEvent
-}
-
-func (r *pingRenderer) event(ev icmp.PingEvent) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, ev)
-	if ev.Kind == icmp.PingLocalError {
-		// iputils prints these even with -q: the run is not what was asked.
-		fmt.Fprintln(r.errw, "ping: "+ev.Message)
-		return
-	}
-	if r.quiet {
-		return
-	}
-	fmt.Fprintln(r.w, report.FormatPingEvent(ev, r.stamps))
-}
-
-func (r *pingRenderer) replies() []icmp.PingEvent {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.events
 }

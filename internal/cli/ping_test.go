@@ -5,16 +5,12 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"net/netip"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/socklab/socklab/internal/icmp"
 	"github.com/socklab/socklab/internal/netnstest"
-	"github.com/socklab/socklab/internal/report"
 )
 
 func TestPingUsageErrors(t *testing.T) {
@@ -131,25 +127,4 @@ func TestPingRoutedPath(t *testing.T) {
 			t.Errorf("want partial loss in the summary:\n%s", out)
 		}
 	})
-}
-
-// A local error goes to stderr as iputils prints it, even with -q, and into
-// the JSON replies marked local.
-func TestPingLocalErrorRendering(t *testing.T) {
-	var out, errw bytes.Buffer
-	r := &pingRenderer{w: &out, errw: &errw, quiet: true}
-	ev := icmp.PingEvent{Kind: icmp.PingLocalError, Host: netip.MustParseAddr("127.0.0.1"), From: netip.MustParseAddr("127.0.0.1"),
-		Seq: 1, TTL: -1, Message: "local error: message too long, mtu=1500"}
-	r.event(ev)
-	if errw.String() != "ping: local error: message too long, mtu=1500\n" || out.Len() != 0 {
-		t.Fatalf("stderr %q stdout %q", errw.String(), out.String())
-	}
-	res := icmp.PingResult{Hosts: []icmp.HostResult{{Host: ev.Host, Transmitted: 1, Errors: 1}}}
-	b, err := json.Marshal(report.PingJSON([]report.PingTarget{{Name: "127.0.0.1"}}, res, r.replies()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), `"errors":1`) || !strings.Contains(string(b), `"error":"local error: message too long, mtu=1500","local":true`) {
-		t.Fatalf("json %s", b)
-	}
 }

@@ -33,24 +33,3 @@ func TestLoadCapsProcs(t *testing.T) {
 		t.Errorf("GOMAXPROCS after the run %d, want %d restored", got, before)
 	}
 }
-
-// TestCapProcsOverlapping: two overlapping caps restore the original value
-// only when the second ends.
-func TestCapProcsOverlapping(t *testing.T) {
-	before := runtime.GOMAXPROCS(0)
-	t.Cleanup(func() { runtime.GOMAXPROCS(before) })
-	undoA := capProcs(before + 1)
-	undoB := capProcs(before + 2)
-	undoA()
-	if got := runtime.GOMAXPROCS(0); got != before+2 {
-		t.Fatalf("after the first ended: %d, want %d", got, before+2)
-	}
-	undoB()
-	if got := runtime.GOMAXPROCS(0); got != before {
-		t.Fatalf("after both ended: %d, want %d", got, before)
-	}
-	capProcs(0)() // no-op
-	if got := runtime.GOMAXPROCS(0); got != before {
-		t.Fatalf("capProcs(0) changed GOMAXPROCS to %d", got)
-	}
-}

@@ -29,3 +29,27 @@ func Resolve(ctx context.Context, network, host string) (netip.Addr, error) {
 	}
 	return addrs[0].Unmap(), nil
 }
+
+// Interface resolves ping's -I: an interface name, or an address one of
+// the interfaces holds (iputils takes both; socklab binds the interface).
+func Interface(v string) (string, error) {
+	if a, err := netip.ParseAddr(v); err == nil {
+		ifs, err := net.Interfaces()
+		if err != nil {
+			return "", fmt.Errorf("ping: -I %s: %w", v, err)
+		}
+		for _, ifc := range ifs {
+			addrs, _ := ifc.Addrs()
+			for _, ad := range addrs {
+				if p, err := netip.ParsePrefix(ad.String()); err == nil && p.Addr().Unmap() == a.Unmap() {
+					return ifc.Name, nil
+				}
+			}
+		}
+		return "", fmt.Errorf("ping: -I %s: no interface has this address", v)
+	}
+	if _, err := net.InterfaceByName(v); err != nil {
+		return "", fmt.Errorf("ping: unknown iface: %s", v)
+	}
+	return v, nil
+}

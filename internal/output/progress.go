@@ -1,8 +1,9 @@
 // Package output puts the engines' results where a command sends them
 // besides stdout: the files a run appends to or writes (the qos CSV and
 // HTML report, any rendered file), and the terminal's live view (the
-// progress bar, the qos interval lines and NDJSON events). Renderers stay
-// in report; output opens the files and follows the run.
+// progress bar, the qos interval lines and NDJSON events, ping's lines),
+// and reading back the documents commands wrote (load --json, for merge).
+// Renderers stay in report; output opens the files and follows the run.
 package output
 
 import (

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socklab/socklab/internal/flagx"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -102,7 +103,7 @@ func checkArgs(t *testing.T, file string, args []string) {
 		t.Errorf("%s: %s: %v", file, cmd.Name(), err)
 	}
 	if f := cmd.Flags().Lookup("start-at"); f != nil {
-		if _, err := parseStartAt(f.Value.String(), time.Now()); err != nil {
+		if _, err := flagx.StartAt(f.Value.String(), time.Now()); err != nil {
 			t.Errorf("%s: --start-at: %v", file, err)
 		}
 	}

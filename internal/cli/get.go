@@ -11,8 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/socklab/socklab/internal/flagx"
 	"github.com/socklab/socklab/internal/load"
 	"github.com/socklab/socklab/internal/load/httpget"
+	"github.com/socklab/socklab/internal/output"
 	"github.com/socklab/socklab/internal/report"
 )
 
@@ -87,20 +89,6 @@ are proxied too. --proxy "" turns the proxy off.`,
 	return cmd
 }
 
-// parseHeaders turns repeated -H 'Name: value' flags into a header.
-func parseHeaders(lines []string) (http.Header, error) {
-	h := http.Header{}
-	for _, l := range lines {
-		name, value, ok := strings.Cut(l, ":")
-		name = strings.TrimSpace(name)
-		if !ok || name == "" || strings.ContainsAny(name, " \t") {
-			return nil, usageErrf("-H %q: want 'Name: value'", l)
-		}
-		h.Add(name, strings.TrimSpace(value))
-	}
-	return h, nil
-}
-
 func runGet(cmd *cobra.Command, e *env, o *getOptions, target string) error {
 	if o.count < 1 {
 		return usageErrf("-n must be at least 1, not %d", o.count)
@@ -108,7 +96,7 @@ func runGet(cmd *cobra.Command, e *env, o *getOptions, target string) error {
 	if o.maxRedir < 0 {
 		return usageErrf("--max-redirs must not be negative, not %d", o.maxRedir)
 	}
-	h, err := parseHeaders(o.headers)
+	h, err := flagx.Header(o.headers)
 	if err != nil {
 		return err
 	}
@@ -121,7 +109,7 @@ func runGet(cmd *cobra.Command, e *env, o *getOptions, target string) error {
 		out = e.stderr // the body owns stdout
 	}
 	cfg := httpget.Config{Request: req, Count: o.count, Follow: o.follow, MaxRedirects: o.maxRedir,
-		Body: func() (io.Writer, func() error, error) { return openBody(e, o.output) }}
+		Body: func() (io.Writer, func() error, error) { return output.Body(o.output, e.stdout) }}
 	if o.verbose {
 		cfg.Trace = e.stderr
 	}
@@ -152,7 +140,7 @@ func getRequest(cmd *cobra.Command, e *env, o *getOptions, h http.Header, target
 	cfg := load.ProbeConfig{URL: target, Method: strings.ToUpper(o.method), Header: h, Insecure: o.insecure, Timeout: o.timeout}
 	fl := cmd.Flags()
 	if fl.Changed("data") {
-		body, err := readData(o.data, e.stdin)
+		body, err := flagx.Data(o.data, e.stdin)
 		if err != nil {
 			return cfg, err
 		}
@@ -182,38 +170,6 @@ func getRequest(cmd *cobra.Command, e *env, o *getOptions, h http.Header, target
 	}
 	cfg.Proxy = o.proxy
 	return cfg, nil
-}
-
-// readData reads -d's value: literal text, @FILE, or @- for stdin.
-func readData(v string, stdin io.Reader) ([]byte, error) {
-	name, ok := strings.CutPrefix(v, "@")
-	if !ok {
-		return []byte(v), nil
-	}
-	if name == "-" {
-		return io.ReadAll(stdin)
-	}
-	b, err := os.ReadFile(name)
-	if err != nil {
-		return nil, fmt.Errorf("--data: %w", err)
-	}
-	return b, nil
-}
-
-// openBody returns where a response body goes: nowhere, stdout, or FILE
-// (truncated for each request, so it holds the last body).
-func openBody(e *env, name string) (io.Writer, func() error, error) {
-	switch name {
-	case "":
-		return nil, func() error { return nil }, nil
-	case "-":
-		return e.stdout, func() error { return nil }, nil
-	}
-	f, err := os.Create(name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("get: %w", err)
-	}
-	return f, f.Close, nil
 }
 
 // textOptions label request i (0-based) of the run.

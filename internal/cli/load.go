@@ -2,15 +2,14 @@ package cli
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/socklab/socklab/internal/flagx"
 	"github.com/socklab/socklab/internal/load"
 	"github.com/socklab/socklab/internal/output"
 	"github.com/socklab/socklab/internal/procs"
@@ -113,7 +112,7 @@ summary. The exit status is 1 when no request succeeded.`,
 
 func runLoad(cmd *cobra.Command, e *env, o *loadOptions, target string) error {
 	ctx := cmd.Context()
-	h, err := parseHeaders(o.headers)
+	h, err := flagx.Header(o.headers)
 	if err != nil {
 		return err
 	}
@@ -143,7 +142,7 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, target string) error {
 	if strings.HasPrefix(target, "udp://") {
 		cfg.Size = int(size)
 	}
-	if cfg.StartAt, err = parseStartAt(o.startAt, time.Now()); err != nil {
+	if cfg.StartAt, err = flagx.StartAt(o.startAt, time.Now()); err != nil {
 		return usageErrf("--start-at: %v", err)
 	}
 	l, err := load.New(cfg)
@@ -192,28 +191,6 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, target string) error {
 		return silentExit(ExitFailure)
 	}
 	return nil
-}
-
-// parseStartAt reads --start-at: RFC 3339 (2026-12-02T12:00:00Z) or Unix
-// seconds, fractions allowed (date +%s). Empty means no wait. A time more
-// than a day away is surely a typo.
-func parseStartAt(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		secs, perr := strconv.ParseFloat(s, 64)
-		if perr != nil || math.IsNaN(secs) || math.IsInf(secs, 0) || secs < 0 {
-			return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-12-02T12:00:00Z) or Unix seconds", s)
-		}
-		whole, frac := math.Modf(secs)
-		t = time.Unix(int64(whole), int64(frac*1e9))
-	}
-	if t.Sub(now) > 24*time.Hour {
-		return time.Time{}, fmt.Errorf("%s is more than a day away", t.UTC().Format(time.RFC3339))
-	}
-	return t, nil
 }
 
 // loadBody applies --body, -D and -T: the body, POST unless a method was

@@ -7,42 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestParseStartAt(t *testing.T) {
-	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in      string
-		want    time.Time
-		wantErr string
-	}{
-		{"", time.Time{}, ""},
-		{"2026-12-02T12:00:30Z", now.Add(30 * time.Second), ""},
-		{"2026-12-02T13:00:30+01:00", now.Add(30 * time.Second), ""},
-		{"1796212830", now.Add(30 * time.Second), ""},
-		{"1796212830.25", now.Add(30*time.Second + 250*time.Millisecond), ""},
-		{"2026-12-01T12:00:00Z", now.Add(-24 * time.Hour), ""}, // past: starts at once
-		{"2026-12-04T12:00:00Z", time.Time{}, "more than a day away"},
-		{"noon", time.Time{}, "want RFC 3339"},
-		{"-5", time.Time{}, "want RFC 3339"},
-		{"NaN", time.Time{}, "want RFC 3339"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := parseStartAt(tt.in, now)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got %v, %v; want error %q", got, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || !got.Equal(tt.want) {
-				t.Fatalf("got %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
-}
 
 func TestMergeBadInput(t *testing.T) {
 	dir := t.TempDir()

@@ -2,16 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/socklab/socklab/internal/monitor"
@@ -86,84 +81,21 @@ func runMonitor(ctx context.Context, e *env, o *monitorOptions, args []string) e
 		}
 		fromArgs = append(fromArgs, t)
 	}
-	targets, err := monitorTargets(fromArgs, o.targets)
-	if err != nil {
-		return usageErr(err)
-	}
-	if len(targets) == 0 && o.targets == "" {
+	if len(fromArgs) == 0 && o.targets == "" {
 		return usageErrf("no target: give udp://host:port, icmp://host or http(s):// URLs, or --targets FILE")
 	}
-	log := e.logger(e.stderr)
-	reg := stack.NewRegistry()
-	m, err := monitor.New(monitor.Config{Targets: targets, Interval: o.interval, Timeout: o.timeout, Size: int(size),
-		Insecure: o.insecure, Registerer: reg, Logger: log})
-	if err != nil {
-		return usageErr(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("/{$}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Refresh", "10") // a live page without a script
-		_ = report.WriteMonitorHTML(w, m.Snapshot(), time.Now())
-	})
 	// Catch SIGHUP before anything can send it (its default kills us).
 	hup := make(chan os.Signal, 1)
 	if o.targets != "" {
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
 	}
-	serve, err := stack.SideServer(ctx, "monitor", o.metrics, "/", mux, log)
+	m, err := stack.Monitor(ctx, stack.MonitorConfig{
+		Monitor: monitor.Config{Targets: fromArgs, Interval: o.interval, Timeout: o.timeout, Size: int(size), Insecure: o.insecure},
+		Listen:  o.metrics, TargetsFile: o.targets, Reload: hup, Logger: e.logger(e.stderr),
+	})
 	if err != nil {
-		return err
-	}
-	served := make(chan error, 1)
-	go func() { served <- serve(ctx) }()
-	if o.targets != "" {
-		go reloadOnHUP(ctx, hup, m, fromArgs, o.targets, log)
-	}
-	runErr := m.Run(ctx)
-	if err := errors.Join(runErr, <-served); err != nil {
-		return err
+		return withStackFlag(err)
 	}
 	return report.WriteMonitorText(e.stdout, m.Snapshot())
-}
-
-// monitorTargets is the targets of the command line followed by those of
-// file (when given).
-func monitorTargets(fromArgs []monitor.Target, file string) ([]monitor.Target, error) {
-	if file == "" {
-		return fromArgs, nil
-	}
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("--targets: %w", err)
-	}
-	defer f.Close()
-	fromFile, err := monitor.ParseTargets(f)
-	if err != nil {
-		return nil, fmt.Errorf("--targets %s: %w", file, err)
-	}
-	return append(append([]monitor.Target(nil), fromArgs...), fromFile...), nil
-}
-
-// reloadOnHUP re-reads the targets file on every SIGHUP, as nginx and
-// Prometheus reload their configuration; a file that does not parse is
-// logged and the running targets are kept.
-func reloadOnHUP(ctx context.Context, hup <-chan os.Signal, m *monitor.Monitor, fromArgs []monitor.Target, file string, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			ts, err := monitorTargets(fromArgs, file)
-			if err != nil {
-				log.Error("monitor: reload failed; keeping the current targets", "err", err)
-				continue
-			}
-			m.SetTargets(ts)
-			log.Info("monitor: targets reloaded", "file", file, "targets", len(ts))
-		}
-	}
 }

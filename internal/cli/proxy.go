@@ -230,6 +230,7 @@ func (f proxyFlags) config(e *env, log *slog.Logger) (stack.ProxyConfig, error) 
 // stackFlags name the flag behind each Config field the stack may refuse.
 var stackFlags = map[string]string{
 	"Store.Spec": "--cache-store ", "Store.Size": "--cache-size ", "Relay.UDP": "--udp ", "Relay.Upstream": "--udp-upstream: ",
+	"TargetsFile": "--targets ",
 }
 
 // withStackFlag turns a value the stack refused into a usage error that

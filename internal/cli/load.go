@@ -110,40 +110,49 @@ summary. The exit status is 1 when no request succeeded.`,
 	return cmd
 }
 
-func runLoad(cmd *cobra.Command, e *env, o *loadOptions, target string) error {
-	ctx := cmd.Context()
+// loadConfig turns the flags into the engine's Config.
+func loadConfig(cmd *cobra.Command, e *env, o *loadOptions, target string) (load.Config, error) {
+	var cfg load.Config
 	h, err := flagx.Header(o.headers)
 	if err != nil {
-		return err
+		return cfg, err
 	}
 	size, err := units.ParseSize(o.size)
 	if err != nil {
-		return usageErrf("--size: %v", err)
+		return cfg, usageErrf("--size: %v", err)
 	}
 	if o.clients < 1 {
-		return usageErrf("--clients must be at least 1, not %d", o.clients)
+		return cfg, usageErrf("--clients must be at least 1, not %d", o.clients)
 	}
 	if o.procs < 0 {
-		return usageErrf("--procs must not be negative")
+		return cfg, usageErrf("--procs must not be negative")
 	}
 	if o.proxy != "" {
 		if _, err := load.ParseProxy(o.proxy); err != nil {
-			return usageErrf("--proxy: %v", err)
+			return cfg, usageErrf("--proxy: %v", err)
 		}
 	}
-	cfg := load.Config{
+	cfg = load.Config{
 		Target: target, Clients: o.clients, Requests: o.requests, Duration: o.duration, Rate: o.rate,
 		Proxy: o.proxy, Method: strings.ToUpper(o.method), Header: h, Insecure: o.insecure,
 		Timeout: o.timeout, Logger: e.logger(e.stderr),
 	}
 	if err := loadBody(cmd, o, &cfg); err != nil {
-		return err
+		return cfg, err
 	}
 	if strings.HasPrefix(target, "udp://") {
 		cfg.Size = int(size)
 	}
 	if cfg.StartAt, err = flagx.StartAt(o.startAt, time.Now()); err != nil {
-		return usageErrf("--start-at: %v", err)
+		return cfg, usageErrf("--start-at: %v", err)
+	}
+	return cfg, nil
+}
+
+func runLoad(cmd *cobra.Command, e *env, o *loadOptions, target string) error {
+	cfg, err := loadConfig(cmd, e, o, target)
+	if err != nil {
+		return err
 	}
 	l, err := load.New(cfg)
 	if err != nil {
@@ -162,7 +171,7 @@ func runLoad(cmd *cobra.Command, e *env, o *loadOptions, target string) error {
 		}
 	}
 	stopBar := output.LoadProgress(e.stderr, l)
-	r, err := l.Run(ctx)
+	r, err := l.Run(cmd.Context())
 	stopBar()
 	if err != nil {
 		if out != nil {

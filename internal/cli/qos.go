@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/socklab/socklab/internal/output"
 	"github.com/socklab/socklab/internal/qos"
@@ -100,7 +101,12 @@ interval and, where the platform has TCP_INFO, RTT and retransmits.`,
 			return runQoS(cmd, e, f, args)
 		},
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	return cmd
+}
+
+// register defines the flags of "socklab qos" on fl, with their defaults.
+func (f *qosFlags) register(fl *pflag.FlagSet) {
 	fl.StringVarP(&f.size, "size", "l", "64", "probe payload in bytes, header included (64 to 65507; 1K = 1024 as in iperf3, 1KB = 1000)")
 	fl.DurationVar(&f.interval, "interval", qos.DefaultInterval, "time between probes of a stream")
 	fl.StringVarP(&f.rate, "rate", "b", "", "target payload bit rate per stream, e.g. 10M or 1.5G, decimal as in iperf3 (sets the interval from --size)")
@@ -120,7 +126,6 @@ interval and, where the platform has TCP_INFO, RTT and retransmits.`,
 	fl.BoolVarP(&f.ipv4, "ipv4", "4", false, "use IPv4 only")
 	fl.BoolVarP(&f.ipv6, "ipv6", "6", false, "use IPv6 only")
 	fl.BoolVar(&f.noProgress, "no-progress", false, "never draw the progress bar")
-	return cmd
 }
 
 // qosConfig turns the flags into an engine Config; errors are usage errors.

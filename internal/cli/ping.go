@@ -131,16 +131,9 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 // resolveHosts turns each argument into one address: literals as they are,
 // names through the resolver, keeping the first address of the wanted family.
 func resolveHosts(ctx context.Context, hosts []string, v4, v6 bool) ([]report.PingTarget, error) {
-	network := "ip"
-	switch {
-	case v4:
-		network = "ip4"
-	case v6:
-		network = "ip6"
-	}
 	var out []report.PingTarget
 	for _, h := range hosts {
-		addr, err := hostaddr.Resolve(ctx, network, h)
+		addr, err := hostaddr.Resolve(ctx, hostaddr.Network(v4, v6), h)
 		if err != nil {
 			return nil, err
 		}

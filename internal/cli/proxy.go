@@ -5,8 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
-	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,13 +12,11 @@ import (
 
 	"github.com/socklab/socklab/internal/flagx"
 	"github.com/socklab/socklab/internal/httpframe"
+	"github.com/socklab/socklab/internal/procs"
 	"github.com/socklab/socklab/internal/proxy"
 	"github.com/socklab/socklab/internal/stack"
 	"github.com/socklab/socklab/internal/units"
 )
-
-// proxyMemHeadroom is what the Go memory limit allows above --cache-size.
-const proxyMemHeadroom = 16 << 20
 
 type proxyFlags struct {
 	http, upstream   string
@@ -171,31 +167,12 @@ func proxyConfig(f proxyFlags) (proxy.Config, int64, error) {
 }
 
 func runProxy(ctx context.Context, e *env, f proxyFlags) error {
-	log := e.logger(e.stderr)
-	cfg, err := f.config(e, log)
+	cfg, err := f.config(e, e.logger(e.stderr))
 	if err != nil {
 		return err
 	}
-	g := stack.NewGroup(ctx)
-	st, err := stack.BuildProxy(g.Context(), cfg)
-	if err != nil {
-		g.Cancel()
-		return withStackFlag(err)
-	}
-	// Keep the heap, and so RSS, near the cache bound: without a limit the
-	// GC lets the heap reach twice the live cache. The headroom is for
-	// garbage, connections and the runtime.
-	if st.MemBound > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		prev := debug.SetMemoryLimit(st.MemBound + proxyMemHeadroom)
-		defer debug.SetMemoryLimit(prev)
-	}
-	st.Start(g)
-	stopNotice := stack.DrainNotice(ctx, log, f.grace, st.Proxy.OpenConns)
-	err = g.Wait()
-	stopNotice()
-	ps := st.Proxy.Stats()
-	log.Info("proxy stopped", "requests", ps.Requests, "hits", ps.Hits, "misses", ps.Misses, "stored_objects", ps.Objects, "stored_bytes", ps.Bytes, "evictions", ps.Evictions)
-	return err
+	err = stack.RunProxy(ctx, cfg, func(st *stack.Proxy) func() { return procs.LimitMemory(st.MemBound) })
+	return withStackFlag(err)
 }
 
 // config validates the flags into the proxy stack's Config.

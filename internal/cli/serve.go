@@ -146,24 +146,11 @@ func serveArg(cmd *cobra.Command, f *serveFlags, args []string) error {
 }
 
 func runServe(ctx context.Context, e *env, f serveFlags) error {
-	log := e.logger(e.stderr)
-	cfg, err := f.config(e, log)
+	cfg, err := f.config(e, e.logger(e.stderr))
 	if err != nil {
 		return err
 	}
-	g := stack.NewGroup(ctx)
-	st, err := stack.BuildServe(g.Context(), cfg)
-	if err != nil {
-		g.Cancel()
-		return err
-	}
-	st.Start(g)
-	stopNotice := stack.DrainNotice(ctx, log, f.grace, st.Web.OpenConns)
-	err = g.Wait()
-	stopNotice()
-	es := st.Echo.Stats()
-	log.Info("stopped", "udp_received", es.Received, "udp_reflected", es.Reflected, "udp_dropped", es.DroppedRate+es.DroppedPort+es.DroppedReply)
-	return err
+	return stack.RunServe(ctx, cfg)
 }
 
 // validate checks the flags that the engines' configs cannot.

@@ -3,14 +3,13 @@ package cli
 import (
 	"context"
 	"fmt"
-	"math"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/socklab/socklab/internal/flagx"
 	"github.com/socklab/socklab/internal/hostaddr"
 	"github.com/socklab/socklab/internal/icmp"
 	"github.com/socklab/socklab/internal/report"
@@ -107,7 +106,7 @@ func (o *tracerouteOptions) config() (icmp.TraceConfig, error) {
 	if err != nil {
 		return cfg, usageErrf("traceroute: %v", err)
 	}
-	wait, here, near, err := parseTraceWait(o.wait)
+	wait, here, near, err := flagx.TraceWait(o.wait)
 	if err != nil {
 		return cfg, err
 	}
@@ -134,43 +133,12 @@ func (o *tracerouteOptions) config() (icmp.TraceConfig, error) {
 	return cfg, nil
 }
 
-// parseTraceWait reads -w MAX[,HERE,NEAR] (traceroute 2.1). HERE and NEAR
-// of 0 turn their shortening off, which the engine spells as negative.
-func parseTraceWait(v string) (wait, here, near float64, err error) {
-	parts := strings.Split(v, ",")
-	if len(parts) != 1 && len(parts) != 3 {
-		return 0, 0, 0, usageErrf("traceroute: -w %q: want MAX or MAX,HERE,NEAR (e.g. 5,3,10)", v)
-	}
-	vals := []float64{5, 3, 10}
-	for i, p := range parts {
-		f, perr := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if perr != nil || math.IsNaN(f) || f < 0 || f > 3600 || (i == 0 && f == 0) {
-			return 0, 0, 0, usageErrf("traceroute: bad wait %q in -w %q: want MAX above 0 and at most 3600 seconds, HERE and NEAR 0 or more", p, v)
-		}
-		vals[i] = f
-	}
-	off := func(f float64) float64 {
-		if f == 0 {
-			return -1
-		}
-		return f
-	}
-	return vals[0], off(vals[1]), off(vals[2]), nil
-}
-
 func runTraceroute(ctx context.Context, e *env, o *tracerouteOptions, host string) error {
 	cfg, err := o.config()
 	if err != nil {
 		return err
 	}
-	network := "ip"
-	switch {
-	case o.v4:
-		network = "ip4"
-	case o.v6:
-		network = "ip6"
-	}
-	addr, err := hostaddr.Resolve(ctx, network, host)
+	addr, err := hostaddr.Resolve(ctx, hostaddr.Network(o.v4, o.v6), host)
 	if err != nil {
 		return usageErrf("traceroute: %v", err)
 	}

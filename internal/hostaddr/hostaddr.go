@@ -53,3 +53,14 @@ func Interface(v string) (string, error) {
 	}
 	return v, nil
 }
+
+// Network is the resolver's network for -4 and -6: "ip4", "ip6" or "ip".
+func Network(v4, v6 bool) string {
+	switch {
+	case v4:
+		return "ip4"
+	case v6:
+		return "ip6"
+	}
+	return "ip"
+}

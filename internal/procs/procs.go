@@ -1,12 +1,15 @@
-// Package procs decides GOMAXPROCS for a command's run: the one
-// process-wide setting that moves a loopback load run's CPU cost, capped
-// while the run lasts and restored after.
+// Package procs holds the process-wide runtime settings a command decides
+// for its run, set while it lasts and restored after: GOMAXPROCS (the one
+// lever that moves a loopback load run's CPU cost) and the Go memory limit
+// (which keeps a caching proxy's RSS near its cache bound).
 package procs
 
 import (
 	"net/netip"
 	"net/url"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 )
 
@@ -73,4 +76,20 @@ func ForLoad(flag int, target, proxy string, envSet bool, cpus int) int {
 		return max(1, cpus/2)
 	}
 	return 0
+}
+
+// memHeadroom is what the memory limit allows above the cache bound: for
+// garbage, connections and the runtime.
+const memHeadroom = 16 << 20
+
+// LimitMemory keeps the heap, and so RSS, near bound (what a cache may
+// hold in memory): without a limit the GC lets the heap reach twice the
+// live cache. It does nothing for bound 0 or when GOMEMLIMIT is set (the
+// user's value wins). The returned func restores the previous limit.
+func LimitMemory(bound int64) (restore func()) {
+	if bound <= 0 || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	prev := debug.SetMemoryLimit(bound + memHeadroom)
+	return func() { debug.SetMemoryLimit(prev) }
 }

@@ -2,6 +2,7 @@ package procs
 
 import (
 	"runtime"
+	"runtime/debug"
 	"testing"
 )
 
@@ -46,5 +47,26 @@ func TestForLoad(t *testing.T) {
 		if got := ForLoad(tt.flag, tt.target, tt.proxy, tt.env, tt.cpus); got != tt.want {
 			t.Errorf("%s: ForLoad = %d, want %d", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestLimitMemory: the limit is the bound plus headroom while the run
+// lasts, the old one after; no bound, or GOMEMLIMIT set, leaves it alone.
+func TestLimitMemory(t *testing.T) {
+	t.Setenv("GOMEMLIMIT", "")
+	before := debug.SetMemoryLimit(-1)
+	restore := LimitMemory(64 << 20)
+	if got := debug.SetMemoryLimit(-1); got != 64<<20+memHeadroom {
+		t.Errorf("limit during the run %d, want %d", got, 64<<20+memHeadroom)
+	}
+	restore()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit after the run %d, want %d restored", got, before)
+	}
+	LimitMemory(0)()
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	LimitMemory(64 << 20)()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit changed to %d with no bound or with GOMEMLIMIT set", got)
 	}
 }

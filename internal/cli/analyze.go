@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,15 +77,11 @@ func runAnalyze(ctx context.Context, e *env, file string, fl analyzeFlags) error
 		return usageErrf("--flow: %v", err)
 	}
 
-	var in io.Reader = e.stdin
-	if file != "-" {
-		f, err := os.Open(file)
-		if err != nil {
-			return fmt.Errorf("analyze: %w", err)
-		}
-		defer f.Close()
-		in = f
+	in, err := output.Open(file, e.stdin)
+	if err != nil {
+		return fmt.Errorf("analyze: %w", err)
 	}
+	defer in.Close()
 	// SIGINT cancels ctx: the analysis stops and prints what it has.
 	res, err := capture.Analyze(ctx, in, capture.Config{Filter: filter, Interval: fl.interval, MaxFlows: fl.maxFlows})
 	if err != nil {

@@ -190,7 +190,7 @@ func (f serveFlags) config(e *env, log *slog.Logger) (stack.ServeConfig, error) 
 		Web: webserver.Config{
 			Root: f.root, NoListing: f.noListing, Dotfiles: f.dotfiles,
 			ReadHeaderTimeout: f.readHeader, IdleTimeout: f.idle, MaxHeaderBytes: f.maxHeader, MaxConns: f.maxConns,
-			SendTimeout: f.sendTO, Grace: f.grace, CacheControl: serveCacheControl(f.cacheCtl, f.root),
+			SendTimeout: f.sendTO, Grace: f.grace, CacheControl: flagx.CacheControl(f.cacheCtl, f.root, webserver.DefaultSiteCacheControl),
 			AccessLogJSON: e.log.format == "json",
 		},
 		Echo: udpecho.Config{MaxPPS: f.udpMaxPPS, MaxSourcePPS: f.udpMaxSrcPPS},
@@ -214,21 +214,4 @@ func (f serveFlags) config(e *env, log *slog.Logger) (stack.ServeConfig, error) 
 		cfg.Web.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	return cfg, nil
-}
-
-// serveCacheControl resolves --cache-control. The embedded site has no file
-// times, so without a lifetime a cache in front could only revalidate it;
-// a folder's files carry Last-Modified and are left to the cache's
-// heuristics unless the user asks, as nginx does without "expires".
-func serveCacheControl(flag, root string) string {
-	switch flag {
-	case "auto":
-		if root == "" {
-			return webserver.DefaultSiteCacheControl
-		}
-		return ""
-	case "none", "off", "":
-		return ""
-	}
-	return flag
 }

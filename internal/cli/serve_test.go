@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/socklab/socklab/internal/webserver"
 )
 
 func TestServeAddressInUse(t *testing.T) {
@@ -108,21 +106,5 @@ func TestServeRuns(t *testing.T) {
 	logged, _ := os.ReadFile(logFile)
 	if !strings.Contains(string(logged), `"GET /hi.txt HTTP/1.1" 200 8`) {
 		t.Fatalf("access log %q", logged)
-	}
-}
-
-func TestServeCacheControl(t *testing.T) {
-	tests := []struct{ flag, root, want string }{
-		{"auto", "", webserver.DefaultSiteCacheControl},
-		{"auto", "/srv/www", ""},
-		{"none", "", ""},
-		{"off", "/srv/www", ""},
-		{"no-cache", "/srv/www", "no-cache"},
-		{"public, max-age=3600", "", "public, max-age=3600"},
-	}
-	for _, tt := range tests {
-		if got := serveCacheControl(tt.flag, tt.root); got != tt.want {
-			t.Errorf("serveCacheControl(%q, %q) = %q, want %q", tt.flag, tt.root, got, tt.want)
-		}
 	}
 }

@@ -3,9 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/netip"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -145,7 +142,7 @@ func runTraceroute(ctx context.Context, e *env, o *tracerouteOptions, host strin
 	cfg.Target = addr
 	cfg.Logger = e.logger(e.stderr)
 	if !o.numeric {
-		cfg.Resolve = reverseName
+		cfg.Resolve = hostaddr.ReverseName
 	}
 	if !o.json {
 		cfg.OnHop = func(h icmp.Hop) { fmt.Fprintln(e.stdout, report.FormatHop(h, o.numeric)) }
@@ -165,13 +162,4 @@ func runTraceroute(ctx context.Context, e *env, o *tracerouteOptions, host strin
 		return writeJSON(e.stdout, report.TraceJSON(host, res))
 	}
 	return nil
-}
-
-// reverseName looks addr up in the DNS, "" when it has no name.
-func reverseName(ctx context.Context, addr netip.Addr) string {
-	names, err := net.DefaultResolver.LookupAddr(ctx, addr.String())
-	if err != nil || len(names) == 0 {
-		return ""
-	}
-	return strings.TrimSuffix(names[0], ".")
 }

@@ -1,5 +1,6 @@
 // Package hostaddr is the one name lookup of ping, traceroute and the
-// client menu: an IP literal as is, a name through the system resolver.
+// client menu (an IP literal as is, a name through the system resolver),
+// traceroute's reverse lookup, and ping's -I interface.
 package hostaddr
 
 import (
@@ -63,4 +64,13 @@ func Network(v4, v6 bool) string {
 		return "ip6"
 	}
 	return "ip"
+}
+
+// ReverseName looks addr up in the DNS, "" when it has no name.
+func ReverseName(ctx context.Context, addr netip.Addr) string {
+	names, err := net.DefaultResolver.LookupAddr(ctx, addr.String())
+	if err != nil || len(names) == 0 {
+		return ""
+	}
+	return strings.TrimSuffix(names[0], ".")
 }

@@ -40,15 +40,11 @@ func ExpandMergeArgs(args []string) ([]string, error) {
 
 // ReadLoadResult decodes one load --json document from a file or "-".
 func ReadLoadResult(stdin io.Reader, name string) (*loadresult.Result, error) {
-	in := stdin
-	if name != "-" {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		in = f
+	in, err := Open(name, stdin)
+	if err != nil {
+		return nil, err
 	}
+	defer in.Close()
 	var d report.LoadDoc
 	dec := json.NewDecoder(io.LimitReader(in, MaxLoadDoc))
 	if err := dec.Decode(&d); err != nil {
@@ -58,4 +54,13 @@ func ReadLoadResult(stdin io.Reader, name string) (*loadresult.Result, error) {
 		return nil, fmt.Errorf("%s: not a socklab load --json document: no protocol", name)
 	}
 	return report.LoadResult(&d), nil
+}
+
+// Open opens the input a command reads: FILE, or stdin for "-" (which
+// Close leaves open).
+func Open(name string, stdin io.Reader) (io.ReadCloser, error) {
+	if name == "-" {
+		return io.NopCloser(stdin), nil
+	}
+	return os.Open(name)
 }

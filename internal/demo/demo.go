@@ -183,7 +183,7 @@ type servers struct {
 	relay *udprelay.Relay
 
 	// The proxy's access log goes to the fetch step (capture) or, with
-	// --keep, to stderr (show).
+	// Keep, to Stderr (show).
 	access  chan proxy.AccessEntry
 	capture atomic.Bool
 	show    atomic.Pointer[io.Writer]

@@ -8,8 +8,8 @@ import (
 	"github.com/socklab/socklab/internal/report"
 )
 
-// CreateLoadOut opens load's --out before the run, so a bad path fails at once rather
-// than after the load. Nil when there is no --out.
+// CreateLoadOut opens load's --out before the run, so a bad path fails at
+// once rather than after the load. Nil when there is no --out.
 func CreateLoadOut(path string) (*os.File, error) {
 	if path == "" {
 		return nil, nil

@@ -50,8 +50,9 @@ func Cap(n int) (restore func()) {
 	}
 }
 
-// ForLoad resolves a load run's --procs (flag). A load generator on the same machine as the
-// server it measures competes with it for the CPUs: on a small machine,
+// ForLoad resolves a load run's --procs (flag). A load generator on the
+// same machine as the server it measures competes with it for the CPUs:
+// on a small machine,
 // half of them for the generator leaves the server room and halves the
 // cross-thread wake-ups per request (wrk defaults to 2 threads). Against
 // another machine it may use them all. GOMAXPROCS set by the user wins.

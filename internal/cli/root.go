@@ -1,6 +1,8 @@
 // Package cli is socklab's command-line surface: one file per subcommand,
-// each turning flags into an engine Config, running it and rendering the
-// result. It is the only package that touches flags, stdout and exit codes.
+// each turning flags into an engine Config, running it (alone, or through
+// the stack, demo and clientmenu composers) and handing the result to
+// report. It is the only package that defines flags, writes to stdout and
+// picks exit codes; flagx holds its flag types, output its files.
 package cli
 
 import (

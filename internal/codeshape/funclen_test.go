@@ -17,9 +17,8 @@ const maxLines = 80
 // exceptions are the functions known to be longer, each with the work
 // that splits it. An entry whose function is gone or short again is
 // logged, so it can be removed; it never fails the test.
-var exceptions = map[string]string{
-	"internal/icmp.(*Tracer).schedule": "issue 15, trace-lean: split by phase, reverse DNS off the probe path",
-}
+// Keyed "dir.Func" or "dir.(*Recv).Method", as the failures print them.
+var exceptions = map[string]string{}
 
 // long is one function over the limit.
 type long struct {

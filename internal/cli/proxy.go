@@ -26,6 +26,7 @@ type proxyFlags struct {
 	cacheStore       string
 	cacheSize        string
 	maxObjectSize    string
+	maxChunkedBody   string
 	targetedCC       string
 	admin, metrics   string
 	accessLog        string
@@ -93,7 +94,8 @@ func (f *proxyFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.admin, "admin", "", "serve GET /_socklab/stats (JSON) on this address (off by default)")
 	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (and /healthz)")
 	fl.StringVar(&f.accessLog, "access-log", "-", `access log file, one line per request with the cache verdict ("-": stderr, "off": none)`)
-	fl.IntVar(&f.maxHeader, "max-header-bytes", httpframe.DefaultMaxHeaderBytes, "largest request header block; a larger one, or more than 100 header lines, gets 431")
+	fl.IntVar(&f.maxHeader, "max-header-bytes", httpframe.DefaultMaxHeaderBytes, "largest request header block (a larger one, or more than 100 header lines, gets 431) and origin response header block (a larger one gets 502)")
+	fl.StringVar(&f.maxChunkedBody, "max-chunked-body", "64MiB", "largest chunked request body; such bodies are buffered (16 KiB in memory, the rest in a temporary file) and checked whole before the origin sees them; a larger one gets 413")
 	fl.IntVar(&f.maxConns, "max-conns", proxy.DefaultMaxConns, "most client connections (tunnels included); at the cap the longest-idle one (else one stalled writing) is closed (-1: no cap)")
 	fl.DurationVar(&f.sendTimeout, "send-timeout", proxy.DefaultSendTimeout, "close a client connection that takes no response bytes for this long (like nginx's send_timeout)")
 	fl.DurationVar(&f.grace, "grace", proxy.DefaultGrace, "on SIGINT/SIGTERM, how long in-flight requests and tunnels get to finish")
@@ -159,6 +161,9 @@ func proxyConfig(f proxyFlags) (proxy.Config, int64, error) {
 	}
 	if cfg.MaxObjectSize, err = units.ParseSize(f.maxObjectSize); err != nil || cfg.MaxObjectSize <= 0 {
 		return cfg, 0, usageErrf("--max-object-size %q: want a positive size like 8MiB", f.maxObjectSize)
+	}
+	if cfg.MaxChunkedBody, err = units.ParseSize(f.maxChunkedBody); err != nil || cfg.MaxChunkedBody <= 0 {
+		return cfg, 0, usageErrf("--max-chunked-body %q: want a positive size like 64MiB", f.maxChunkedBody)
 	}
 	if cacheSize > 0 && cfg.MaxObjectSize > cacheSize {
 		cfg.MaxObjectSize = cacheSize

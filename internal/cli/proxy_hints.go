@@ -17,6 +17,7 @@ var proxyFlagHints = []struct {
 	{proxy.ErrPortRefused, "--connect-ports"},
 	{proxy.ErrDestinationRefused, "--allow-dest"},
 	{proxy.ErrUpstreamTimeout, "--upstream-timeout"},
+	{proxy.ErrResponseHeaderTooLarge, "--max-header-bytes"},
 }
 
 // withFlagHint adds the flag hint to the proxy's own error answers.

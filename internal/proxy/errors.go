@@ -18,6 +18,9 @@ var (
 	ErrDestinationRefused = errors.New("destination not allowed")
 	// ErrUpstreamTimeout: no answer within Config.UpstreamTimeout.
 	ErrUpstreamTimeout = errors.New("upstream timed out")
+	// ErrResponseHeaderTooLarge: the origin's response header section
+	// exceeded Config.MaxResponseHeaderBytes (502).
+	ErrResponseHeaderTooLarge = errors.New("upstream response header too large")
 )
 
 // Error is an answer the proxy gives itself: the HTTP status and the

@@ -447,6 +447,8 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, t *target,
 		kind = ErrDestinationRefused
 	case status == http.StatusGatewayTimeout:
 		kind = ErrUpstreamTimeout
+	case headerTooLarge(err):
+		kind = ErrResponseHeaderTooLarge
 	}
 	if status == http.StatusForbidden {
 		p.counters.denied.Add(1)
@@ -464,6 +466,8 @@ func (p *Proxy) classify(err error) (int, string) {
 	switch {
 	case errors.Is(err, ErrDestinationRefused):
 		return http.StatusForbidden, "refused: local destinations are not allowed"
+	case headerTooLarge(err):
+		return http.StatusBadGateway, fmt.Sprintf("response header section larger than the proxy's limit of %d bytes", p.maxRespHead)
 	case errors.As(err, &dnsErr):
 		return http.StatusBadGateway, "cannot resolve " + dnsErr.Name + ": " + dnsErr.Err
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -474,4 +478,12 @@ func (p *Proxy) classify(err error) (int, string) {
 		return http.StatusBadGateway, "connection closed before a response: " + err.Error()
 	}
 	return http.StatusBadGateway, err.Error()
+}
+
+// headerTooLarge reports whether err is net/http's Transport giving up on
+// a response header section over MaxResponseHeaderBytes. It has no error
+// value of its own, only this text (net/http/transport.go, readResponse);
+// TestHostileOriginHeaderBomb fails if the text changes.
+func headerTooLarge(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "server response headers exceeded")
 }

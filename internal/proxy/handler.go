@@ -206,6 +206,13 @@ func (p *Proxy) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		p.plainError(w, http.StatusLoopDetected, "request loop: "+t.keyURI+" leads back to this proxy")
 		return
 	}
+	if len(r.TransferEncoding) > 0 {
+		body := p.bufferBody(w, r)
+		if body == nil {
+			return
+		}
+		defer body.Close()
+	}
 	if upgradeRequested(r) {
 		p.serveUpgrade(w, r, t)
 		return

@@ -245,6 +245,9 @@ func exchange(t *testing.T, addr, req string) (status int, body, after string, c
 	go io.WriteString(c, req) // the proxy may answer before all is sent
 	br := bufio.NewReader(c)
 	r, err := http.ReadResponse(br, nil)
+	for err == nil && r.StatusCode == http.StatusContinue {
+		r, err = http.ReadResponse(br, nil) // the final response
+	}
 	if err != nil {
 		return 0, "", "", false
 	}

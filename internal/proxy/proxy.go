@@ -73,6 +73,18 @@ type Config struct {
 	// httpframe.DefaultMaxHeaderBytes (64 KiB), DefaultMaxFields (100).
 	MaxHeaderBytes  int
 	MaxHeaderFields int
+	// MaxResponseHeaderBytes bounds an origin's status line and header
+	// section (net/http's Transport would hold up to 1 MiB); beyond it the
+	// client gets 502 (ErrResponseHeaderTooLarge). Zero: MaxHeaderBytes'
+	// value, 64 KiB by default.
+	MaxResponseHeaderBytes int
+	// MaxChunkedBody is the largest request body with Transfer-Encoding
+	// the proxy takes: such bodies are buffered whole (16 KiB in memory,
+	// the rest in an unlinked temporary file) and checked before anything
+	// reaches the origin, then sent with a Content-Length; a larger one
+	// gets 413. Bodies with a Content-Length stream as they come. Zero:
+	// DefaultMaxChunkedBody.
+	MaxChunkedBody int64
 	// WrapConn, when set, wraps every accepted client connection (the UDP
 	// relay's TCP impairment hooks in here).
 	WrapConn func(net.Conn) net.Conn
@@ -135,27 +147,29 @@ type AccessEntry struct {
 
 // Proxy is the engine. It is an http.Handler; Serve runs it on a listener.
 type Proxy struct {
-	cfg          Config
-	reqm         *reqMetrics // nil without a Registerer
-	log          *slog.Logger
-	allow        []netip.Prefix
-	cache        *cache
-	flights      flights
-	transport    http.RoundTripper // client-chosen targets, through the destination ACL
-	upTransport  http.RoundTripper // the configured upstream
-	dialer       *net.Dialer
-	upDialer     *net.Dialer
-	connectPorts map[int]bool
-	timeout      time.Duration
-	maxObject    int64
-	name         string
-	via          string
-	upstreamKey  string // Config.Upstream as reverse cache keys name it
-	now          func() time.Time
-	targets      httpcache.Targets // RFC 9213 target list
-	counters     counters
-	guard        *guard.Guard
-	conns        *connlimit.Limiter
+	cfg            Config
+	reqm           *reqMetrics // nil without a Registerer
+	log            *slog.Logger
+	allow          []netip.Prefix
+	cache          *cache
+	flights        flights
+	transport      http.RoundTripper // client-chosen targets, through the destination ACL
+	upTransport    http.RoundTripper // the configured upstream
+	dialer         *net.Dialer
+	upDialer       *net.Dialer
+	connectPorts   map[int]bool
+	timeout        time.Duration
+	maxObject      int64
+	maxRespHead    int // origin response header bound
+	maxChunkedBody int64
+	name           string
+	via            string
+	upstreamKey    string // Config.Upstream as reverse cache keys name it
+	now            func() time.Time
+	targets        httpcache.Targets // RFC 9213 target list
+	counters       counters
+	guard          *guard.Guard
+	conns          *connlimit.Limiter
 
 	upgradeOnce sync.Once
 	upgrader    *http.Transport // see upgradeTransport
@@ -211,6 +225,14 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p.conns = connlimit.New(connLimits(cfg))
 	p.guard = guard.New(httpframe.Limits{MaxHeaderBytes: cfg.MaxHeaderBytes, MaxFields: cfg.MaxHeaderFields})
+	p.maxChunkedBody = cfg.MaxChunkedBody
+	if p.maxChunkedBody <= 0 {
+		p.maxChunkedBody = DefaultMaxChunkedBody
+	}
+	p.maxRespHead = cfg.MaxResponseHeaderBytes
+	if p.maxRespHead <= 0 {
+		p.maxRespHead = p.guard.Limits().MaxHeaderBytes
+	}
 	// The destination ACL guards the targets clients choose (absolute-form,
 	// CONNECT); the upstream the operator configured is always reachable.
 	// Two transports, so that a pooled connection dialed to the upstream
@@ -245,6 +267,9 @@ func (p *Proxy) newTransport(d *net.Dialer) *http.Transport {
 		TLSHandshakeTimeout:   p.timeout,
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true, // pass Accept-Encoding through untouched
+		// An origin's header section is held whole before anything is
+		// relayed: bounded like a client's, not at net/http's 1 MiB.
+		MaxResponseHeaderBytes: int64(p.maxRespHead),
 	}
 }
 

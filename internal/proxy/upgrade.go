@@ -144,12 +144,13 @@ func (p *Proxy) upgradeTransport(t *target) http.RoundTripper {
 	p.upgradeOnce.Do(func() {
 		mk := func(d *net.Dialer) *http.Transport {
 			return &http.Transport{
-				DialContext:           d.DialContext,
-				MaxIdleConns:          16,
-				IdleConnTimeout:       p.timeout,
-				ResponseHeaderTimeout: p.timeout,
-				TLSHandshakeTimeout:   p.timeout,
-				DisableCompression:    true,
+				DialContext:            d.DialContext,
+				MaxIdleConns:           16,
+				IdleConnTimeout:        p.timeout,
+				ResponseHeaderTimeout:  p.timeout,
+				TLSHandshakeTimeout:    p.timeout,
+				DisableCompression:     true,
+				MaxResponseHeaderBytes: int64(p.maxRespHead),
 			}
 		}
 		p.upgrader, p.upUpgrader = mk(p.dialer), mk(p.upDialer)

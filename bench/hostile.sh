@@ -13,7 +13,9 @@
 #
 # For each it prints a normal client's p50/p99 (200 GETs, each on a new
 # connection, beside the attack), its failures, and the server's peak RSS
-# (children included). Targets: p99 under 50 ms beside the slowloris;
+# (children included), and the server's CPU while the normal client ran:
+# its share of one core, the attackers' connections per second and the
+# server's CPU time per attacker connection. Targets: p99 under 50 ms beside the slowloris;
 # proxy RSS under 256 MiB under the header bomb.
 #
 # Every figure is noisy on a small shared machine (the attackers, the
@@ -36,6 +38,7 @@ NGINX_PORT=${NGINX_PORT:-18491}
 ORIGIN_PORT=${ORIGIN_PORT:-18492}
 SPROXY_PORT=${SPROXY_PORT:-18493}
 NPROXY_PORT=${NPROXY_PORT:-18494}
+PHASES=${PHASES:-slowloris headerbomb} # either or both
 
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || {
   echo "bench/hostile.sh: needs nginx (apt-get install nginx-light)" >&2
@@ -112,6 +115,7 @@ attack() { # attack NAME KIND PORT PID [PROBE_URL]
   result[$1]=$out
 }
 
+if [[ " $PHASES " == *" slowloris "* ]]; then
 echo "== slowloris: $SLOW_CONNS reconnecting half-sent connections, cap $CAP"
 "$work/socklab" serve --http "127.0.0.1:$SOCK_PORT" --udp off --root "$work/www" \
   --access-log off --log-level error --max-conns "$CAP" --read-header-timeout 10s &
@@ -128,7 +132,9 @@ pids+=("$np")
 wait_http "http://127.0.0.1:$NGINX_PORT/"
 attack "nginx" slowloris "$NGINX_PORT" "$np"
 stop "$np"
+fi
 
+if [[ " $PHASES " == *" headerbomb "* ]]; then
 echo "== header bomb: $BOMB_CONNS connections pushing unfinished header lines, up to $BOMB_BYTES bytes each"
 "$work/socklab" serve --http "127.0.0.1:$ORIGIN_PORT" --udp off --root "$work/www" \
   --access-log off --log-level error --max-conns -1 &
@@ -149,15 +155,17 @@ pids+=("$npp")
 wait_http "http://127.0.0.1:$NPROXY_PORT/"
 attack "nginx proxy" headerbomb "$NPROXY_PORT" "$npp"
 stop "$npp"
+fi
 
 echo "== result (machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
-printf '%-12s %-14s %9s %9s %9s %9s\n' attack server p50_ms p99_ms failed rss_mib
+printf '%-12s %-14s %9s %9s %9s %9s %9s %11s %12s\n' attack server p50_ms p99_ms failed rss_mib cpu_share attack_conn/s cpu_us/conn
 for row in "slowloris:socklab serve" "slowloris:nginx" "headerbomb:socklab proxy" "headerbomb:nginx proxy"; do
   kind=${row%%:*}
   name=${row#*:}
   line=${result[$name]:-}
   [ -n "$line" ] || continue
   get() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$line"; }
-  printf '%-12s %-14s %9s %9s %9s %9s\n' "$kind" "$name" "$(get p50_ms)" "$(get p99_ms)" "$(get failed)" "$(get rss_peak_mib)"
+  printf '%-12s %-14s %9s %9s %9s %9s %9s %11s %12s\n' "$kind" "$name" "$(get p50_ms)" "$(get p99_ms)" "$(get failed)" "$(get rss_peak_mib)" \
+    "$(get server_cpu_share)" "$(get attack_connects_per_s)" "$(get server_cpu_us_per_connect)"
 done
 echo "targets: p99 < 50 ms beside the slowloris; proxy RSS < 256 MiB under the header bomb"

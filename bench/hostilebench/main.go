@@ -130,14 +130,19 @@ func run(c config) error {
 			}
 		}
 	}()
+	cpu0, conn0, t0 := cpuTicks(c.pids), st.connects.Load(), time.Now()
 	lat, failed := probe(c)
+	cpu := time.Duration(cpuTicks(c.pids)-cpu0) * time.Second / clockTicks
+	window, conns := time.Since(t0), st.connects.Load()-conn0
 	open := st.open.Load()
 	close(stop)
 	<-sampled
 	wg.Wait()
 	slices.Sort(lat)
-	fmt.Printf("p50_ms=%s p99_ms=%s failed=%d/%d rss_peak_mib=%.1f attack_open=%d attack_connects=%d\n",
-		pct(lat, 50), pct(lat, 99), failed, c.n, float64(peak.Load())/(1<<20), open, st.connects.Load())
+	fmt.Printf("p50_ms=%s p99_ms=%s failed=%d/%d rss_peak_mib=%.1f attack_open=%d attack_connects=%d"+
+		" server_cpu_s=%.2f server_cpu_share=%.2f attack_connects_per_s=%.0f server_cpu_us_per_connect=%s\n",
+		pct(lat, 50), pct(lat, 99), failed, c.n, float64(peak.Load())/(1<<20), open, st.connects.Load(),
+		cpu.Seconds(), cpu.Seconds()/window.Seconds(), float64(conns)/window.Seconds(), perConnect(cpu, conns))
 	return nil
 }
 
@@ -253,31 +258,70 @@ func pct(sorted []time.Duration, p int) string {
 	return fmt.Sprintf("%.2f", float64(sorted[max(i, 0)])/1e6)
 }
 
+// perConnect is the server's CPU time per attacker connection, in µs.
+func perConnect(cpu time.Duration, conns int64) string {
+	if conns <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(cpu.Microseconds())/float64(conns))
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times (100 on Linux).
+const clockTicks = 100
+
+// cpuTicks sums utime+stime of pids and their descendants (each live
+// process's own figures, children counted while they run), in clock ticks.
+func cpuTicks(pids []int) int64 {
+	var total int64
+	walk(pids, func(pid int) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		// Fields after the command name, which is in parentheses and may hold spaces.
+		_, rest, ok := strings.Cut(string(b), ") ")
+		f := strings.Fields(rest)
+		if !ok || len(f) < 13 {
+			return
+		}
+		for _, i := range []int{11, 12} { // utime, stime (fields 14, 15)
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			total += v
+		}
+	})
+	return total
+}
+
 // rss sums VmRSS of pids and all their descendants, in bytes.
 func rss(pids []int) int64 {
 	var total int64
+	walk(pids, func(pid int) { total += vmRSS(pid) })
+	return total
+}
+
+// walk calls fn for each of pids and each of their descendants, once.
+func walk(pids []int, fn func(pid int)) {
 	seen := map[int]bool{}
-	var walk func(int)
-	walk = func(pid int) {
+	var visit func(int)
+	visit = func(pid int) {
 		if seen[pid] {
 			return
 		}
 		seen[pid] = true
-		total += vmRSS(pid)
+		fn(pid)
 		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 		for _, t := range tasks {
 			b, _ := os.ReadFile(t)
 			for f := range strings.FieldsSeq(string(b)) {
 				if child, err := strconv.Atoi(f); err == nil {
-					walk(child)
+					visit(child)
 				}
 			}
 		}
 	}
 	for _, p := range pids {
-		walk(p)
+		visit(p)
 	}
-	return total
 }
 
 func vmRSS(pid int) int64 {

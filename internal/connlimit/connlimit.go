@@ -7,6 +7,22 @@
 // client that does not read) — and refuses the newcomer only when every
 // slot is in real use. Both socklab serve and socklab proxy use it.
 //
+// At the cap a newcomer only takes another's place if it has already sent
+// a whole first message (a request head, or a TLS ClientHello record): the
+// listener peeks at its socket (MSG_PEEK, no read) before handing it to
+// the server. One that has not is shed on the spot — closed by the accept
+// loop itself, before the server spends a goroutine, a buffer or a timer
+// on it — unless a keep-alive connection sits idle to make room. Among
+// clients that have not finished a request, the one already holding a slot
+// keeps it. A reconnecting slowloris larger than the cap therefore costs
+// the server an accept, a peek and a close per attempt (a few µs), and the
+// kernel's accept queue, which the attackers refill as fast as they are
+// shed, drains faster than they can refill it: a normal client waits
+// behind them for microseconds, not for the server to admit and evict each
+// one (issue 13: 117 µs of CPU per attacker connection before, a p99 of a
+// second on a busy machine). With DeferAccept, connections that send
+// nothing do not even reach accept.
+//
 // Every operation at the cap is O(1): idle connections sit in an intrusive
 // list in the order they became idle, so the oldest is its head; busy ones
 // sit in a second list that is scanned CLOCK-style, a bounded number of
@@ -27,6 +43,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -38,6 +55,9 @@ const (
 	WriteChunk = 256 << 10
 	// scanBudget bounds how many busy connections one eviction looks at.
 	scanBudget = 16
+	// PeekBytes is how much of a newcomer's first bytes is looked at, at
+	// the cap: a request head longer than this is refused (431) anyway.
+	PeekBytes = 64 << 10
 )
 
 // Config configures a Limiter. The zero value caps nothing and sets no
@@ -51,11 +71,15 @@ type Config struct {
 	// StallAfter makes a connection blocked in one write this long
 	// evictable at the cap, like an idle one. Zero: DefaultStallAfter.
 	StallAfter time.Duration
+	// Complete reports whether the bytes a newcomer sent before it was
+	// accepted (up to PeekBytes) make a whole first message, which may
+	// take a slot at the cap. Nil: FirstMessage.
+	Complete func(b []byte) bool
 	// Hooks, each optional, called without the limiter's lock held.
 	OnOpen   func()             // a connection was admitted
 	OnClose  func()             // an admitted connection ended (evicted included)
 	OnEvict  func(stalled bool) // a connection was closed to make room
-	OnRefuse func()             // a newcomer was closed: every slot was busy
+	OnRefuse func()             // a newcomer was closed at the cap (shed, or every slot busy)
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
 }
@@ -79,19 +103,23 @@ type Limiter struct {
 	now   func() time.Time
 	epoch time.Time
 
-	mu   sync.Mutex
-	n    int
-	idle list // Fresh and Idle, oldest first
-	busy list // Busy, in CLOCK order
+	mu    sync.Mutex
+	n     int
+	fresh list // Fresh (no whole request yet), oldest first
+	idle  list // Idle keep-alives, oldest first
+	busy  list // Busy, in CLOCK order
 
-	evicted, refused, timeouts atomic.Uint64
-	looks                      int // busy connections examined by evictions (tests); l.mu
+	evicted, refused, shed, timeouts atomic.Uint64
+	looks                            int // busy connections examined by evictions (tests); l.mu
 }
 
 // New returns a limiter for cfg.
 func New(cfg Config) *Limiter {
 	if cfg.StallAfter <= 0 {
 		cfg.StallAfter = DefaultStallAfter
+	}
+	if cfg.Complete == nil {
+		cfg.Complete = FirstMessage
 	}
 	l := &Limiter{cfg: cfg, now: cfg.Now}
 	if l.now == nil {
@@ -105,7 +133,8 @@ func New(cfg Config) *Limiter {
 type Stats struct {
 	Open         int    `json:"open"`
 	Evicted      uint64 `json:"evicted"`
-	Refused      uint64 `json:"refused"`
+	Refused      uint64 `json:"refused"` // newcomers closed at the cap, Shed included
+	Shed         uint64 `json:"shed"`    // of those, ones that had not sent a whole first message
 	SendTimeouts uint64 `json:"send_timeouts"`
 }
 
@@ -114,7 +143,7 @@ func (l *Limiter) Stats() Stats {
 	l.mu.Lock()
 	n := l.n
 	l.mu.Unlock()
-	return Stats{Open: n, Evicted: l.evicted.Load(), Refused: l.refused.Load(), SendTimeouts: l.timeouts.Load()}
+	return Stats{Open: n, Evicted: l.evicted.Load(), Refused: l.refused.Load(), Shed: l.shed.Load(), SendTimeouts: l.timeouts.Load()}
 }
 
 // Open reports how many connections are held.
@@ -124,16 +153,117 @@ func (l *Limiter) Open() int {
 	return l.n
 }
 
-// Listen wraps ln: its Accept admits connections under the cap.
-func (l *Limiter) Listen(ln net.Listener) net.Listener { return &listener{Listener: ln, l: l} }
+// Listen wraps ln: its Accept admits connections under the cap. When ln
+// is a *net.TCPListener, or wraps one through Layers, the wrapper sets
+// TCP_DEFER_ACCEPT on it (see DeferAccept) and, at the cap, takes
+// connections straight from its socket: a shed one costs accept4, a peek
+// and close(2), without the descriptor set-up (poller registration,
+// keep-alive and no-delay options, addresses) a net.Conn needs; only the
+// admitted ones are made into net.Conns and passed through the Layers'
+// WrapConn.
+func (l *Limiter) Listen(ln net.Listener) net.Listener {
+	w := &listener{Listener: ln, l: l}
+	layers, raw := unwrap(ln)
+	if raw != nil {
+		// Best effort: without it, silent connections are accepted and,
+		// at the cap, shed like any unfinished one.
+		_ = DeferAccept(raw)
+		if rawAccept {
+			w.layers, w.raw = layers, raw
+		}
+	}
+	return w
+}
+
+// A Layer is a listener wrapper the Limiter can see through: Unwrap is
+// the listener it wraps, and WrapConn does to a connection what its
+// Accept does to each one it returns.
+type Layer interface {
+	net.Listener
+	Unwrap() net.Listener
+	WrapConn(net.Conn) net.Conn
+}
+
+// unwrap follows ln's Layers down to a TCP listener, if there is one.
+func unwrap(ln net.Listener) ([]Layer, *net.TCPListener) {
+	var layers []Layer
+	for range 8 {
+		switch v := ln.(type) {
+		case *net.TCPListener:
+			return layers, v
+		case Layer:
+			layers = append(layers, v)
+			ln = v.Unwrap()
+		default:
+			return nil, nil
+		}
+	}
+	return nil, nil
+}
 
 type listener struct {
 	net.Listener
-	l *Limiter
+	l      *Limiter
+	layers []Layer          // outermost first
+	raw    *net.TCPListener // nil: no direct path at the cap
+
+	dupOnce sync.Once       // see waiter
+	dup     *os.File        // a duplicate of raw's descriptor
+	dupRaw  syscall.RawConn // dup's
+	dupErr  error
+	closed  atomic.Bool
+}
+
+// Close closes the listener, and the duplicate of its descriptor that
+// waits at the cap (which would keep the socket listening).
+func (ln *listener) Close() error {
+	ln.closed.Store(true)
+	ln.dupOnce.Do(func() { ln.dupErr = net.ErrClosed }) // no duplicate from now on
+	if ln.dup != nil {
+		ln.dup.Close()
+	}
+	return ln.Listener.Close()
+}
+
+// idleKeepAlive reports whether a keep-alive connection sits idle.
+func (l *Limiter) idleKeepAlive() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.idle.head != nil
+}
+
+// full reports whether the cap is reached.
+func (l *Limiter) full() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cfg.Max > 0 && l.n >= l.cfg.Max
+}
+
+// wrap passes a connection taken straight from the socket through the
+// layers, innermost first, as their Accepts would have.
+func (ln *listener) wrap(c net.Conn) net.Conn {
+	for i := len(ln.layers) - 1; i >= 0; i-- {
+		c = ln.layers[i].WrapConn(c)
+	}
+	return c
 }
 
 func (ln *listener) Accept() (net.Conn, error) {
 	for {
+		if ln.raw != nil && ln.l.full() {
+			c, whole, err := ln.acceptAtCap()
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				if tc := ln.l.admitAs(ln.wrap(c), whole); tc != nil {
+					return tc, nil
+				}
+				c.Close()
+				continue
+			}
+			// Nothing queued, or room opened: wait as usual.
+		}
 		c, err := ln.Listener.Accept()
 		if err != nil {
 			return nil, err
@@ -150,17 +280,46 @@ func (ln *listener) Accept() (net.Conn, error) {
 func (l *Limiter) mono() int64 { return int64(l.now().Sub(l.epoch)) + 1 }
 
 // admit registers c, making room by eviction at the cap; nil when there is
-// none.
+// none. At the cap it first looks at what c has sent (see Complete).
 func (l *Limiter) admit(c net.Conn) *Conn {
+	l.mu.Lock()
+	full := l.cfg.Max > 0 && l.n >= l.cfg.Max
+	l.mu.Unlock()
+	return l.admitAs(c, !full || l.complete(c))
+}
+
+// complete reports whether c has sent a whole first message; true when
+// its socket cannot be peeked at (it is then treated as before peeking
+// existed: it evicts).
+func (l *Limiter) complete(c net.Conn) bool {
+	bp := peekBufs.Get().(*[]byte)
+	defer peekBufs.Put(bp)
+	n, ok := peek(c, *bp)
+	return !ok || l.cfg.Complete((*bp)[:n])
+}
+
+var peekBufs = sync.Pool{New: func() any { b := make([]byte, PeekBytes); return &b }}
+
+// admitAs registers c; whole says whether it may evict a connection that
+// has not finished its own first request (else it may only take an idle
+// keep-alive's place).
+func (l *Limiter) admitAs(c net.Conn, whole bool) *Conn {
 	tc := &Conn{Conn: c, l: l}
 	l.mu.Lock()
 	var victim *Conn
 	var stalled bool
 	if l.cfg.Max > 0 && l.n >= l.cfg.Max {
-		victim, stalled = l.victimLocked()
+		if whole {
+			victim, stalled = l.victimLocked()
+		} else {
+			victim = l.idle.head
+		}
 		if victim == nil {
 			l.mu.Unlock()
 			l.refused.Add(1)
+			if !whole {
+				l.shed.Add(1)
+			}
 			if l.cfg.OnRefuse != nil {
 				l.cfg.OnRefuse()
 			}
@@ -170,7 +329,7 @@ func (l *Limiter) admit(c net.Conn) *Conn {
 	}
 	l.n++
 	tc.state = Fresh
-	l.idle.pushBack(tc)
+	l.pushLocked(tc)
 	l.mu.Unlock()
 	if victim != nil {
 		// Closing the socket ends the server's read or write on it; the
@@ -190,12 +349,17 @@ func (l *Limiter) admit(c net.Conn) *Conn {
 	return tc
 }
 
-// victimLocked picks the connection to close at the cap: the oldest idle
-// one, else the first busy one found stalled in a write within scanBudget
+// victimLocked picks the connection to close at the cap: the one idle the
+// longest (a keep-alive, or one that never finished its first request),
+// else the first busy one found stalled in a write within scanBudget
 // looks (each one looked at goes to the back: CLOCK), else none.
 func (l *Limiter) victimLocked() (*Conn, bool) {
-	if v := l.idle.head; v != nil {
-		return v, false
+	f, i := l.fresh.head, l.idle.head
+	switch {
+	case f != nil && (i == nil || f.since <= i.since):
+		return f, false
+	case i != nil:
+		return i, false
 	}
 	now := l.mono()
 	stall := int64(l.cfg.StallAfter)
@@ -211,13 +375,31 @@ func (l *Limiter) victimLocked() (*Conn, bool) {
 	return nil, false
 }
 
+// listLocked is the list c's state keeps it in, nil for Detached.
+func (l *Limiter) listLocked(c *Conn) *list {
+	switch c.state {
+	case Fresh:
+		return &l.fresh
+	case Idle:
+		return &l.idle
+	case Busy:
+		return &l.busy
+	}
+	return nil
+}
+
+// pushLocked appends c to its state's list.
+func (l *Limiter) pushLocked(c *Conn) {
+	if q := l.listLocked(c); q != nil {
+		c.since = l.mono()
+		q.pushBack(c)
+	}
+}
+
 // dropLocked forgets c.
 func (l *Limiter) dropLocked(c *Conn) {
-	switch c.state {
-	case Fresh, Idle:
-		l.idle.remove(c)
-	case Busy:
-		l.busy.remove(c)
+	if q := l.listLocked(c); q != nil {
+		q.remove(c)
 	}
 	c.dropped = true
 	l.n--
@@ -250,19 +432,11 @@ func (l *Limiter) Set(c net.Conn, s State) {
 	if tc.dropped || tc.state == s || tc.state == Detached {
 		return
 	}
-	switch tc.state {
-	case Fresh, Idle:
-		l.idle.remove(tc)
-	case Busy:
-		l.busy.remove(tc)
+	if q := l.listLocked(tc); q != nil {
+		q.remove(tc)
 	}
 	tc.state = s
-	switch s {
-	case Fresh, Idle:
-		l.idle.pushBack(tc)
-	case Busy:
-		l.busy.pushBack(tc)
-	}
+	l.pushLocked(tc)
 }
 
 // ConnState is an http.Server ConnState hook that keeps the limiter's view
@@ -308,6 +482,7 @@ type Conn struct {
 	// Guarded by l.mu.
 	prev, next *Conn
 	state      State
+	since      int64 // l.mono() when it entered its list
 	dropped    bool
 
 	writing atomic.Int64 // l.mono() when the current write chunk began; 0 when not writing

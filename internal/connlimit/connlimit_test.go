@@ -1,6 +1,7 @@
 package connlimit
 
 import (
+	"errors"
 	"io"
 	"net"
 	"sync/atomic"
@@ -202,5 +203,180 @@ func TestSendTimeoutRealSocket(t *testing.T) {
 			peer.Close()
 			<-done
 		})
+	}
+}
+
+// TestHostileShedUnfinishedAtCap (issue 13 #4): at the cap, over real
+// sockets, newcomers that have sent only part of a request head are shed by the accept loop itself (never handed to the
+// server) and the slots stay with the clients that had them; a newcomer
+// with a whole request head is handed over, in the place of the
+// connection waiting longest for its head; a keep-alive sitting idle gives
+// its place even to a newcomer that is not finished.
+func TestHostileShedUnfinishedAtCap(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const max = 4
+	l := New(Config{Max: max})
+	lln := l.Listen(ln)
+	defer lln.Close()
+	dial := func(send string) net.Conn {
+		t.Helper()
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := io.WriteString(c, send); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	accept := func() net.Conn {
+		t.Helper()
+		type res struct {
+			c   net.Conn
+			err error
+		}
+		ch := make(chan res, 1)
+		go func() { c, err := lln.Accept(); ch <- res{c, err} }()
+		select {
+		case r := <-ch:
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			t.Cleanup(func() { r.c.Close() })
+			return r.c
+		case <-time.After(5 * time.Second):
+			t.Fatal("Accept returned nothing in 5 s")
+			return nil
+		}
+	}
+	// closedSoon reports whether the server side closed c (EOF or reset
+	// within a second).
+	closedSoon := func(c net.Conn) bool {
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		_, err := c.Read(make([]byte, 1))
+		var ne net.Error
+		return err != nil && !(errors.As(err, &ne) && ne.Timeout())
+	}
+	const partial = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+	const whole = "GET /normal HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+	var holders []net.Conn
+	for range max {
+		holders = append(holders, dial(partial))
+		accept()
+	}
+	slow := []net.Conn{dial(partial), dial(partial), dial(partial)}
+	dial(whole)
+	got := accept() // sheds the three, then hands over the whole request
+	buf := make([]byte, len(whole))
+	got.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(got, buf); err != nil || string(buf) != whole {
+		t.Fatalf("handed over %q (%v), want the whole request", buf, err)
+	}
+	if st := l.Stats(); st.Shed != 3 || st.Refused != 3 || st.Evicted != 1 || st.Open != max {
+		t.Fatalf("stats %+v, want 3 shed, 1 evicted, %d open", st, max)
+	}
+	for i, c := range slow {
+		if !closedSoon(c) {
+			t.Errorf("unfinished newcomer %d not closed", i)
+		}
+	}
+	if !closedSoon(holders[0]) {
+		t.Error("the holder waiting longest was not evicted for the whole request")
+	}
+	for i, c := range holders[1:] {
+		if closedSoon(c) {
+			t.Errorf("holder %d lost its slot to an unfinished newcomer", i+1)
+		}
+	}
+
+	// A keep-alive between requests makes room even for an unfinished one.
+	l.Set(got, Idle)
+	dial(partial)
+	accept()
+	if st := l.Stats(); st.Shed != 3 || st.Evicted != 2 {
+		t.Fatalf("stats %+v: the idle keep-alive should have made room", st)
+	}
+}
+
+// TestDeferAccept: a connection that has sent nothing does not reach
+// Accept before one that connected after it and sent its request.
+func TestDeferAccept(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lln := New(Config{}).Listen(ln)
+	defer lln.Close()
+	silent, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	talker, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer talker.Close()
+	io.WriteString(talker, "GET / HTTP/1.1\r\n\r\n")
+	ln.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
+	c, err := lln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.RemoteAddr().String() != talker.LocalAddr().String() {
+		t.Fatalf("accepted %s first, want the one that sent its request (%s), not the silent %s", c.RemoteAddr(), talker.LocalAddr(), silent.LocalAddr())
+	}
+}
+
+// TestCloseWhileWaitingAtCap: Accept waiting at the cap (on the duplicate
+// descriptor) returns when the listener closes, and the port stops
+// listening.
+func TestCloseWhileWaitingAtCap(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lln := New(Config{Max: 1}).Listen(ln)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\n\r\n")
+	held, err := lln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	errc := make(chan error, 1)
+	go func() { _, err := lln.Accept(); errc <- err }() // at the cap: waits
+	shed, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shed.Close()
+	io.WriteString(shed, "GET / HTTP/1.1\r\n") // unfinished: shed, and Accept waits on
+	shed.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := shed.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the unfinished newcomer got bytes, want it closed")
+	}
+	lln.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Accept after Close: %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Accept still waiting 5 s after Close")
+	}
+	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+		c.Close()
+		t.Fatal("the port still accepts connections after Close")
 	}
 }

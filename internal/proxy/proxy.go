@@ -400,3 +400,7 @@ func (l *wrapListener) Accept() (net.Conn, error) {
 	}
 	return l.wrap(c), nil
 }
+
+// Unwrap and WrapConn let connlimit accept from the socket itself.
+func (l *wrapListener) Unwrap() net.Listener         { return l.Listener }
+func (l *wrapListener) WrapConn(c net.Conn) net.Conn { return l.wrap(c) }

@@ -121,6 +121,11 @@ func (l *listener) Accept() (net.Conn, error) {
 	return l.g.Conn(c), nil
 }
 
+// Unwrap and WrapConn let a wrapper outside (connlimit) accept from the
+// socket itself and guard what it accepted.
+func (l *listener) Unwrap() net.Listener         { return l.Listener }
+func (l *listener) WrapConn(c net.Conn) net.Conn { return l.g.Conn(c) }
+
 // Conn guards one connection.
 func (g *Guard) Conn(c net.Conn) net.Conn { return &conn{Conn: c, g: g} }
 
@@ -365,6 +370,10 @@ func isHost(s string) bool {
 	}
 	return true
 }
+
+// NetConn returns the connection underneath (connlimit peeks at its
+// socket; net/http's ConnState hooks find their own wrapper through it).
+func (c *conn) NetConn() net.Conn { return c.Conn }
 
 // ReadFrom passes the connection's io.ReaderFrom through (sendfile(2)).
 func (c *conn) ReadFrom(r io.Reader) (int64, error) {

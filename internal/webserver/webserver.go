@@ -216,33 +216,31 @@ func (s *Server) OpenConns() int { return s.conns.Open() }
 // closes what is left. It returns nil after a shutdown and an error only if
 // the listener fails. Serve closes ln.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	var handler http.Handler = s
+	// Request heads are checked before net/http reads them (request
+	// smuggling, RFC 9112 §6.1). Over TLS the guard reads the plaintext,
+	// after the handshake, of HTTP/1.1 connections; HTTP/2 frames its own
+	// messages. The connection cap counts from accept, before TLS; its
+	// ConnState hook finds its connections through the wrappers.
+	g := guard.New(httpframe.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes})
+	var tlsConfig *tls.Config
 	if s.cfg.TLS == nil {
-		// Request heads are checked before net/http reads them (request
-		// smuggling, RFC 9112 §6.1). Over TLS net/http frames alone: the
-		// guard reads plaintext, and HTTP/2 frames its own messages.
-		g := guard.New(httpframe.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes})
-		ln, handler = g.Listener(ln), g.Handler(s)
+		ln = s.conns.Listen(g.Listener(ln))
+	} else {
+		tlsConfig = guard.TLSConfig(s.cfg.TLS)
+		ln = g.TLSListener(s.conns.Listen(ln), tlsConfig, s.cfg.ReadHeaderTimeout, s.log)
 	}
-	ln = s.conns.Listen(ln) // outermost: the server's ConnState sees its conns
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           g.Handler(s),
+		ConnContext:       g.ConnContext,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
 		ConnState:         s.conns.ConnState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
-		TLSConfig:         s.cfg.TLS,
+		TLSConfig:         tlsConfig, // offering h2: Serve sets HTTP/2 up
 	}
 	errc := make(chan error, 1)
-	go func() {
-		if s.cfg.TLS != nil {
-			// ServeTLS adds "h2" to the ALPN list: HTTP/2 over TLS.
-			errc <- srv.ServeTLS(ln, "", "")
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve http %s: %w", ln.Addr(), err)

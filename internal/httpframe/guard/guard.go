@@ -91,6 +91,7 @@ func (g *Guard) Handler(h http.Handler) http.Handler {
 		if MustClose(r) {
 			w.Header().Set("Connection", "close")
 		}
+		restoreTLS(r)
 		h.ServeHTTP(w, r)
 	})
 }

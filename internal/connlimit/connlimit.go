@@ -8,7 +8,8 @@
 // slot is in real use. Both socklab serve and socklab proxy use it.
 //
 // At the cap a newcomer only takes another's place if it has already sent
-// a whole first message (a request head, or a TLS ClientHello record): the
+// a whole first message (a request head, or a TLS ClientHello record; or a
+// full segment of one, see FirstMessage): the
 // listener peeks at its socket (MSG_PEEK, no read) before handing it to
 // the server. One that has not is shed on the spot — closed by the accept
 // loop itself, before the server spends a goroutine, a buffer or a timer

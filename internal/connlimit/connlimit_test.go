@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -379,4 +380,36 @@ func TestCloseWhileWaitingAtCap(t *testing.T) {
 		c.Close()
 		t.Fatal("the port still accepts connections after Close")
 	}
+}
+
+func TestFirstMessage(t *testing.T) {
+	hello := func(recordLen, have int) []byte {
+		b := append([]byte{22, 3, 1, byte(recordLen >> 8), byte(recordLen)}, make([]byte, recordLen)...)
+		return b[:have]
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"nothing", nil, false},
+		{"head", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), true},
+		{"head, bare LFs", []byte("GET / HTTP/1.1\nHost: x\n\n"), true},
+		{"unfinished head", []byte("GET / HTTP/1.1\r\nHost: x\r\nX-Slow: "), false},
+		{"a segment of a long head", []byte("GET / HTTP/1.1\r\nCookie: " + strings.Repeat("c", 1300)), true},
+		{"whole ClientHello", hello(512, 517), true},
+		{"ClientHello header only", hello(512, 5), false},
+		{"half a short ClientHello", hello(512, 300), false},
+		{"a segment of a long ClientHello", hello(1800, 1448), true},
+	} {
+		if got := FirstMessage(tc.b); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func FuzzFirstMessage(f *testing.F) {
+	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"))
+	f.Add([]byte{22, 3, 1, 0, 1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) { FirstMessage(b) })
 }

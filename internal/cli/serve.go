@@ -35,6 +35,8 @@ type serveFlags struct {
 	metrics      string
 	udpMaxPPS    int
 	udpMaxSrcPPS int
+	udpGRO       bool
+	udpWorkers   int
 	cacheCtl     string
 }
 
@@ -109,6 +111,8 @@ func (f *serveFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.cacheCtl, "cache-control", "auto", "Cache-Control for successful responses, like nginx's expires (\"auto\": \""+webserver.DefaultSiteCacheControl+"\" for the embedded site, none for --root; \"none\": never)")
 	fl.IntVar(&f.udpMaxPPS, "udp-max-pps", udpecho.DefaultMaxPPS, "most UDP datagrams per second answered per session: a probe stream, or a source address and port (-1: no cap)")
 	fl.IntVar(&f.udpMaxSrcPPS, "udp-max-source-pps", udpecho.DefaultMaxSourcePPS, "most UDP datagrams per second answered per source address, all its sessions together: the anti-reflection cap (-1: no cap)")
+	fl.BoolVar(&f.udpGRO, "udp-gro", false, "coalesced UDP receive (UDP_GRO) where the kernel has it: more packets/s, but a train's datagrams share one arrival stamp (exact on loopback, blurred by up to one NAPI poll on a NIC)")
+	fl.IntVar(&f.udpWorkers, "udp-workers", 0, "UDP serving loops, each on its own SO_REUSEPORT socket, flows spread over them by the kernel (0: one per CPU)")
 }
 
 // defaultServeFlags is the flags at their defaults, as the demo starts from.
@@ -167,6 +171,9 @@ func (f serveFlags) validate() error {
 	if f.udpMaxSrcPPS == 0 || f.udpMaxSrcPPS < -1 {
 		return usageErrf("--udp-max-source-pps must be positive or -1, not %d", f.udpMaxSrcPPS)
 	}
+	if f.udpWorkers < 0 {
+		return usageErrf("--udp-workers must be 0 (one per CPU) or positive, not %d", f.udpWorkers)
+	}
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
@@ -193,7 +200,7 @@ func (f serveFlags) config(e *env, log *slog.Logger) (stack.ServeConfig, error) 
 			SendTimeout: f.sendTO, Grace: f.grace, CacheControl: flagx.CacheControl(f.cacheCtl, f.root, webserver.DefaultSiteCacheControl),
 			AccessLogJSON: e.log.format == "json",
 		},
-		Echo: udpecho.Config{MaxPPS: f.udpMaxPPS, MaxSourcePPS: f.udpMaxSrcPPS},
+		Echo: udpecho.Config{MaxPPS: f.udpMaxPPS, MaxSourcePPS: f.udpMaxSrcPPS, GRO: f.udpGRO, Workers: f.udpWorkers},
 	}
 	if err := f.validate(); err != nil {
 		return cfg, err

@@ -52,6 +52,10 @@ func total(rs []StreamResult, cols []*collector, senders []*stream) (StreamResul
 		d.RecvDropsKnown = d.RecvDropsKnown || r.Diag.RecvDropsKnown
 		d.Foreign += r.Diag.Foreign
 		d.KernelRxTime = d.KernelRxTime || r.Diag.KernelRxTime
+		d.GSOSends += r.Diag.GSOSends
+		if d.GSORefused == "" {
+			d.GSORefused = r.Diag.GSORefused
+		}
 
 		c := cols[i]
 		c.mu.Lock()

@@ -64,6 +64,8 @@ type stream struct {
 	schedErr stats.Summary
 	sendErrs int64
 	spinOver float64 // EWMA of how late the timer wakes us, ns
+	gsoSends int64   // segmented sends (UDP_SEGMENT) that left
+	gsoOff   string  // the kernel's refusal that turned segmentation off
 }
 
 // Run sends the probes, waits for stragglers and returns what it measured.
@@ -233,6 +235,8 @@ func collectResults(cfg Config, res *Result, streams []*stream, reports map[*str
 		sr.Diag.RecvDrops = int64(s.drops.Load())
 		sr.Diag.RecvDropsKnown = s.hasOvfl
 		sr.Diag.KernelRxTime = s.kernTS
+		sr.Diag.GSOSends = s.gsoSends
+		sr.Diag.GSORefused = s.gsoOff
 		if rep, ok := reports[s]; ok {
 			if cfg.OneWay {
 				applyOneWay(&sr, rep, s.col.size)
@@ -288,6 +292,12 @@ const sendBatch = 64
 // shorter than a timer wake-up) leave together in one batched write.
 func (s *stream) send(ctx context.Context, start time.Time, wallBase int64, sched pace.Schedule, ser *series, spin bool) {
 	bw := newBatchWriter(s.conn, s.col.size)
+	defer func() {
+		s.gsoSends = bw.gsoSends
+		if bw.gsoRefused != nil {
+			s.gsoOff = bw.gsoRefused.Error()
+		}
+	}()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var slot, sent uint64

@@ -226,3 +226,37 @@ func TestOneWay(t *testing.T) {
 
 // frozenClock keeps a reflector's rate cap from refilling during a test.
 func frozenClock() time.Time { return time.Unix(1_800_000_000, 0) }
+
+// Line rate: the sender's segmented sends (UDP_SEGMENT) and the
+// reflector's coalesced reads (UDP_GRO), round trip and one way, carry
+// every probe: each answered or counted once, none lost. 400 probes of
+// 1,000 bytes 20 µs apart leave in batches (the timer wakes far less
+// often), and they fit every socket buffer on the way, so nothing a busy
+// machine does can drop one.
+func TestSegmentedSendAndCoalescedReceive(t *testing.T) {
+	for _, oneWay := range []bool{false, true} {
+		srv, err := udpecho.New(udpecho.Config{MaxPPS: -1, MaxSourcePPS: -1, GRO: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := listen(t)
+		serve(t, func(ctx context.Context) error { return srv.Serve(ctx, c) })
+		r, err := qos.Run(context.Background(), qos.Config{Target: c.LocalAddr().String(), OneWay: oneWay,
+			Count: 400, Interval: 20 * time.Microsecond, Size: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tot, st := r.Total, srv.Stats()
+		if tot.Sent != 400 || tot.Received != 400 || tot.Lost != 0 || tot.Duplicates != 0 {
+			t.Fatalf("one way %v: sent/recv/lost/dup = %d/%d/%d/%d", oneWay, tot.Sent, tot.Received, tot.Lost, tot.Duplicates)
+		}
+		if st.Reflected+st.Counted != 400 || st.Received != 400+st.Reported {
+			t.Fatalf("one way %v: reflector %+v", oneWay, st)
+		}
+		if tot.Diag.GSOSends == 0 || tot.Diag.GSORefused != "" {
+			t.Logf("one way %v: no segmented send (%d, refused %q): the kernel has none", oneWay, tot.Diag.GSOSends, tot.Diag.GSORefused)
+		} else if st.GROTrains == 0 {
+			t.Fatalf("one way %v: %d segmented sends, yet the reflector read no train", oneWay, tot.Diag.GSOSends)
+		}
+	}
+}

@@ -137,6 +137,8 @@ type DiagDoc struct {
 	RecvDrops      *int64  `json:"recv_drops"`
 	Foreign        int64   `json:"foreign"`
 	KernelRxTime   bool    `json:"kernel_rx_timestamps"`
+	GSOSends       int64   `json:"gso_sends"`   // sends the kernel segmented (UDP_SEGMENT)
+	GSORefused     string  `json:"gso_refused"` // why segmentation went off mid-run, "" if it did not
 }
 
 // TCPDoc is the TCP mode's figures.
@@ -210,6 +212,7 @@ func streamDoc(s qosresult.StreamResult) StreamDoc {
 		Diag: DiagDoc{
 			TimerMisses: s.Diag.TimerMisses, LateSends: s.Diag.LateSends, SchedErrMeanMs: ms(s.Diag.SchedErrMean), SchedErrMaxMs: ms(s.Diag.SchedErrMax),
 			SendErrors: s.Diag.SendErrors, Foreign: s.Diag.Foreign, KernelRxTime: s.Diag.KernelRxTime,
+			GSOSends: s.Diag.GSOSends, GSORefused: s.Diag.GSORefused,
 		},
 	}
 	if s.RTT.N > 0 {

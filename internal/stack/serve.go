@@ -104,10 +104,11 @@ func (s *Serve) bind(ctx context.Context, cfg ServeConfig, reg *prometheus.Regis
 	s.ln = ln
 	s.close = append(s.close, func() { ln.Close() })
 	if cfg.UDP != "" {
-		pc, err := ListenUDP(ctx, "serve udp", cfg.UDP)
+		pc, err := udpecho.Listen(ctx, cfg.UDP) // a SO_REUSEPORT group, one socket per worker
 		if err != nil {
 			return fmt.Errorf("udp: %w", err)
 		}
+		notifyListen(ctx, "serve udp", pc.LocalAddr())
 		s.pc = pc
 		s.close = append(s.close, func() { pc.Close() })
 	}

@@ -31,81 +31,151 @@ func newBatchConn(c *net.UDPConn) batchConn {
 	return ipv4.NewPacketConn(c)
 }
 
-// serveBatch is Serve's loop for a UDP socket: it reads up to batchSize
-// datagrams per system call and sends the answers with one call, so the
-// reflector is not the ceiling of a gigabit test. Each datagram is judged
-// exactly as one at a time would be.
-func (s *Server) serveBatch(ctx context.Context, uc *net.UDPConn, kernelTime bool) error {
-	bc := newBatchConn(uc)
-	in := make([]ipv4.Message, batchSize)
-	for i := range in {
-		in[i].Buffers = [][]byte{make([]byte, 64<<10)}
-		if kernelTime {
-			in[i].OOB = make([]byte, oobSize)
+// groMaxSegments is the most datagrams the kernel coalesces into one read
+// (UDP_GRO_CNT_MAX).
+const groMaxSegments = 64
+
+// batchLoop is one serving loop's buffers, made once.
+type batchLoop struct {
+	s         *Server
+	sh        *shard
+	in        []ipv4.Message
+	out       []ipv4.Message // answers, a prefix of outs
+	outs      []ipv4.Message // each with its one buffer and address, made once
+	addrs     []net.UDPAddr
+	trace     []Event
+	reflected []int // indexes into out of probes to stamp at send time
+	kernTime  bool
+	gro       bool
+}
+
+func (s *Server) newBatchLoop(sh *shard, kernelTime, gro bool) *batchLoop {
+	per := 1
+	if gro {
+		per = groMaxSegments
+	}
+	l := &batchLoop{s: s, sh: sh, in: make([]ipv4.Message, batchSize), outs: make([]ipv4.Message, batchSize*per),
+		addrs: make([]net.UDPAddr, batchSize*per), reflected: make([]int, 0, batchSize*per), kernTime: kernelTime, gro: gro}
+	for i := range l.outs {
+		l.outs[i].Buffers = [][]byte{nil}
+		l.outs[i].Addr = &l.addrs[i]
+		l.addrs[i].IP = make(net.IP, 0, net.IPv6len)
+	}
+	l.out = l.outs[:0]
+	for i := range l.in {
+		l.in[i].Buffers = [][]byte{make([]byte, 64<<10)}
+		if kernelTime || gro {
+			l.in[i].OOB = make([]byte, oobSize)
 		}
 	}
-	out := make([]ipv4.Message, 0, batchSize)
-	addrs := make([]net.UDPAddr, batchSize)
-	trace := make([]Event, 0, batchSize)
-	reflected := make([]int, 0, batchSize) // indexes into out of probes to stamp at send time
+	return l
+}
+
+// serveBatch is a serving loop for a UDP socket: it reads up to batchSize
+// datagrams (or coalesced trains, with GRO) per system call and sends the
+// answers with one call, so the reflector is not the ceiling of a gigabit
+// test. Each datagram is judged exactly as one at a time would be.
+func (s *Server) serveBatch(ctx context.Context, uc *net.UDPConn, sh *shard) error {
+	kernelTime := s.cfg.Now == nil && rxTimestamps(uc)
+	gro := s.cfg.GRO && enableGRO(uc)
+	if s.cfg.GRO && !gro {
+		s.log.Warn("udp echo: the kernel refused coalesced receive (UDP_GRO); reading one datagram at a time", "addr", uc.LocalAddr())
+	}
+	bc := newBatchConn(uc)
+	l := s.newBatchLoop(sh, kernelTime, gro)
 	for {
-		n, err := bc.ReadBatch(in, 0)
+		n, err := bc.ReadBatch(l.in, 0)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
 			return fmt.Errorf("udp echo read on %s: %w", uc.LocalAddr(), err)
 		}
-		out, trace, reflected = out[:0], trace[:0], reflected[:0]
-		for i := range in[:n] {
-			m := &in[i]
-			from, ok := addrPort(m.Addr)
-			if !ok {
-				continue
-			}
-			var oob []byte
-			if kernelTime {
-				oob = m.OOB[:m.NN]
-				if d, ok := parseRxDrops(oob); ok {
-					s.noteRxDrops(d)
-				}
-			}
-			b := m.Buffers[0][:m.N]
-			now := s.now()
-			v, count := s.handle(b, from, now)
-			s.record(v, m.N)
-			if s.cfg.Trace != nil {
-				trace = append(trace, Event{From: from, Len: m.N, Verdict: v})
-			}
-			if v != Echoed && v != Reflected && v != Malformed && v != Reported {
-				continue
-			}
-			if v == Reflected {
-				recv := now
-				if t, ok := parseRxTime(oob); ok && !t.After(now) {
-					recv = t
-				}
-				_ = qoswire.Reflect(b, recv.UnixNano(), 0, count)
-				reflected = append(reflected, len(out))
-			}
-			k := len(out)
-			addrs[k] = net.UDPAddr{IP: from.Addr().AsSlice(), Port: int(from.Port()), Zone: from.Addr().Zone()}
-			out = append(out, ipv4.Message{Buffers: [][]byte{b}, Addr: &addrs[k]})
+		l.out, l.trace, l.reflected = l.out[:0], l.trace[:0], l.reflected[:0]
+		s.srcMu.Lock()
+		for i := range l.in[:n] {
+			l.message(&l.in[i])
 		}
+		s.srcMu.Unlock()
 		// Stamp the send times as late as possible: just before the batch leaves.
-		if len(reflected) > 0 {
+		if len(l.reflected) > 0 {
 			sendNs := s.now().UnixNano()
-			for _, k := range reflected {
-				qoswire.SetReflSend(out[k].Buffers[0], sendNs)
+			for _, k := range l.reflected {
+				qoswire.SetReflSend(l.out[k].Buffers[0], sendNs)
 			}
 		}
-		if err := s.writeBatch(ctx, bc, out); err != nil {
+		if err := s.writeBatch(ctx, bc, l.out); err != nil {
 			return nil // closed
 		}
-		for _, ev := range trace {
+		for _, ev := range l.trace {
 			s.cfg.Trace(ev)
 		}
 	}
+}
+
+// message handles one read: a datagram, or with GRO a train of datagrams
+// of seg bytes each (the last may be shorter) in one buffer.
+func (l *batchLoop) message(m *ipv4.Message) {
+	from, ok := addrPort(m.Addr)
+	if !ok {
+		return
+	}
+	var oob []byte
+	if m.OOB != nil {
+		oob = m.OOB[:m.NN]
+		if d, ok := parseRxDrops(oob); ok {
+			l.sh.noteRxDrops(d)
+		}
+	}
+	b := m.Buffers[0][:m.N]
+	seg := len(b)
+	if l.gro {
+		if g, ok := parseGRO(oob); ok && g < len(b) {
+			seg = g
+			l.s.groTrains.Add(1)
+		}
+	}
+	for { // once at least: an empty datagram is echoed too
+		k := min(seg, len(b))
+		l.datagram(b[:k:k], from, oob)
+		if b = b[k:]; len(b) == 0 {
+			return
+		}
+	}
+}
+
+// datagram judges one datagram and queues its answer, if any.
+func (l *batchLoop) datagram(b []byte, from netip.AddrPort, oob []byte) {
+	s := l.s
+	now := s.now()
+	v, count := l.sh.handle(b, from, now)
+	s.record(v, len(b))
+	if s.cfg.Trace != nil {
+		l.trace = append(l.trace, Event{From: from, Len: len(b), Verdict: v})
+	}
+	if v != Echoed && v != Reflected && v != Malformed && v != Reported {
+		return
+	}
+	if v == Reflected {
+		recv := now
+		if t, ok := parseRxTime(oob); ok && !t.After(now) {
+			recv = t
+		}
+		_ = qoswire.Reflect(b, recv.UnixNano(), 0, count)
+		l.reflected = append(l.reflected, len(l.out))
+	}
+	k := len(l.out)
+	a := &l.addrs[k]
+	if ip := from.Addr(); ip.Is4() {
+		v4 := ip.As4()
+		a.IP = append(a.IP[:0], v4[:]...)
+	} else {
+		v6 := ip.As16()
+		a.IP = append(a.IP[:0], v6[:]...)
+	}
+	a.Port, a.Zone = int(from.Port()), from.Addr().Zone()
+	l.out = l.out[:k+1]
+	l.out[k].Buffers[0] = b
 }
 
 // writeBatch sends out, counting what left; it returns an error only when

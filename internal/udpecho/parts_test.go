@@ -63,16 +63,16 @@ func TestSessionTableBounded(t *testing.T) {
 		h := qoswire.Header{Session: uint64(i)}
 		h.Marshal(b)
 		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 40000)
-		if v, n := s.handle(b, from, now); v != Reflected || n != 1 {
+		if v, n := s.main.handle(b, from, now); v != Reflected || n != 1 {
 			t.Fatalf("verdict %v, count %d", v, n)
 		}
 	}
-	if s.sessions.len() != 8 {
-		t.Fatalf("session table %d entries, want 8", s.sessions.len())
+	if s.main.sessions.len() != 8 {
+		t.Fatalf("session table %d entries, want 8", s.main.sessions.len())
 	}
 	s2, _ := New(Config{MaxSources: 4})
 	for i := 0; i < 1000; i++ {
-		s2.handle([]byte("x"), netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 40000), now)
+		s2.main.handle([]byte("x"), netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 40000), now)
 	}
 	if s2.sources.len() != 4 {
 		t.Fatalf("source table %d entries, want 4", s2.sources.len())
@@ -83,7 +83,7 @@ func TestBlockedPorts(t *testing.T) {
 	s, _ := New(Config{})
 	src := netip.MustParseAddr("127.0.0.1")
 	for port, want := range map[uint16]Verdict{0: DroppedPort, 7: DroppedPort, 19: DroppedPort, 53: DroppedPort, 123: DroppedPort, 40000: Echoed, 9001: Echoed, 9000: DroppedPort, 9090: DroppedPort} {
-		if got, _ := s.handle([]byte("x"), netip.AddrPortFrom(src, port), time.Unix(1, 0)); got != want {
+		if got, _ := s.main.handle([]byte("x"), netip.AddrPortFrom(src, port), time.Unix(1, 0)); got != want {
 			t.Errorf("source port %d: %v, want %v", port, got, want)
 		}
 	}
@@ -101,7 +101,7 @@ func FuzzHandle(f *testing.F) {
 	from := netip.MustParseAddrPort("127.0.0.1:40000")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		orig := append([]byte(nil), b...)
-		v, count := s.handle(b, from, time.Unix(1, 0))
+		v, count := s.main.handle(b, from, time.Unix(1, 0))
 		switch v {
 		case Echoed, Malformed:
 			if string(b) != string(orig) {
@@ -130,11 +130,11 @@ func TestHandleAllocs(t *testing.T) {
 	(&qoswire.Header{Session: 3}).Marshal(b)
 	from := netip.MustParseAddrPort("127.0.0.1:40000")
 	now := time.Unix(1, 0)
-	s.handle(b, from, now) // create the table entries
+	s.main.handle(b, from, now) // create the table entries
 	allocs := testing.AllocsPerRun(1000, func() {
 		now = now.Add(time.Millisecond)
-		s.handle(b, from, now)
-		s.handle([]byte("plain"), from, now)
+		s.main.handle(b, from, now)
+		s.main.handle([]byte("plain"), from, now)
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per datagram, want 0", allocs)
@@ -148,7 +148,7 @@ func BenchmarkHandleProbe(b *testing.B) {
 	from := netip.MustParseAddrPort("127.0.0.1:40000")
 	now := time.Unix(1, 0)
 	for b.Loop() {
-		v, n := s.handle(buf, from, now)
+		v, n := s.main.handle(buf, from, now)
 		if v == Reflected {
 			qoswire.Reflect(buf, 1, 2, n)
 		}
@@ -169,7 +169,7 @@ func TestRateCapPerSessionAndReport(t *testing.T) {
 	for sess := uint64(1); sess <= 4; sess++ {
 		for seq := range uint64(12) {
 			(&qoswire.Header{Session: sess, Seq: seq}).Marshal(b)
-			v, n := s.handle(b, from, now)
+			v, n := s.main.handle(b, from, now)
 			want := Reflected
 			if seq >= 10 {
 				want = DroppedRate
@@ -186,7 +186,7 @@ func TestRateCapPerSessionAndReport(t *testing.T) {
 	if err := qoswire.MarshalReportRequest(req, 2); err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := s.handle(req, from, now); v != Reported {
+	if v, _ := s.main.handle(req, from, now); v != Reported {
 		t.Fatalf("report request: %v", v)
 	}
 	sess, r, ok, err := qoswire.ParseReport(req)
@@ -196,7 +196,7 @@ func TestRateCapPerSessionAndReport(t *testing.T) {
 	// Another port is another sender: it learns nothing of session 2.
 	other := make([]byte, qoswire.ReportLen)
 	qoswire.MarshalReportRequest(other, 2)
-	s.handle(other, netip.MustParseAddrPort("127.0.0.1:40001"), now)
+	s.main.handle(other, netip.MustParseAddrPort("127.0.0.1:40001"), now)
 	if _, r, ok, _ := qoswire.ParseReport(other); !ok || r.Received != 0 {
 		t.Fatalf("report to another port: %+v", r)
 	}
@@ -212,7 +212,7 @@ func TestRateCapPerSourceAcrossSessions(t *testing.T) {
 	for sess := uint64(1); sess <= 4; sess++ {
 		for seq := range uint64(5) {
 			(&qoswire.Header{Session: sess, Seq: seq}).Marshal(b)
-			if v, _ := s.handle(b, from, now); v == Reflected {
+			if v, _ := s.main.handle(b, from, now); v == Reflected {
 				reflected++
 			}
 		}
@@ -234,13 +234,13 @@ func TestOneWayCountedNotAnswered(t *testing.T) {
 	for i, a := range arrive {
 		h := qoswire.Header{Flags: qoswire.FlagOneWay, Session: 7, Seq: uint64(i), SendWall: base.Add(time.Duration(i) * 10 * time.Millisecond).UnixNano()}
 		h.Marshal(b)
-		if v, _ := s.handle(b, from, base.Add(a*time.Millisecond+time.Millisecond)); v != Counted {
+		if v, _ := s.main.handle(b, from, base.Add(a*time.Millisecond+time.Millisecond)); v != Counted {
 			t.Fatalf("probe %d: %v, want counted", i, v)
 		}
 	}
 	req := make([]byte, qoswire.ReportLen)
 	qoswire.MarshalReportRequest(req, 7)
-	s.handle(req, from, base.Add(time.Second))
+	s.main.handle(req, from, base.Add(time.Second))
 	_, r, ok, _ := qoswire.ParseReport(req)
 	// |D| = 0, 2, 2, 0 ms: J = 0 → 0.125 → 0.2421875 → 0.227… ms.
 	want := 0.0

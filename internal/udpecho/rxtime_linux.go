@@ -41,8 +41,9 @@ func rxTimestamps(c *net.UDPConn) bool {
 	return true
 }
 
-// oobSize is room for an SCM_TIMESTAMPNS and an SO_RXQ_OVFL message.
-const oobSize = 96
+// oobSize is room for an SCM_TIMESTAMPNS, an SO_RXQ_OVFL and a UDP_GRO
+// message.
+const oobSize = 128
 
 // parseRxDrops finds the socket's cumulative drop count (SO_RXQ_OVFL) in a
 // control-message buffer without allocating.

@@ -104,8 +104,8 @@ func TestParseRxDrops(t *testing.T) {
 		t.Fatal("found drops in a timestamp alone")
 	}
 	s, _ := New(Config{})
-	s.noteRxDrops(4294967290)
-	s.noteRxDrops(5) // the kernel's 32-bit counter wrapped
+	s.main.noteRxDrops(4294967290)
+	s.main.noteRxDrops(5) // the kernel's 32-bit counter wrapped
 	if s.Stats().RxDrops != 4294967301 {
 		t.Fatalf("rx drops %d across the wrap", s.Stats().RxDrops)
 	}

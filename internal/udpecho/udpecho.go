@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +76,21 @@ type Config struct {
 	// a peer on the same port is most likely a reflector set up the same
 	// way. Nil means DefaultLoopPorts.
 	LoopPorts []uint16
+
+	// Workers is how many serving loops share a socket from Listen, each
+	// on its own SO_REUSEPORT socket, so that many streams are not held to
+	// one core. Zero means GOMAXPROCS; a socket not from Listen gets one.
+	Workers int
+	// GRO asks the kernel for coalesced receive (UDP_GRO, Linux 5.0): a
+	// train of datagrams of one flow in one read, split here by its
+	// segment size. Every datagram of a train carries the train's arrival
+	// stamp, so the reflector's receive times (upstream jitter and IPDV,
+	// the dwell time taken off RTT, one-way jitter) are blurred by the
+	// train's spread: nothing on loopback, where a train is one segmented
+	// send whose probes left together, up to one NAPI poll on a NIC.
+	// Counts, loss and throughput are exact. Off by default; where the
+	// kernel refuses, reads go one datagram each as without it.
+	GRO bool
 
 	// Logger gets operational messages. Nil discards them.
 	Logger *slog.Logger
@@ -145,9 +161,14 @@ type Stats struct {
 	// reflector's answer, never answered in turn.
 	DroppedReply uint64 `json:"dropped_reply"`
 	Reported     uint64 `json:"reported"`
+	Counted      uint64 `json:"counted"`  // one-way probes, counted and not answered
 	RxDrops      uint64 `json:"rx_drops"` // dropped by the socket (receive queue full), where the kernel reports it
-	BytesIn      uint64 `json:"bytes_in"`
-	BytesOut     uint64 `json:"bytes_out"`
+	// GROTrains counts the coalesced reads (Config.GRO) split into datagrams.
+	GROTrains uint64 `json:"gro_trains"`
+	// Workers is how many serving loops (sockets) are running.
+	Workers  int    `json:"workers"`
+	BytesIn  uint64 `json:"bytes_in"`
+	BytesOut uint64 `json:"bytes_out"`
 }
 
 // Server is a configured reflector.
@@ -160,16 +181,32 @@ type Server struct {
 
 	loopPorts []uint16 // Config.LoopPorts, then the serving socket's port
 
-	// Owned by the serving loop.
-	rxDrops  uint64 // the socket's drop count (SO_RXQ_OVFL) as last reported
-	sources  *lru[netip.Addr, bucket]
-	sessions *lru[sessionKey, session]
+	// srcMu guards sources: every serving loop holds an address to one
+	// cap. A loop takes it once per batch.
+	srcMu   sync.Mutex
+	sources *lru[netip.Addr, bucket]
+	main    *shard // the first serving loop's state
 
 	counts     [numVerdicts]atomic.Uint64 // by Verdict
-	rxDropsOut atomic.Uint64              // rxDrops, for Stats
+	rxDropsOut atomic.Uint64              // the sockets' drops, for Stats
+	groTrains  atomic.Uint64              // coalesced reads (UDP_GRO) split into datagrams
+	loops      atomic.Int32               // serving loops running
 	bytesIn    atomic.Uint64
 	bytesOut   atomic.Uint64
 	metrics    *metrics
+}
+
+// shard is one serving loop's own state. With several sockets in a
+// SO_REUSEPORT group (Config.Workers) the kernel keeps each flow on one
+// socket, so a session's counters live in one loop and need no lock.
+type shard struct {
+	s        *Server
+	rxDrops  uint64 // the socket's drop count (SO_RXQ_OVFL) as last reported
+	sessions *lru[sessionKey, session]
+}
+
+func (s *Server) newShard(maxSessions int) *shard {
+	return &shard{s: s, sessions: newLRU[sessionKey, session](maxSessions)}
 }
 
 // numVerdicts sizes the per-verdict counters.
@@ -214,14 +251,14 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxSessions = DefaultMaxSessions
 	}
 	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		now:      cfg.Now,
-		rate:     float64(cfg.MaxPPS),
-		srcRate:  float64(cfg.MaxSourcePPS),
-		sources:  newLRU[netip.Addr, bucket](cfg.MaxSources),
-		sessions: newLRU[sessionKey, session](cfg.MaxSessions),
+		cfg:     cfg,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		rate:    float64(cfg.MaxPPS),
+		srcRate: float64(cfg.MaxSourcePPS),
+		sources: newLRU[netip.Addr, bucket](cfg.MaxSources),
 	}
+	s.main = s.newShard(cfg.MaxSessions)
 	s.loopPorts = cfg.LoopPorts
 	if s.loopPorts == nil {
 		s.loopPorts = DefaultLoopPorts
@@ -254,7 +291,10 @@ func (s *Server) Stats() Stats {
 		DroppedPort:  s.counts[DroppedPort].Load(),
 		DroppedReply: s.counts[DroppedReply].Load(),
 		Reported:     s.counts[Reported].Load(),
+		Counted:      s.counts[Counted].Load(),
 		RxDrops:      s.rxDropsOut.Load(),
+		GROTrains:    s.groTrains.Load(),
+		Workers:      int(s.loops.Load()),
 		BytesIn:      s.bytesIn.Load(),
 		BytesOut:     s.bytesOut.Load(),
 	}
@@ -273,18 +313,22 @@ func (s *Server) total() uint64 {
 //
 // On 64-bit Linux, with Config.Now nil, a probe's receive stamp is the
 // kernel's arrival time for the datagram (SO_TIMESTAMPNS), so the
-// reflector's dwell time includes its socket queue.
+// reflector's dwell time includes its socket queue. A *net.UDPConn from
+// Listen (SO_REUSEPORT) is served by Config.Workers loops, each on its own
+// socket bound to the same address.
 func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if ua, ok := conn.LocalAddr().(*net.UDPAddr); ok && ua.Port != 0 {
-		// Set before the first read, which the serving loop owns from now.
+		// Set before the first read, which the serving loops own from now.
 		s.loopPorts = append(s.loopPorts, uint16(ua.Port))
 	}
 	if uc, ok := conn.(*net.UDPConn); ok {
-		return s.serveBatch(ctx, uc, s.cfg.Now == nil && rxTimestamps(uc))
+		return s.serveGroup(ctx, uc)
 	}
 	// Any other PacketConn: one datagram at a time, stamped by our clock.
+	s.loops.Add(1)
+	defer s.loops.Add(-1)
 	buf := make([]byte, 64<<10)
 	for {
 		n, a, err := conn.ReadFrom(buf)
@@ -300,7 +344,9 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 		}
 		now := s.now()
 		b := buf[:n]
-		v, count := s.handle(b, from, now)
+		s.srcMu.Lock()
+		v, count := s.main.handle(b, from, now)
+		s.srcMu.Unlock()
 		s.record(v, n)
 		if v == Echoed || v == Reflected || v == Malformed || v == Reported {
 			if v == Reflected {
@@ -328,7 +374,8 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 // handle decides what to do with one datagram arriving at now. For a probe
 // it advances and returns the session's receive count, for the stamp; a
 // report request is answered in place.
-func (s *Server) handle(b []byte, from netip.AddrPort, now time.Time) (Verdict, uint64) {
+func (sh *shard) handle(b []byte, from netip.AddrPort, now time.Time) (Verdict, uint64) {
+	s := sh.s
 	if blockedPort(from.Port()) || slices.Contains(s.loopPorts, from.Port()) {
 		return DroppedPort, 0
 	}
@@ -337,7 +384,7 @@ func (s *Server) handle(b []byte, from netip.AddrPort, now time.Time) (Verdict, 
 	}
 	src := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	if !bytes.HasPrefix(b, probeMagic) {
-		st := s.sessions.get(sessionKey{src: src, plain: true}, newSession)
+		st := sh.sessions.get(sessionKey{src: src, plain: true}, newSession)
 		if !s.allow(st, src.Addr(), now) {
 			return DroppedRate, 0
 		}
@@ -345,13 +392,13 @@ func (s *Server) handle(b []byte, from netip.AddrPort, now time.Time) (Verdict, 
 	}
 	id, err := qoswire.SessionOf(b)
 	if err != nil {
-		st := s.sessions.get(sessionKey{src: src, plain: true}, newSession)
+		st := sh.sessions.get(sessionKey{src: src, plain: true}, newSession)
 		if !s.allow(st, src.Addr(), now) {
 			return DroppedRate, 0
 		}
 		return Malformed, 0
 	}
-	st := s.sessions.get(sessionKey{src: src, session: id}, newSession)
+	st := sh.sessions.get(sessionKey{src: src, session: id}, newSession)
 	if qoswire.IsReportRequest(b) {
 		// Reports are rare (one per stream at the end) and no larger than
 		// the request; they still count against the source's rate.
@@ -361,7 +408,7 @@ func (s *Server) handle(b []byte, from netip.AddrPort, now time.Time) (Verdict, 
 		rep := qoswire.Report{Received: st.received, DroppedRate: st.dropped, Bytes: st.bytes,
 			FirstRecv: st.first, LastRecv: st.last, Jitter: int64(st.jitter)}
 		if st.received > 0 {
-			rep.SocketDrops = s.rxDrops - st.dropsAt
+			rep.SocketDrops = sh.rxDrops - st.dropsAt
 		}
 		_ = qoswire.AnswerReport(b, rep)
 		return Reported, 0
@@ -370,7 +417,7 @@ func (s *Server) handle(b []byte, from netip.AddrPort, now time.Time) (Verdict, 
 	st.bytes += uint64(len(b))
 	ns := now.UnixNano()
 	if st.first == 0 {
-		st.first, st.dropsAt = ns, s.rxDrops
+		st.first, st.dropsAt = ns, sh.rxDrops
 	}
 	st.last = ns
 	if !s.allow(st, src.Addr(), now) {
@@ -401,10 +448,10 @@ func (st *session) noteTransit(transit int64) {
 }
 
 // noteRxDrops takes the kernel's cumulative 32-bit drop count, which wraps.
-func (s *Server) noteRxDrops(d uint32) {
-	prev := uint32(s.rxDrops)
-	s.rxDrops += uint64(d - prev)
-	s.rxDropsOut.Store(s.rxDrops)
+func (sh *shard) noteRxDrops(d uint32) {
+	delta := uint64(d - uint32(sh.rxDrops))
+	sh.rxDrops += delta
+	sh.s.rxDropsOut.Add(delta)
 }
 
 // allow applies the session's cap, then the source address's.

@@ -136,6 +136,12 @@ type Diagnostics struct {
 	RecvDropsKnown bool  // the platform reports RecvDrops
 	Foreign        int64 // datagrams that were not replies to this session (ignored)
 	KernelRxTime   bool  // receive times came from kernel timestamps
+	// GSOSends counts the sends that carried a run of probes for the
+	// kernel to cut into datagrams (UDP_SEGMENT); GSORefused is the error
+	// with which the kernel declined it, after which the probes went one
+	// datagram each ("" when it never did).
+	GSOSends   int64
+	GSORefused string
 }
 
 // Point is one bucket of the RTT-over-time series: replies to probes sent

@@ -203,7 +203,7 @@ func TestSeriesBoundedAndMerging(t *testing.T) {
 	s := newSeries(time.Millisecond, 10)
 	for i := range 1000 {
 		at := int64(i) * int64(100*time.Microsecond) // 0..100ms
-		s.sent(at)
+		s.sent([]int64{at})
 		if i%10 != 0 {
 			s.reply(at, int64(i), 0)
 		}
@@ -222,5 +222,38 @@ func TestSeriesBoundedAndMerging(t *testing.T) {
 	}
 	if pts[0].Width != 16*time.Millisecond || pts[0].Lost() != 16 {
 		t.Fatalf("first point %+v", pts[0])
+	}
+}
+
+// Streams keep a series each (no lock shared per probe); merged, they give
+// what one shared series would have: a stream that ran longer and widened
+// its buckets brings the others to its width.
+func TestMergeSeriesMatchesShared(t *testing.T) {
+	shared := newSeries(time.Millisecond, 10)
+	a, b := newSeries(time.Millisecond, 10), newSeries(time.Millisecond, 10)
+	for i := range 300 {
+		at := int64(i) * int64(100*time.Microsecond) // a: 0..30ms
+		for _, s := range []*series{shared, a} {
+			s.sent([]int64{at})
+			s.reply(at, int64(1000+i), int64(i))
+		}
+	}
+	for i := range 50 {
+		at := int64(i) * int64(time.Millisecond) // b: 0..50ms, widens further
+		for _, s := range []*series{shared, b} {
+			s.sent([]int64{at})
+			if i%5 != 0 {
+				s.reply(at, int64(i), 0)
+			}
+		}
+	}
+	got, want := mergeSeries([]*series{a, b}).points(), shared.points()
+	if len(got) != len(want) {
+		t.Fatalf("%d merged points, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("point %d: %+v, want %+v", i, got[i], want[i])
+		}
 	}
 }

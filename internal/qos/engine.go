@@ -86,9 +86,10 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 
 	start := time.Now()
 	wallBase := start.UnixNano()
-	ser := newSeries(seriesWidth(sched, cfg.SeriesPoints), cfg.SeriesPoints)
-	for _, s := range streams {
-		s.col = newCollector(rand.Uint64(), cfg.Size, wallBase, cfg.OWD, lateAfter, ser)
+	sers := make([]*series, len(streams))
+	for i, s := range streams {
+		sers[i] = newSeries(seriesWidth(sched, cfg.SeriesPoints), cfg.SeriesPoints)
+		s.col = newCollector(rand.Uint64(), cfg.Size, wallBase, cfg.OWD, lateAfter, sers[i])
 	}
 	res := &Result{Target: raddr.String(), Protocol: "udp", Start: start, Size: cfg.Size, Interval: cfg.Interval, Rate: cfg.Rate, OneWay: cfg.OneWay}
 	emit(cfg, Event{Kind: EventStart, Time: start, Config: &cfg})
@@ -105,7 +106,7 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 		// Isochronous probes (an interval) spin for their slot; a bit rate
 		// or a burst does not.
 		spin := cfg.Rate == 0 && !cfg.Burst
-		go func() { defer sendWG.Done(); s.send(ctx, start, wallBase, sched, ser, spin) }()
+		go func() { defer sendWG.Done(); s.send(ctx, start, wallBase, sched, spin) }()
 	}
 	repDone := make(chan struct{})
 	repWG := sync.WaitGroup{}
@@ -127,7 +128,7 @@ func (t *Tester) Run(ctx context.Context) (*Result, error) {
 	res.Elapsed = time.Since(start)
 
 	collectResults(cfg, res, streams, reports, wireOverhead(raddr))
-	res.Series = ser.points()
+	res.Series = mergeSeries(sers).points()
 	if n, ok := sched.Planned(); ok {
 		res.Planned = int64(n) * int64(len(streams))
 	}
@@ -290,7 +291,7 @@ const sendBatch = 64
 // send runs the stream's schedule until it ends or ctx is cancelled. The
 // probes due at the same moment (a burst, or a bit rate whose interval is
 // shorter than a timer wake-up) leave together in one batched write.
-func (s *stream) send(ctx context.Context, start time.Time, wallBase int64, sched pace.Schedule, ser *series, spin bool) {
+func (s *stream) send(ctx context.Context, start time.Time, wallBase int64, sched pace.Schedule, spin bool) {
 	bw := newBatchWriter(s.conn, s.col.size)
 	defer func() {
 		s.gsoSends = bw.gsoSends
@@ -338,9 +339,7 @@ func (s *stream) send(ctx context.Context, start time.Time, wallBase int64, sche
 		// reply can never look like one to a probe not yet sent.
 		s.col.sent.Store(int64(sent) + int64(bw.n))
 		n, err := bw.flush()
-		for _, mono := range bw.monos[:n] {
-			ser.sent(mono)
-		}
+		s.col.series.sent(bw.monos[:n])
 		sent += uint64(n)
 		if err != nil {
 			s.sendErrs += int64(bw.n - n) // the failed probe and the rest of its batch

@@ -79,12 +79,37 @@ func (s *series) compact() {
 	s.width *= 2
 }
 
-func (s *series) sent(t int64) {
+// sent files a batch of probes by their send times, under one lock.
+func (s *series) sent(ts []int64) {
 	s.mu.Lock()
-	if b := s.at(t); b != nil {
-		b.sent++
+	for _, t := range ts {
+		if b := s.at(t); b != nil {
+			b.sent++
+		}
 	}
 	s.mu.Unlock()
+}
+
+// mergeSeries sums the streams' series into one: each stream keeps its
+// own, so that streams share no lock per probe, and they are brought to
+// the widest one's width here, at the end. They all started at one width
+// and doubled, so the widths line up.
+func mergeSeries(all []*series) *series {
+	out := &series{width: all[0].width, max: all[0].max}
+	for _, s := range all {
+		s.mu.Lock()
+		out.width = max(out.width, s.width)
+	}
+	for _, s := range all {
+		for s.width < out.width {
+			s.compact()
+		}
+		for i := range s.buckets {
+			out.at(int64(i) * s.width).merge(&s.buckets[i])
+		}
+		s.mu.Unlock()
+	}
+	return out
 }
 
 func (s *series) reply(sendT, rtt, jitter int64) {

@@ -32,8 +32,14 @@ type Config struct {
 	// Filter keeps only the packets it matches (see ParseFilter). Nil keeps all.
 	Filter *Filter
 	// Interval is the width of the intervals the peak throughput is
-	// measured over. Zero means one second.
+	// measured over. Zero means one second; an interval finer than
+	// Resolution is widened to it (with a note in the Result).
 	Interval time.Duration
+	// Resolution is the timestamp resolution of the frames: no bucket or
+	// histogram bin is narrower, since no time difference in the capture
+	// is finer. Analyze reads it from the file (pcap's header magic,
+	// pcapng's if_tsresol); zero means 1 ns.
+	Resolution time.Duration
 	// MaxFlows caps the flow table (a flow takes at most about 2 KiB, so
 	// about 130 MiB at the default). Zero means 65536.
 	MaxFlows int
@@ -51,6 +57,7 @@ type Config struct {
 // feed frames yourself with AddFrame.
 type Analyzer struct {
 	cfg      Config
+	notes    []string
 	dec      *decoder
 	flows    *flowTable
 	seed     maphash.Seed
@@ -74,6 +81,12 @@ func New(cfg Config) *Analyzer {
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Second
 	}
+	cfg.Resolution = max(cfg.Resolution, time.Nanosecond)
+	var notes []string
+	if cfg.Interval < cfg.Resolution {
+		notes = append(notes, fmt.Sprintf("interval %v is finer than the capture's timestamp resolution; using %v", cfg.Interval, cfg.Resolution))
+		cfg.Interval = cfg.Resolution
+	}
 	if cfg.MaxFlows <= 0 {
 		cfg.MaxFlows = 65536
 	}
@@ -85,6 +98,7 @@ func New(cfg Config) *Analyzer {
 	}
 	return &Analyzer{
 		cfg:   cfg,
+		notes: notes,
 		dec:   newDecoder(),
 		flows: newFlowTable(cfg.MaxFlows),
 		seed:  maphash.MakeSeed(),
@@ -104,7 +118,7 @@ func Analyze(ctx context.Context, r io.Reader, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := New(cfg)
+	var a *Analyzer
 	var stop *StopError
 	interrupted := false
 	for n := 1; ; n++ {
@@ -113,6 +127,14 @@ func Analyze(ctx context.Context, r io.Reader, cfg Config) (*Result, error) {
 			break
 		}
 		data, ci, link, err := rd.Next()
+		if a == nil {
+			// pcapng describes its interfaces (and their resolution)
+			// before their first packet, so it is known from here.
+			if cfg.Resolution <= 0 {
+				cfg.Resolution = rd.Resolution()
+			}
+			a = New(cfg)
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.As(err, &stop) {
 				stop = &StopError{Packet: rd.Packets() + 1, Offset: rd.Offset(), Err: err}
@@ -121,6 +143,9 @@ func Analyze(ctx context.Context, r io.Reader, cfg Config) (*Result, error) {
 		}
 		a.AddFrame(link, data, ci)
 	}
+	// A pcapng interface described later may stamp more coarsely than the
+	// first: the bins follow the coarsest whose packets were read.
+	a.cfg.Resolution = max(a.cfg.Resolution, rd.Resolution())
 	res := a.Result()
 	res.Format, res.Gzip, res.Interrupted = rd.Format(), rd.Gzip(), interrupted
 	if len(res.LinkTypes) == 0 {

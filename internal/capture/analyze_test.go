@@ -777,3 +777,51 @@ func findFlowBytes(t *testing.T, r *Result, n int64) FlowReport {
 	t.Fatalf("no flow of %d bytes in %+v", n, r.Flows)
 	return FlowReport{}
 }
+
+// Bins and intervals are never finer than the capture's timestamps: a
+// microsecond capture (pcap's classic magic, or pcapng with if_tsresol 6)
+// draws RTT bins in whole microseconds and widens a 100 ns interval to 1 µs
+// with a note; a nanosecond capture of the same traffic keeps its finer
+// bins and the interval asked.
+func TestResolutionFromTheFile(t *testing.T) {
+	b := newCap(t)
+	for i := range 100 {
+		sent := at(float64(i) * 10)
+		rtt := 50*time.Microsecond + time.Duration(i)*300*time.Nanosecond // 50…80 µs, as on loopback
+		b.udp(sent, qosClient, qosServer, probe(9, uint64(i), sent.UnixNano(), false, 0, 100))
+		b.udp(sent.Add(rtt), qosServer, qosClient, probe(9, uint64(i), sent.UnixNano(), true, sent.Add(rtt).UnixNano()-1e6, 100))
+	}
+	for _, tt := range []struct {
+		name string
+		kind fileKind
+		res  int64
+	}{
+		{"pcap µs", fileKind{micro: true}, 1000},
+		{"pcap ns", fileKind{}, 1},
+		{"pcapng if_tsresol 6", fileKind{ng: true, micro: true}, 1000},
+		{"pcapng ns", fileKind{ng: true}, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := analyzeBytes(t, b.bytes(layers.LinkTypeEthernet, tt.kind), Config{Interval: 100 * time.Nanosecond})
+			if res.ResolutionNs != tt.res {
+				t.Fatalf("resolution %d ns, want %d", res.ResolutionNs, tt.res)
+			}
+			if widened := len(res.Notes) == 1 && strings.Contains(res.Notes[0], "using 1µs"); widened != (tt.res == 1000) || (tt.res == 1 && len(res.Notes) != 0) {
+				t.Fatalf("notes %q", res.Notes)
+			}
+			q := res.Flows[0].QoS[0]
+			if len(q.RTTBins) == 0 {
+				t.Fatal("no RTT bins")
+			}
+			finest := q.RTTBins[0].Hi - q.RTTBins[0].Lo
+			for _, bin := range q.RTTBins {
+				if w := bin.Hi - bin.Lo; w%tt.res != 0 || w < tt.res {
+					t.Fatalf("bin %+v: %d ns wide, not whole multiples of %d ns", bin, w, tt.res)
+				}
+			}
+			if tt.res == 1 && finest >= 1000 {
+				t.Fatalf("nanosecond capture: bins %d ns wide, no finer than microseconds", finest)
+			}
+		})
+	}
+}

@@ -170,6 +170,7 @@ func linkFrame(link layers.LinkType, f frame) []byte {
 
 type fileKind struct {
 	ng, gz bool
+	micro  bool // microsecond timestamps (pcap's classic magic, pcapng's if_tsresol 6)
 }
 
 // bytes writes the capture with the given link type as pcap or pcapng,
@@ -182,14 +183,20 @@ func (b *capBuilder) bytes(link layers.LinkType, kind fileKind) []byte {
 	}
 	var w writer
 	var flush func() error
-	if kind.ng {
+	switch {
+	case kind.ng && kind.micro:
+		w, flush = &ngMicroWriter{out: &out, link: link}, func() error { return nil }
+	case kind.ng:
 		nw, err := pcapgo.NewNgWriter(&out, link)
 		if err != nil {
 			b.t.Fatal(err)
 		}
 		w, flush = nw, nw.Flush
-	} else {
+	default:
 		pw := pcapgo.NewWriterNanos(&out)
+		if kind.micro {
+			pw = pcapgo.NewWriter(&out)
+		}
 		if err := pw.WriteFileHeader(65536, link); err != nil {
 			b.t.Fatal(err)
 		}
@@ -235,3 +242,46 @@ func findFlow(t *testing.T, r *Result, proto string) *FlowReport {
 }
 
 func near(a, b, tol float64) bool { return a-b <= tol && b-a <= tol }
+
+// ngMicroWriter writes a pcapng file whose interface stamps in
+// microseconds (if_tsresol 6), which pcapgo's writer cannot: it always
+// writes nanoseconds.
+type ngMicroWriter struct {
+	out  *bytes.Buffer
+	link layers.LinkType
+	head bool
+}
+
+func (w *ngMicroWriter) block(typ uint32, body []byte) {
+	le := binary.LittleEndian
+	n := uint32(12 + len(body))
+	w.out.Write(le.AppendUint32(le.AppendUint32(nil, typ), n))
+	w.out.Write(body)
+	w.out.Write(le.AppendUint32(nil, n))
+}
+
+func (w *ngMicroWriter) WritePacket(ci gopacket.CaptureInfo, data []byte) error {
+	le := binary.LittleEndian
+	if !w.head {
+		w.head = true
+		shb := le.AppendUint32(nil, 0x1A2B3C4D)
+		shb = le.AppendUint16(le.AppendUint16(shb, 1), 0)
+		shb = le.AppendUint64(shb, ^uint64(0))
+		w.block(0x0A0D0D0A, shb)
+		idb := le.AppendUint16(le.AppendUint16(nil, uint16(w.link)), 0)
+		idb = le.AppendUint32(idb, 65536)
+		idb = append(le.AppendUint16(le.AppendUint16(idb, 9), 1), 6, 0, 0, 0) // if_tsresol = 10^-6
+		idb = le.AppendUint32(idb, 0)                                         // opt_endofopt
+		w.block(1, idb)
+	}
+	us := uint64(ci.Timestamp.UnixNano() / 1000)
+	epb := le.AppendUint32(nil, 0)
+	epb = le.AppendUint32(le.AppendUint32(epb, uint32(us>>32)), uint32(us))
+	epb = le.AppendUint32(le.AppendUint32(epb, uint32(len(data))), uint32(ci.Length))
+	epb = append(epb, data...)
+	for len(epb)%4 != 0 {
+		epb = append(epb, 0)
+	}
+	w.block(6, epb)
+	return nil
+}

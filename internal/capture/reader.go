@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -40,6 +41,12 @@ type Reader struct {
 
 	packets int64 // records returned so far
 	offset  int64 // bytes of the (decompressed) file consumed by those records
+
+	// res is the coarsest timestamp resolution of the packets read so far
+	// (of the file's header, or its first interface, before the first);
+	// ifRes the resolution of each pcapng interface, by index.
+	res   time.Duration
+	ifRes []time.Duration
 }
 
 // NewReader reads the file header from r and returns a Reader positioned at
@@ -75,6 +82,10 @@ func NewReader(r io.Reader) (*Reader, error) {
 			return nil, fmt.Errorf("pcapng header: %w", headerErr(err))
 		}
 		rd.ng, rd.link = ng, ng.LinkType()
+		rd.refreshInterfaces()
+		if len(rd.ifRes) > 0 {
+			rd.res = rd.ifRes[0]
+		}
 	case 0xA1B2C3D4, 0xD4C3B2A1, 0xA1B23C4D, 0x4D3CB2A1: // µs/ns, either byte order
 		rd.format = FormatPcap
 		p, err := pcapgo.NewReader(rd.br)
@@ -82,6 +93,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 			return nil, fmt.Errorf("pcap header: %w", headerErr(err))
 		}
 		rd.pcap, rd.link = p, p.LinkType()
+		rd.res = p.Resolution().ToDuration() // µs, or ns for the 0xA1B23C4D magic
 	default:
 		return nil, fmt.Errorf("%w (magic %#08x)", ErrNotCapture, binary.BigEndian.Uint32(magic))
 	}
@@ -106,6 +118,36 @@ func (r *Reader) Gzip() bool { return r.gzip }
 // (pcapng; packets carry their own in ci.AncillaryData[0]).
 func (r *Reader) LinkType() layers.LinkType { return r.link }
 
+// Resolution is the timestamp resolution of the capture: the pcap
+// header's (microseconds, or nanoseconds), or the coarsest if_tsresol of
+// the pcapng interfaces whose packets were read so far (microseconds where
+// an interface does not say). No time difference measured from the file
+// is finer than this. Never less than a nanosecond.
+func (r *Reader) Resolution() time.Duration { return max(r.res, time.Nanosecond) }
+
+// refreshInterfaces reads the resolution of every pcapng interface.
+func (r *Reader) refreshInterfaces() {
+	r.ifRes = r.ifRes[:0]
+	for i := range r.ng.NInterfaces() {
+		d := time.Nanosecond
+		if intf, err := r.ng.Interface(i); err == nil {
+			d = max(intf.TimestampResolution.ToTimestampResolution().ToDuration(), time.Nanosecond)
+		}
+		r.ifRes = append(r.ifRes, d)
+	}
+}
+
+// notePacketResolution folds a pcapng packet's interface resolution into
+// r.res; interfaces may be described anywhere in the file.
+func (r *Reader) notePacketResolution(ci gopacket.CaptureInfo) {
+	if ci.InterfaceIndex >= len(r.ifRes) || r.ng.NInterfaces() != len(r.ifRes) {
+		r.refreshInterfaces()
+	}
+	if ci.InterfaceIndex >= 0 && ci.InterfaceIndex < len(r.ifRes) {
+		r.res = max(r.res, r.ifRes[ci.InterfaceIndex])
+	}
+}
+
 // Packets is the number of packets read so far.
 func (r *Reader) Packets() int64 { return r.packets }
 
@@ -125,6 +167,9 @@ func (r *Reader) Next() (data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 	} else {
 		data, ci, err = r.ng.ZeroCopyReadPacketData()
 		link = r.link
+		if err == nil {
+			r.notePacketResolution(ci)
+		}
 		if len(ci.AncillaryData) > 0 {
 			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
 				link = lt

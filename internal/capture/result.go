@@ -32,6 +32,12 @@ type Result struct {
 	Stopped    *Stop        `json:"stopped,omitempty"`
 	// Interrupted is set when the analysis was cancelled before the end.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// ResolutionNs is the capture's timestamp resolution (1000 for a
+	// microsecond pcap): histogram bins and intervals are never finer.
+	ResolutionNs int64 `json:"timestamp_resolution_ns"`
+	// Notes say where the analysis changed what was asked (an interval
+	// finer than the timestamps, widened to them).
+	Notes []string `json:"notes"`
 
 	// Series is the capture's throughput over time, for charts.
 	Series []RatePoint `json:"-"`
@@ -207,6 +213,9 @@ func (a *Analyzer) Result() *Result {
 		Evicted:    a.flows.evicted,
 		Flows:      []FlowReport{},
 		LinkTypes:  []string{},
+
+		ResolutionNs: int64(a.cfg.Resolution),
+		Notes:        append([]string{}, a.notes...),
 	}
 	if t.packets > 0 {
 		r.Start = time.Unix(0, t.first).UTC()
@@ -263,7 +272,7 @@ func (a *Analyzer) flowReport(f *flow) FlowReport {
 	// millisecond, so the figure matches the chart's largest bucket.
 	fr.PeakBps = float64(f.interval.peak) * 8 / (float64(interval) / 1e9)
 	if s := f.udp; s != nil {
-		fr.QoS, fr.UDP = udpReports(s, a.tot.first)
+		fr.QoS, fr.UDP = udpReports(s, a.tot.first, int64(a.cfg.Resolution))
 	}
 	if s := f.tcp; s != nil {
 		fr.TCP, fr.HTTP = tcpReports(s, dur)
@@ -276,10 +285,10 @@ func (a *Analyzer) flowReport(f *flow) FlowReport {
 
 // udpReports is a UDP flow's QoS sessions and, when it carried datagrams
 // that were not probes, its plain-UDP figures.
-func udpReports(s *udpState, base int64) ([]QoSReport, *UDPReport) {
+func udpReports(s *udpState, base, res int64) ([]QoSReport, *UDPReport) {
 	var qs []QoSReport
 	for _, q := range s.sessions {
-		qs = append(qs, qosReport(q, base))
+		qs = append(qs, qosReport(q, base, res))
 	}
 	if s.plain[0]+s.plain[1] == 0 {
 		return qs, nil
@@ -340,7 +349,10 @@ func icmpReport(s *icmpState, id uint16) *ICMPReport {
 	}
 }
 
-func qosReport(q *qosSession, base int64) QoSReport {
+// qosReport is a session's figures; its RTT histogram's bins are no finer
+// than res, the capture's timestamp resolution (an RTT is a difference of
+// two capture timestamps).
+func qosReport(q *qosSession, base, res int64) QoSReport {
 	r := QoSReport{
 		Session:           fmt.Sprintf("%016x", q.id),
 		Requests:          q.reqCount,
@@ -355,7 +367,7 @@ func qosReport(q *qosSession, base int64) QoSReport {
 		Series:            q.series.points(base),
 	}
 	if q.rtt.hist != nil {
-		r.RTTBins = q.rtt.hist.Bins(40)
+		r.RTTBins = q.rtt.hist.BinsAt(40, max(res, 1))
 	}
 	reqMax, haveReq := q.req.MaxSeq()
 	repMax, haveRep := q.rep.MaxSeq()

@@ -17,6 +17,7 @@ func captureFixture() *capture.Result {
 	return &capture.Result{
 		File: `cap<script>.pcap`, Format: "pcapng", Gzip: true, LinkTypes: []string{"ethernet"},
 		Packets: 1234, Bytes: 567890, Start: start, DurationS: 2.5, DurationMs: 2500, Malformed: 3, FlowsTotal: 4,
+		ResolutionNs: 1000, Notes: []string{"interval 100ns is finer than the capture's timestamp resolution; using 1µs"},
 		Series: []capture.RatePoint{{T: 0, Bps: 1e6}, {T: 1, Bps: 2e6}},
 		Flows: []capture.FlowReport{
 			{

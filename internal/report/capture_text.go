@@ -47,6 +47,9 @@ func CaptureText(w io.Writer, r *capture.Result) error {
 	if len(notes) > 0 {
 		ew.printf("  %s\n", strings.Join(notes, ", "))
 	}
+	for _, n := range r.Notes {
+		ew.printf("note: %s\n", n)
+	}
 	if len(r.Flows) == 0 {
 		ew.printf("no flows\n")
 		return ew.err

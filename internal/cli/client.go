@@ -27,16 +27,16 @@ func newClientCmd(e *env) *cobra.Command {
 	var o clientOptions
 	cmd := &cobra.Command{
 		Use:   "client",
-		Short: "Interactive menu: HTTP through the proxy, QoS test, multi-client, ping, traceroute",
+		Short: "Interactive menu: connectivity, HTTP through the proxy, QoS test, multi-client, ping, traceroute",
 		Long: `The interactive client: a numbered menu that drives the same engines as the
 scriptable commands.
 
-  1) connectivity check       TCP connect to the proxy and the web server, one UDP echo round trip
-  2) HTTP request via proxy   GET the server's / through the proxy: MISS first, HIT when repeated
-  3) UDP QoS test             asks probes, interval and size; appends a row to --csv
-  4) multi-client simulation  concurrent clients through the proxy (5 by default)
-  5) ping                     ICMP echo to a host (the server's by default)
-  6) traceroute               path to a host
+  1) connectivity check              TCP connect to the proxy and the web server, one UDP echo round trip
+  2) HTTP request through the proxy  GET the server's / through the proxy: MISS first, HIT when repeated
+  3) UDP QoS test                    asks probes, interval (a bare number is ms) and size; appends a row to --csv
+  4) multi-client simulation         concurrent clients through the proxy (5 by default), ten requests each
+  5) ping                            four ICMP echoes to a host (the server's by default)
+  6) traceroute                      path to a host
   0) exit
 
 The targets default to the SPEC's ports, so "socklab serve", "socklab proxy"

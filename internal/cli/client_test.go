@@ -246,3 +246,50 @@ func TestLoadCommand(t *testing.T) {
 		}
 	})
 }
+
+// The menu does what it says: the help lists exactly the labels the menu
+// prints, in its order, and options 5 and 6 run ping and traceroute to the
+// default host (the server's).
+func TestClientMenuMatchesHelp(t *testing.T) {
+	_, out, _ := run(t, "0\n", "client", "--proxy", "http://127.0.0.1:1", "--server", "http://127.0.0.1:2", "--udp", "127.0.0.1:3")
+	var shown []string
+	for _, l := range strings.Split(out, "\n") {
+		if k, label, ok := strings.Cut(strings.TrimSpace(l), ") "); ok && len(k) == 1 && k[0] >= '0' && k[0] <= '9' {
+			shown = append(shown, k+") "+label)
+		}
+	}
+	_, help, _ := run(t, "", "client", "--help")
+	var listed []string
+	for _, l := range strings.Split(help, "\n") {
+		if k, rest, ok := strings.Cut(strings.TrimSpace(l), ") "); ok && len(k) == 1 && k[0] >= '0' && k[0] <= '9' {
+			label, _, _ := strings.Cut(rest, "  ")
+			listed = append(listed, k+") "+strings.TrimSpace(label))
+		}
+	}
+	if len(shown) != 7 || strings.Join(shown, "|") != strings.Join(listed, "|") {
+		t.Fatalf("menu shows %q\nhelp lists %q", shown, listed)
+	}
+}
+
+func TestClientMenuPingAndTraceroute(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: traceroute reads ICMP errors on a raw socket")
+	}
+	for _, tt := range []struct {
+		input string
+		wants []string
+	}{
+		{"5\n\n0\n", []string{"host [127.0.0.1]: ", "PING 127.0.0.1 (127.0.0.1)", "icmp_seq=4", "4 packets transmitted, 4 received, 0% packet loss"}},
+		{"6\n\n0\n", []string{"host [127.0.0.1]: ", "traceroute to 127.0.0.1 (127.0.0.1), 30 hops max", " 1  127.0.0.1  "}},
+	} {
+		code, out, stderr := run(t, tt.input, "client", "--proxy", "http://127.0.0.1:1", "--server", "http://127.0.0.1:2", "--udp", "127.0.0.1:3")
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		for _, w := range tt.wants {
+			if !strings.Contains(out, w) {
+				t.Fatalf("%q: output lacks %q:\n%s", tt.input, w, out)
+			}
+		}
+	}
+}

@@ -252,10 +252,11 @@ func (m *Menu) askInt(ctx context.Context, what string, def, lo, hi int) (int, e
 }
 
 // askDuration asks for a positive duration ("20ms", "0.5s"; a bare number
-// is milliseconds).
+// is milliseconds, which the prompt says: socklab's flags read a bare
+// number as seconds).
 func (m *Menu) askDuration(ctx context.Context, what string, def time.Duration) (time.Duration, error) {
 	for {
-		line, err := m.ask(ctx, fmt.Sprintf("%s [%v]: ", what, def))
+		line, err := m.ask(ctx, fmt.Sprintf("%s (ms, or with a unit) [%v]: ", what, def))
 		if err != nil {
 			return 0, err
 		}

@@ -57,7 +57,7 @@ func TestMenuDialogues(t *testing.T) {
 		{"empty input", "", nil, []string{"choice> "}, nil},
 		{"invalid choices re-prompt", "9\nabc\n\n2\n0\n", []string{"http"},
 			[]string{`invalid choice "9": enter a number from 0 to 6`, `invalid choice "abc"`}, nil},
-		{"qos defaults", "3\n\n\n\n0\n", []string{"qos 20ms 100 64"}, []string{"probes [100]: ", "interval [20ms]: ", "size in bytes [64]: "}, nil},
+		{"qos defaults", "3\n\n\n\n0\n", []string{"qos 20ms 100 64"}, []string{"probes [100]: ", "interval (ms, or with a unit) [20ms]: ", "size in bytes [64]: "}, nil},
 		{"qos answers", "3\n50\n5\n128\n", []string{"qos 5ms 50 128"}, nil, nil},
 		{"qos bad answers asked again", "3\nx\n-1\n10\nsoon\n0.5s\n10\n200\n", []string{"qos 500ms 10 200"},
 			[]string{`invalid probes "x"`, `invalid probes "-1"`, `invalid interval "soon"`, `invalid size in bytes "10"`}, nil},

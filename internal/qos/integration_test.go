@@ -186,7 +186,7 @@ func TestCleanRunHasNoWarnings(t *testing.T) {
 	if !r.Total.ReflectorKnown || r.Total.ReflectorDropped != 0 || r.Planned != 20 {
 		t.Fatalf("reflector known %v dropped %d planned %d", r.Total.ReflectorKnown, r.Total.ReflectorDropped, r.Planned)
 	}
-	if r.Total.Sent == r.Planned && len(r.Warnings) != 0 {
+	if r.Total.Sent == r.Planned && r.Total.Diag.TimerMisses == 0 && len(r.Warnings) != 0 {
 		t.Fatalf("warnings on a clean run: %+v", r.Warnings)
 	}
 }

@@ -16,6 +16,10 @@ func TestWarnings(t *testing.T) {
 		{"clean", Result{Planned: 300, Total: StreamResult{Sent: 300}}, nil},
 		{"starved sender", Result{Planned: 300, Total: StreamResult{Sent: 89, Diag: Diagnostics{TimerMisses: 211}}}, []string{WarnSenderBehind}},
 		{"a slot short is not behind", Result{Planned: 536, Total: StreamResult{Sent: 531}}, nil},
+		// A --count run sends all its probes, late: 5 probes over 18 slots
+		// is not "every 1ms" (the menu's QoS option on a busy host).
+		{"count run that skipped slots", Result{Planned: 5, Total: StreamResult{Sent: 5, Diag: Diagnostics{TimerMisses: 13}}}, []string{WarnSenderBehind}},
+		{"a missed slot is not behind", Result{Planned: 1000, Total: StreamResult{Sent: 1000, Diag: Diagnostics{TimerMisses: 3}}}, nil},
 		{"cancelled is not behind", Result{Planned: 300, Interrupted: true, Total: StreamResult{Sent: 89}}, nil},
 		{"unbounded burst", Result{Total: StreamResult{Sent: 89}}, nil},
 		{"cap, drops, errors", Result{Total: StreamResult{ReflectorDropped: 3, Diag: Diagnostics{RecvDrops: 2, SendErrors: 1}}},
@@ -36,6 +40,10 @@ func TestWarnings(t *testing.T) {
 	}
 	w := warnings(&Result{Planned: 300, Total: StreamResult{Sent: 89}})
 	if !strings.Contains(w[0].Message, "sent 89 of 300 planned") {
+		t.Fatalf("message %q", w[0].Message)
+	}
+	w = warnings(&Result{Planned: 5, Total: StreamResult{Sent: 5, Diag: Diagnostics{TimerMisses: 13}}})
+	if !strings.Contains(w[0].Message, "missed 13 of 18 slots") {
 		t.Fatalf("message %q", w[0].Message)
 	}
 }

@@ -483,3 +483,20 @@ func TestQoSWarningsAndSelfLimits(t *testing.T) {
 		t.Fatalf("json without warnings: %s", j.String())
 	}
 }
+
+// A --count run sends all its probes, but a starved sender sends them late:
+// 1000 probes that took 40 s (3000 slots missed) were not "every 10ms", and
+// the headline gives what the run achieved, its probes over its send time.
+func TestQoSHeadlineCountRunBehind(t *testing.T) {
+	res := fixture()
+	res.Planned = res.Total.Sent
+	res.SendDuration = 4 * res.SendDuration
+	res.Total.Diag.TimerMisses = 3 * res.Total.Sent
+	var txt bytes.Buffer
+	if err := WriteQoSText(&txt, res); err != nil {
+		t.Fatal(err)
+	}
+	if want := "every 10ms planned, every 40ms achieved"; !strings.Contains(txt.String(), want) {
+		t.Fatalf("text lacks %q:\n%s", want, txt.String())
+	}
+}

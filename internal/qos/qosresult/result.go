@@ -210,10 +210,16 @@ type Warning struct {
 const BehindShare = 0.01
 
 // Behind reports whether the sender sent noticeably fewer probes than
-// planned (a cancelled run ended early on purpose): the achieved pacing,
-// not the planned one, is then the run's.
+// planned, or (a --count run, which sends them all however late) skipped
+// noticeably many of its schedule's slots; a cancelled run ended early on
+// purpose. The achieved pacing, not the planned one, is then the run's.
 func (res *Result) Behind() bool {
-	return res.Planned > 0 && !res.Interrupted && float64(res.Planned-res.Total.Sent) > BehindShare*float64(res.Planned)
+	if res.Planned <= 0 || res.Interrupted {
+		return false
+	}
+	t := res.Total
+	return float64(res.Planned-t.Sent) > BehindShare*float64(res.Planned) ||
+		float64(t.Diag.TimerMisses) > BehindShare*float64(t.Sent+t.Diag.TimerMisses)
 }
 
 // IntervalStats covers one stream (or all, Stream 0) over [Start, End).

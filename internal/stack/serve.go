@@ -104,7 +104,7 @@ func (s *Serve) bind(ctx context.Context, cfg ServeConfig, reg *prometheus.Regis
 	s.ln = ln
 	s.close = append(s.close, func() { ln.Close() })
 	if cfg.UDP != "" {
-		pc, err := udpecho.Listen(ctx, cfg.UDP) // a SO_REUSEPORT group, one socket per worker
+		pc, err := s.Echo.Listen(ctx, cfg.UDP) // the whole SO_REUSEPORT group, one socket per worker
 		if err != nil {
 			return fmt.Errorf("udp: %w", err)
 		}

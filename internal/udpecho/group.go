@@ -9,14 +9,17 @@ import (
 	"sync"
 )
 
-// Listen binds a UDP socket for Serve on addr ("host:port") in a
-// SO_REUSEPORT group, so that Serve can add a socket per worker on the
-// same address and the kernel spreads the flows over them (each flow
-// always to one socket). The address is first bound alone, so one taken by
+// Listen binds the reflector's UDP socket on addr ("host:port") and, with
+// Config.Workers above one, a socket per further worker on the same
+// address, all in one SO_REUSEPORT group: the kernel spreads the flows
+// over them by a hash of addresses and ports, each flow always to one
+// socket, as long as the group does not change; so the group is whole
+// before Listen returns and anyone can send. Serve on the returned socket
+// serves them all. The address is first bound alone, so one taken by
 // anyone else still fails with "address already in use" instead of being
-// shared silently. Where the platform has no SO_REUSEPORT it is a plain
+// shared silently. Where the platform has no SO_REUSEPORT it is one plain
 // socket, served by one loop.
-func Listen(ctx context.Context, addr string) (*net.UDPConn, error) {
+func (s *Server) Listen(ctx context.Context, addr string) (*net.UDPConn, error) {
 	probe, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		return nil, err
@@ -29,25 +32,32 @@ func Listen(ctx context.Context, addr string) (*net.UDPConn, error) {
 		if pc, err = net.ListenPacket("udp", addr); err != nil {
 			return nil, err
 		}
+		return pc.(*net.UDPConn), nil
 	}
-	return pc.(*net.UDPConn), nil
+	uc := pc.(*net.UDPConn)
+	var siblings []*net.UDPConn
+	for range s.workers() - 1 {
+		sp, err := reusePortConfig().ListenPacket(ctx, "udp", bound)
+		if err != nil {
+			s.log.Warn("udp echo: serving with fewer workers", "workers", 1+len(siblings), "err", err)
+			break
+		}
+		siblings = append(siblings, sp.(*net.UDPConn))
+	}
+	s.groupMu.Lock()
+	s.groups[uc] = siblings
+	s.groupMu.Unlock()
+	return uc, nil
 }
 
-// serveGroup runs the serving loops: one on uc, plus one per extra worker
-// on a socket joining uc's SO_REUSEPORT group. It returns when ctx ends or
-// the first loop fails, closing the sockets it opened.
+// serveGroup runs the serving loops: one on uc, plus one on each socket
+// Listen bound beside it. It returns when ctx ends or the first loop
+// fails, closing the sockets.
 func (s *Server) serveGroup(ctx context.Context, uc *net.UDPConn) error {
-	conns := []*net.UDPConn{uc}
-	if workers := s.workers(); workers > 1 && reusePort(uc) {
-		for range workers - 1 {
-			pc, err := reusePortConfig().ListenPacket(ctx, "udp", uc.LocalAddr().String())
-			if err != nil {
-				s.log.Warn("udp echo: serving with fewer workers", "workers", len(conns), "err", err)
-				break
-			}
-			conns = append(conns, pc.(*net.UDPConn))
-		}
-	}
+	s.groupMu.Lock()
+	conns := append([]*net.UDPConn{uc}, s.groups[uc]...)
+	delete(s.groups, uc)
+	s.groupMu.Unlock()
 	s.loops.Add(int32(len(conns)))
 	defer s.loops.Add(-int32(len(conns)))
 	if len(conns) == 1 {
@@ -64,9 +74,10 @@ func (s *Server) serveGroup(ctx context.Context, uc *net.UDPConn) error {
 		sh := s.main
 		if i > 0 {
 			sh = s.newShard(per)
-			stop := context.AfterFunc(ctx, func() { c.Close() })
-			defer stop()
 		}
+		// One loop failing ends them all: every socket closes with ctx.
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -22,20 +22,20 @@ func TestListenGroupServesEveryFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	if _, err := Listen(context.Background(), taken.LocalAddr().String()); !errors.Is(err, syscall.EADDRINUSE) {
+	s, err := New(Config{MaxPPS: -1, MaxSourcePPS: -1, Workers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Listen(context.Background(), taken.LocalAddr().String()); !errors.Is(err, syscall.EADDRINUSE) {
 		t.Fatalf("Listen on a taken address: %v, want address in use", err)
 	}
 
-	uc, err := Listen(context.Background(), "127.0.0.1:0")
+	uc, err := s.Listen(context.Background(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reusePort(uc) {
 		t.Skip("no SO_REUSEPORT on this platform")
-	}
-	s, err := New(Config{MaxPPS: -1, MaxSourcePPS: -1, Workers: 4})
-	if err != nil {
-		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -77,9 +77,10 @@ type Config struct {
 	// way. Nil means DefaultLoopPorts.
 	LoopPorts []uint16
 
-	// Workers is how many serving loops share a socket from Listen, each
-	// on its own SO_REUSEPORT socket, so that many streams are not held to
-	// one core. Zero means GOMAXPROCS; a socket not from Listen gets one.
+	// Workers is how many serving loops serve a socket from Listen, each
+	// on its own socket of a SO_REUSEPORT group, so that many streams are
+	// not held to one core. Zero means GOMAXPROCS; a socket not from
+	// Listen gets one loop.
 	Workers int
 	// GRO asks the kernel for coalesced receive (UDP_GRO, Linux 5.0): a
 	// train of datagrams of one flow in one read, split here by its
@@ -187,6 +188,9 @@ type Server struct {
 	sources *lru[netip.Addr, bucket]
 	main    *shard // the first serving loop's state
 
+	groupMu sync.Mutex
+	groups  map[*net.UDPConn][]*net.UDPConn // sockets Listen bound beside each it returned
+
 	counts     [numVerdicts]atomic.Uint64 // by Verdict
 	rxDropsOut atomic.Uint64              // the sockets' drops, for Stats
 	groTrains  atomic.Uint64              // coalesced reads (UDP_GRO) split into datagrams
@@ -257,6 +261,7 @@ func New(cfg Config) (*Server, error) {
 		rate:    float64(cfg.MaxPPS),
 		srcRate: float64(cfg.MaxSourcePPS),
 		sources: newLRU[netip.Addr, bucket](cfg.MaxSources),
+		groups:  make(map[*net.UDPConn][]*net.UDPConn),
 	}
 	s.main = s.newShard(cfg.MaxSessions)
 	s.loopPorts = cfg.LoopPorts
@@ -314,8 +319,8 @@ func (s *Server) total() uint64 {
 // On 64-bit Linux, with Config.Now nil, a probe's receive stamp is the
 // kernel's arrival time for the datagram (SO_TIMESTAMPNS), so the
 // reflector's dwell time includes its socket queue. A *net.UDPConn from
-// Listen (SO_REUSEPORT) is served by Config.Workers loops, each on its own
-// socket bound to the same address.
+// Listen is served by Config.Workers loops, one on each socket of its
+// group.
 func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()

@@ -47,6 +47,14 @@ type batchLoop struct {
 	reflected []int // indexes into out of probes to stamp at send time
 	kernTime  bool
 	gro       bool
+
+	// Segmented answers (gso): out grouped into runs to one address, each
+	// run one message; starts[m] is the index in out of run m's first.
+	gso    bool
+	runs   []ipv4.Message
+	starts []int
+	iov    [][]byte // the runs' buffers, by index in out
+	ctrls  []byte   // each run's UDP_SEGMENT control message, by its first's index in out
 }
 
 func (s *Server) newBatchLoop(sh *shard, kernelTime, gro bool) *batchLoop {
@@ -56,6 +64,8 @@ func (s *Server) newBatchLoop(sh *shard, kernelTime, gro bool) *batchLoop {
 	}
 	l := &batchLoop{s: s, sh: sh, in: make([]ipv4.Message, batchSize), outs: make([]ipv4.Message, batchSize*per),
 		addrs: make([]net.UDPAddr, batchSize*per), reflected: make([]int, 0, batchSize*per), kernTime: kernelTime, gro: gro}
+	l.runs, l.starts, l.iov = make([]ipv4.Message, 0, len(l.outs)), make([]int, 0, len(l.outs)), make([][]byte, len(l.outs))
+	l.ctrls = make([]byte, len(l.outs)*gsoControlSize)
 	for i := range l.outs {
 		l.outs[i].Buffers = [][]byte{nil}
 		l.outs[i].Addr = &l.addrs[i]
@@ -83,6 +93,7 @@ func (s *Server) serveBatch(ctx context.Context, uc *net.UDPConn, sh *shard) err
 	}
 	bc := newBatchConn(uc)
 	l := s.newBatchLoop(sh, kernelTime, gro)
+	l.gso = gsoAvailable(uc)
 	for {
 		n, err := bc.ReadBatch(l.in, 0)
 		if err != nil {
@@ -104,7 +115,7 @@ func (s *Server) serveBatch(ctx context.Context, uc *net.UDPConn, sh *shard) err
 				qoswire.SetReflSend(l.out[k].Buffers[0], sendNs)
 			}
 		}
-		if err := s.writeBatch(ctx, bc, l.out); err != nil {
+		if err := l.send(ctx, bc); err != nil {
 			return nil // closed
 		}
 		for _, ev := range l.trace {
@@ -178,18 +189,107 @@ func (l *batchLoop) datagram(b []byte, from netip.AddrPort, oob []byte) {
 	l.out[k].Buffers[0] = b
 }
 
-// writeBatch sends out, counting what left; it returns an error only when
-// the socket is closed (or ctx over). A datagram that cannot be sent (the
-// destination gone) is skipped, as a single write would be.
+// send writes the batch's answers: where the kernel segments UDP, each run
+// of answers to one address (a GRO train, or a sender's burst) as one
+// segmented message, else one message each. A refused segmented send turns
+// segmentation off for this loop and the rest goes one datagram each.
+func (l *batchLoop) send(ctx context.Context, bc batchConn) error {
+	if !l.gso || len(l.out) < 2 {
+		return l.s.writeBatch(ctx, bc, l.out)
+	}
+	l.buildRuns()
+	msgs := l.runs
+	for len(msgs) > 0 {
+		k, err := bc.WriteBatch(msgs, 0)
+		for _, m := range msgs[:max(k, 0)] {
+			l.s.countOut(&m)
+		}
+		msgs = msgs[max(k, 0):]
+		if err == nil {
+			if k <= 0 {
+				return nil
+			}
+			continue
+		}
+		if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		if msgs[0].OOB != nil && gsoRefused(err) {
+			l.gso = false
+			l.s.log.Warn("udp echo: the kernel refused segmented sends (UDP_SEGMENT); answering one datagram per message", "err", err)
+			return l.s.writeBatch(ctx, bc, l.out[l.starts[len(l.runs)-len(msgs)]:])
+		}
+		l.s.log.Debug("udp echo write failed", "to", msgs[0].Addr, "err", err)
+		msgs = msgs[1:]
+	}
+	return nil
+}
+
+// buildRuns groups out into runs: consecutive answers to one address, all
+// of the first one's size but the last, which may be shorter, at most
+// gsoMaxSegments and gsoMaxBytes.
+func (l *batchLoop) buildRuns() {
+	l.runs, l.starts = l.runs[:0], l.starts[:0]
+	for i := 0; i < len(l.out); {
+		size := len(l.out[i].Buffers[0])
+		j, total := i+1, size
+		for size > 0 && j < len(l.out) && j-i < gsoMaxSegments {
+			n := len(l.out[j].Buffers[0])
+			if n > size || n == 0 || total+n > gsoMaxBytes || !sameAddr(&l.addrs[i], &l.addrs[j]) {
+				break
+			}
+			total += n
+			j++
+			if n < size {
+				break // a shorter one ends the run
+			}
+		}
+		m := ipv4.Message{Addr: l.out[i].Addr, Buffers: l.out[i].Buffers}
+		if j-i >= 2 {
+			for k := i; k < j; k++ {
+				l.iov[k] = l.out[k].Buffers[0]
+			}
+			c := l.ctrls[i*gsoControlSize : (i+1)*gsoControlSize]
+			putGSOControl(c, size)
+			m.Buffers, m.OOB = l.iov[i:j:j], c
+		}
+		l.runs = append(l.runs, m)
+		l.starts = append(l.starts, i)
+		i = j
+	}
+}
+
+func sameAddr(a, b *net.UDPAddr) bool {
+	return a.Port == b.Port && a.Zone == b.Zone && a.IP.Equal(b.IP)
+}
+
+// countOut counts a message that left: its bytes, and a segmented send.
+func (s *Server) countOut(m *ipv4.Message) {
+	n := 0
+	for _, b := range m.Buffers {
+		n += len(b)
+	}
+	s.bytesOut.Add(uint64(n))
+	if s.metrics != nil {
+		s.metrics.bytesOut.Add(float64(n))
+	}
+	if m.OOB != nil {
+		s.gsoSends.Add(1)
+	}
+}
+
+// writeBatch sends out, one datagram per message, counting what left; it
+// returns an error only when the socket is closed (or ctx over). A
+// datagram that cannot be sent (the destination gone) is skipped, as a
+// single write would be.
 func (s *Server) writeBatch(ctx context.Context, bc batchConn, out []ipv4.Message) error {
 	for len(out) > 0 {
 		k, err := bc.WriteBatch(out, 0)
-		for _, m := range out[:max(k, 0)] {
-			n := len(m.Buffers[0])
-			s.bytesOut.Add(uint64(n))
-			if s.metrics != nil {
-				s.metrics.bytesOut.Add(float64(n))
-			}
+		for i := range out[:max(k, 0)] {
+			s.countOut(&out[i])
 		}
 		out = out[max(k, 0):]
 		if err != nil {

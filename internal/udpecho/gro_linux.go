@@ -4,6 +4,7 @@ package udpecho
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 
 	"golang.org/x/sys/unix"
@@ -50,4 +51,55 @@ func parseGRO(oob []byte) (int, bool) {
 		oob = oob[next:]
 	}
 	return 0, false
+}
+
+// UDP segmentation offload for the answers (UDP_SEGMENT, Linux 4.18): a
+// run of answers to one address, all of one size but the last, leaves in
+// one sendmsg whose buffers the kernel cuts into datagrams of that size;
+// each still arrives alone and whole. A GRO train of probes is answered
+// as such a run.
+const (
+	gsoMaxSegments = 64    // UDP_MAX_SEGMENTS before Linux 6.9
+	gsoMaxBytes    = 65000 // a run must fit one IP datagram
+)
+
+// gsoAvailable asks the socket whether the kernel segments UDP.
+func gsoAvailable(c *net.UDPConn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var gerr error
+	if err := rc.Control(func(fd uintptr) {
+		_, gerr = unix.GetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT)
+	}); err != nil || gerr != nil {
+		return false
+	}
+	return true
+}
+
+// gsoControlSize is the length of a UDP_SEGMENT control message.
+var gsoControlSize = unix.CmsgSpace(2)
+
+// putGSOControl writes into b (gsoControlSize bytes) the control message
+// asking for size-byte segments (the kernel wants exactly a __u16).
+func putGSOControl(b []byte, size int) {
+	binary.NativeEndian.PutUint64(b[0:8], uint64(unix.CmsgLen(2)))
+	binary.NativeEndian.PutUint32(b[8:12], uint32(unix.SOL_UDP))
+	binary.NativeEndian.PutUint32(b[12:16], uint32(unix.UDP_SEGMENT))
+	binary.NativeEndian.PutUint16(b[16:18], uint16(size))
+}
+
+// gsoRefused reports whether err is the kernel declining to segment
+// (EIO where the device cannot checksum segments or the socket sends
+// without checksums, EINVAL or EMSGSIZE for a segment over the route's
+// MTU, ENOPROTOOPT or EOPNOTSUPP without support) rather than the send
+// failing.
+func gsoRefused(err error) bool {
+	for _, e := range []error{unix.EIO, unix.EINVAL, unix.EMSGSIZE, unix.ENOPROTOOPT, unix.EOPNOTSUPP} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }

@@ -4,7 +4,12 @@ package udpecho
 
 import (
 	"bytes"
+	"context"
+	"log/slog"
 	"net"
+	"net/netip"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -48,15 +53,26 @@ func probeBytes(session, seq uint64, size int) []byte {
 }
 
 // With GRO the reflector reads each segmented train in one buffer and
-// answers every datagram of it as its own reply: count, sequence numbers,
-// sizes and payloads all intact, a shorter last segment included. Without
-// it (off, or refused by the kernel: the same path) likewise, one datagram
-// per read.
+// answers every datagram of it as its own reply, the run of answers leaving
+// as one segmented send: count, sequence numbers, sizes and payloads all
+// intact, a shorter last segment included. Without GRO (off, or refused by
+// the kernel: the same path) likewise, one datagram per read; and when the
+// kernel refuses to segment the answers (here: a reflector socket without
+// UDP checksums, EINVAL) they go one datagram each, none lost.
 func TestGROTrainsAnsweredDatagramByDatagram(t *testing.T) {
 	const trains, perTrain, size, tail = 20, 10, 300, 77
-	for _, gro := range []bool{true, false} {
-		t.Run(map[bool]string{true: "gro", false: "no gro"}[gro], func(t *testing.T) {
-			s, addr, _ := start(t, Config{MaxPPS: -1, MaxSourcePPS: -1, GRO: gro})
+	for _, tc := range []struct {
+		name          string
+		gro, noCheck  bool
+		trains, sends bool // coalesced reads and segmented answers expected
+	}{
+		{"gro", true, false, true, true},
+		{"no gro", false, false, false, false},
+		{"gso refused", true, true, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuf
+			s, addr := startSock(t, Config{MaxPPS: -1, MaxSourcePPS: -1, GRO: tc.gro, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, tc.noCheck)
 			c := dial(t, addr)
 			_ = c.SetReadBuffer(4 << 20)
 			seen := make(map[uint64]bool)
@@ -100,11 +116,14 @@ func TestGROTrainsAnsweredDatagramByDatagram(t *testing.T) {
 			if st.Reflected != trains*perTrain || st.Echoed != trains {
 				t.Fatalf("stats %+v", st)
 			}
-			if gro && st.GROTrains == 0 {
-				t.Fatal("GRO on, yet no read was a coalesced train: the split was never exercised")
+			if (st.GROTrains > 0) != tc.trains {
+				t.Fatalf("%d coalesced reads, want some: %v", st.GROTrains, tc.trains)
 			}
-			if !gro && st.GROTrains != 0 {
-				t.Fatalf("GRO off, yet %d coalesced reads", st.GROTrains)
+			if tc.sends && st.GSOSends == 0 || tc.noCheck && st.GSOSends != 0 {
+				t.Fatalf("%d segmented answer sends (want some: %v)", st.GSOSends, tc.sends)
+			}
+			if refused := strings.Contains(logs.String(), "refused segmented sends"); refused != tc.noCheck {
+				t.Fatalf("refusal logged %v, want %v: %s", refused, tc.noCheck, logs.String())
 			}
 		})
 	}
@@ -136,3 +155,44 @@ func FuzzParseGRO(f *testing.F) {
 	f.Add(make([]byte, 20))
 	f.Fuzz(func(t *testing.T, b []byte) { parseGRO(b) })
 }
+
+// startSock runs a reflector on a UDP socket of its own, made to send
+// without checksums when noCheck (SO_NO_CHECK), which segmentation cannot do.
+func startSock(t *testing.T, cfg Config, noCheck bool) (*Server, netip.AddrPort) {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if noCheck {
+		rc, _ := uc.SyscallConn()
+		var serr error
+		_ = rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_NO_CHECK, 1) })
+		if serr != nil {
+			t.Skipf("SO_NO_CHECK: %v", serr)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, uc) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return s, uc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// syncBuf is a buffer the serving goroutine's logger writes while the test reads.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncBuf) Write(p []byte) (int, error) { w.mu.Lock(); defer w.mu.Unlock(); return w.b.Write(p) }
+func (w *syncBuf) String() string              { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }

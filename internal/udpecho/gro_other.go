@@ -8,3 +8,16 @@ import "net"
 func enableGRO(*net.UDPConn) bool { return false }
 
 func parseGRO([]byte) (int, bool) { return 0, false }
+
+const (
+	gsoMaxSegments = 64
+	gsoMaxBytes    = 65000
+)
+
+func gsoAvailable(*net.UDPConn) bool { return false }
+
+var gsoControlSize = 0
+
+func putGSOControl([]byte, int) {}
+
+func gsoRefused(error) bool { return false }

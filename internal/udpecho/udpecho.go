@@ -166,6 +166,8 @@ type Stats struct {
 	RxDrops      uint64 `json:"rx_drops"` // dropped by the socket (receive queue full), where the kernel reports it
 	// GROTrains counts the coalesced reads (Config.GRO) split into datagrams.
 	GROTrains uint64 `json:"gro_trains"`
+	// GSOSends counts the runs of answers sent as one segmented send.
+	GSOSends uint64 `json:"gso_sends"`
 	// Workers is how many serving loops (sockets) are running.
 	Workers  int    `json:"workers"`
 	BytesIn  uint64 `json:"bytes_in"`
@@ -194,6 +196,7 @@ type Server struct {
 	counts     [numVerdicts]atomic.Uint64 // by Verdict
 	rxDropsOut atomic.Uint64              // the sockets' drops, for Stats
 	groTrains  atomic.Uint64              // coalesced reads (UDP_GRO) split into datagrams
+	gsoSends   atomic.Uint64              // segmented sends (UDP_SEGMENT) of answers
 	loops      atomic.Int32               // serving loops running
 	bytesIn    atomic.Uint64
 	bytesOut   atomic.Uint64
@@ -299,6 +302,7 @@ func (s *Server) Stats() Stats {
 		Counted:      s.counts[Counted].Load(),
 		RxDrops:      s.rxDropsOut.Load(),
 		GROTrains:    s.groTrains.Load(),
+		GSOSends:     s.gsoSends.Load(),
 		Workers:      int(s.loops.Load()),
 		BytesIn:      s.bytesIn.Load(),
 		BytesOut:     s.bytesOut.Load(),

@@ -30,7 +30,12 @@ func qosReflector(t *testing.T) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); srv.Serve(ctx, c) }()
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ctx, c); err != nil {
+			t.Errorf("reflector: %v", err)
+		}
+	}()
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	return c.LocalAddr().String()
 }

@@ -131,10 +131,13 @@ func warnings(res *Result) []Warning {
 		msg := fmt.Sprintf("sender behind schedule: sent %d of %d planned probes (%.1f%%)", t.Sent, res.Planned, float64(t.Sent)*100/float64(res.Planned))
 		if t.Sent >= res.Planned {
 			// A --count run sends every probe, later than planned.
-			msg = fmt.Sprintf("sender behind schedule: sent all %d probes, but missed %d of %d slots, so not at the planned pace", t.Sent, t.Diag.TimerMisses, t.Sent+t.Diag.TimerMisses)
+			msg = fmt.Sprintf("sender behind schedule: sent all %d probes, later than planned (%d of %d slots missed)", t.Sent, t.Diag.TimerMisses, t.Sent+t.Diag.TimerMisses)
+		}
+		if d := t.Diag; d.TimerMisses > 0 && t.Sent < res.Planned {
+			msg += fmt.Sprintf(", %d slots missed", d.TimerMisses)
 		}
 		if d := t.Diag; d.TimerMisses > 0 {
-			msg += fmt.Sprintf(", %d slots missed, schedule error mean %s max %s", d.TimerMisses, d.SchedErrMean.Round(time.Microsecond), d.SchedErrMax.Round(time.Microsecond))
+			msg += fmt.Sprintf(", schedule error mean %s max %s", d.SchedErrMean.Round(time.Microsecond), d.SchedErrMax.Round(time.Microsecond))
 		}
 		w = append(w, Warning{Kind: WarnSenderBehind, Message: msg})
 	}

@@ -43,7 +43,7 @@ func TestWarnings(t *testing.T) {
 		t.Fatalf("message %q", w[0].Message)
 	}
 	w = warnings(&Result{Planned: 5, Total: StreamResult{Sent: 5, Diag: Diagnostics{TimerMisses: 13}}})
-	if !strings.Contains(w[0].Message, "missed 13 of 18 slots") {
+	if !strings.Contains(w[0].Message, "sent all 5 probes, later than planned (13 of 18 slots missed), schedule error") {
 		t.Fatalf("message %q", w[0].Message)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/socklab/socklab/internal/pace"
+	"github.com/socklab/socklab/internal/qos/qosresult"
 	"github.com/socklab/socklab/internal/stats"
 )
 
@@ -33,29 +34,8 @@ func total(rs []StreamResult, cols []*collector, senders []*stream) (StreamResul
 		jitUp += float64(r.JitterUp) * float64(r.Received)
 		jitDown += float64(r.JitterDown) * float64(r.Received)
 
-		tp, rtp := &t.Throughput, r.Throughput
-		tp.OfferedBps += rtp.OfferedBps
-		tp.OfferedWireBps += rtp.OfferedWireBps
-		tp.ReflectorBps += rtp.ReflectorBps
-		tp.ReceivedBps += rtp.ReceivedBps
-		tp.ReceivedWireBps += rtp.ReceivedWireBps
-		tp.GoodputBps += rtp.GoodputBps
-		tp.SentPPS += rtp.SentPPS
-		tp.ReceivedPPS += rtp.ReceivedPPS
-
-		d := &t.Diag
-		d.TimerMisses += r.Diag.TimerMisses
-		d.LateSends += r.Diag.LateSends
-		d.SchedErrMax = max(d.SchedErrMax, r.Diag.SchedErrMax)
-		d.SendErrors += r.Diag.SendErrors
-		d.RecvDrops += r.Diag.RecvDrops
-		d.RecvDropsKnown = d.RecvDropsKnown || r.Diag.RecvDropsKnown
-		d.Foreign += r.Diag.Foreign
-		d.KernelRxTime = d.KernelRxTime || r.Diag.KernelRxTime
-		d.GSOSends += r.Diag.GSOSends
-		if d.GSORefused == "" {
-			d.GSORefused = r.Diag.GSORefused
-		}
+		addThroughput(&t.Throughput, r.Throughput)
+		addDiag(&t.Diag, r.Diag)
 
 		c := cols[i]
 		c.mu.Lock()
@@ -91,6 +71,36 @@ func total(rs []StreamResult, cols []*collector, senders []*stream) (StreamResul
 	}
 	t.Diag.SchedErrMean = time.Duration(schedErr.Mean())
 	return t, rtt
+}
+
+// addThroughput adds one stream's rates to the total's: streams run side
+// by side, so their rates sum.
+func addThroughput(tp *qosresult.Throughput, r qosresult.Throughput) {
+	tp.OfferedBps += r.OfferedBps
+	tp.OfferedWireBps += r.OfferedWireBps
+	tp.ReflectorBps += r.ReflectorBps
+	tp.ReceivedBps += r.ReceivedBps
+	tp.ReceivedWireBps += r.ReceivedWireBps
+	tp.GoodputBps += r.GoodputBps
+	tp.SentPPS += r.SentPPS
+	tp.ReceivedPPS += r.ReceivedPPS
+}
+
+// addDiag folds one stream's self-limit diagnostics into the total's:
+// counts add, worst cases take the maximum, a flag set by any stream stays.
+func addDiag(d *qosresult.Diagnostics, r qosresult.Diagnostics) {
+	d.TimerMisses += r.TimerMisses
+	d.LateSends += r.LateSends
+	d.SchedErrMax = max(d.SchedErrMax, r.SchedErrMax)
+	d.SendErrors += r.SendErrors
+	d.RecvDrops += r.RecvDrops
+	d.RecvDropsKnown = d.RecvDropsKnown || r.RecvDropsKnown
+	d.Foreign += r.Foreign
+	d.KernelRxTime = d.KernelRxTime || r.KernelRxTime
+	d.GSOSends += r.GSOSends
+	if d.GSORefused == "" {
+		d.GSORefused = r.GSORefused
+	}
 }
 
 // combine sums per-stream interval figures into the all-streams line.

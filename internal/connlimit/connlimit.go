@@ -420,6 +420,25 @@ func (l *Limiter) drop(c *Conn) {
 	}
 }
 
+// CloseAll closes every held connection that is not detached: what a
+// server does when a graceful shutdown's grace period is over and the
+// server itself has no way to (fasthttp). Each connection's server then
+// sees its read or write fail and closes it, which frees its slot.
+func (l *Limiter) CloseAll() int {
+	l.mu.Lock()
+	conns := make([]net.Conn, 0, l.idle.len+l.busy.len)
+	for _, q := range []*list{&l.idle, &l.busy} {
+		for c := q.head; c != nil; c = c.next {
+			conns = append(conns, c.Conn)
+		}
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		c.Close()
+	}
+	return len(conns)
+}
+
 // Set records c's new state. c may be the *Conn that Accept returned or a
 // connection wrapping it (a *tls.Conn, or anything with a NetConn method);
 // others are ignored.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -24,7 +23,7 @@ type accessLog struct {
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
-func (l *accessLog) log(r *http.Request, status int, size int64, t time.Time) {
+func (l *accessLog) log(r *request, status int, size int64, t time.Time) {
 	bp := linePool.Get().(*[]byte)
 	var b []byte
 	if l.json {
@@ -55,35 +54,29 @@ type jsonAccess struct {
 	UserAgent string `json:"user_agent"`
 }
 
-func appendJSONAccess(b []byte, r *http.Request, status int, size int64, t time.Time) []byte {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+func appendJSONAccess(b []byte, r *request, status int, size int64, t time.Time) []byte {
+	host := r.clientHost()
 	// encoding/json escapes control bytes and invalid UTF-8, so a hostile
 	// request cannot forge a line here either.
 	line, _ := json.Marshal(jsonAccess{
 		Time: t.Format("2006-01-02T15:04:05.000Z07:00"), Level: "INFO", Msg: "access",
-		Client: host, Method: r.Method, URI: r.RequestURI, Proto: r.Proto, Status: status,
-		Bytes: size, Referer: r.Referer(), UserAgent: r.UserAgent(),
+		Client: host, Method: r.method, URI: r.uri, Proto: r.proto, Status: status,
+		Bytes: size, Referer: r.header.get("Referer"), UserAgent: r.header.get("User-Agent"),
 	})
 	return append(append(b, line...), '\n')
 }
 
-func appendCombined(b []byte, r *http.Request, status int, size int64, t time.Time) []byte {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+func appendCombined(b []byte, r *request, status int, size int64, t time.Time) []byte {
+	host := r.clientHost()
 	b = appendField(b, host)
 	b = append(b, " - - ["...)
 	b = t.AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
 	b = append(b, "] \""...)
-	b = appendField(b, r.Method)
+	b = appendField(b, r.method)
 	b = append(b, ' ')
-	b = appendField(b, r.RequestURI)
+	b = appendField(b, r.uri)
 	b = append(b, ' ')
-	b = appendField(b, r.Proto)
+	b = appendField(b, r.proto)
 	b = append(b, "\" "...)
 	b = strconv.AppendInt(b, int64(status), 10)
 	b = append(b, ' ')
@@ -93,9 +86,9 @@ func appendCombined(b []byte, r *http.Request, status int, size int64, t time.Ti
 		b = append(b, '-')
 	}
 	b = append(b, " \""...)
-	b = appendQuoted(b, r.Referer())
+	b = appendQuoted(b, r.header.get("Referer"))
 	b = append(b, "\" \""...)
-	b = appendQuoted(b, r.UserAgent())
+	b = appendQuoted(b, r.header.get("User-Agent"))
 	b = append(b, "\"\n"...)
 	return b
 }
@@ -123,4 +116,19 @@ func appendQuoted(b []byte, s string) []byte {
 		return append(b, '-')
 	}
 	return appendField(b, s)
+}
+
+// clientHost is the client's address without its port.
+func (r *request) clientHost() string {
+	if r.remote == "" && r.addr != nil {
+		if ta, ok := r.addr.(*net.TCPAddr); ok {
+			return ta.IP.String()
+		}
+		r.remote = r.addr.String()
+	}
+	host, _, err := net.SplitHostPort(r.remote)
+	if err != nil {
+		return r.remote
+	}
+	return host
 }

@@ -2,7 +2,6 @@ package webserver
 
 import (
 	"html"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,23 +35,24 @@ var defaultMessages = map[int]string{
 	http.StatusInternalServerError:          "The server failed to read the file.",
 }
 
-// writeError sends a small readable HTML page for an error status. A HEAD
-// request gets the headers only (net/http drops the body).
-func writeError(w http.ResponseWriter, r *http.Request, code int, msg string) {
+// writeError makes rep a small readable HTML page for an error status. A
+// HEAD request gets the headers only (the engine drops the body). r may
+// be nil (an engine's own parse error).
+func writeError(rep *reply, r *request, code int, msg string) {
 	if msg == "" {
 		msg = defaultMessages[code]
 	}
-	h := w.Header()
-	h.Del("Content-Length")
-	h.Del("Content-Encoding")
-	h.Del("ETag")
-	h.Del("Last-Modified")
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
+	rep.release()
+	rep.del("Content-Encoding")
+	rep.del("ETag")
+	rep.del("Last-Modified")
+	rep.del("Accept-Ranges")
+	rep.set("Content-Type", "text/html; charset=utf-8")
+	rep.set("Cache-Control", "no-store")
+	rep.status = code
 	path := ""
-	if r != nil && r.URL != nil && code == http.StatusNotFound {
-		path = r.URL.Path
+	if r != nil && code == http.StatusNotFound {
+		path = r.path
 	}
-	_, _ = io.WriteString(w, errorPage(code, http.StatusText(code), msg, path))
+	rep.setBody([]byte(errorPage(code, http.StatusText(code), msg, path)))
 }

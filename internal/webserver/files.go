@@ -8,53 +8,55 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // serveFile answers a GET or HEAD for a path under the root.
-func (s *Server) serveFile(w http.ResponseWriter, r *http.Request) {
-	name, err := resolve(r.URL.Path, s.cfg.Dotfiles)
+func (s *Server) serveFile(rep *reply, r *request) {
+	name, err := resolve(r.path, s.cfg.Dotfiles)
 	switch {
 	case errors.Is(err, errBadPath):
-		writeError(w, r, http.StatusBadRequest, "The path is malformed or tries to leave the site.")
+		writeError(rep, r, http.StatusBadRequest, "The path is malformed or tries to leave the site.")
 		return
 	case err != nil:
-		writeError(w, r, http.StatusNotFound, "")
+		writeError(rep, r, http.StatusNotFound, "")
 		return
 	}
 	// "/file.txt/" names a folder that is not there (nginx answers 404 too);
 	// serving the file would break its relative links.
-	wantDir := strings.HasSuffix(r.URL.Path, "/")
-	if s.small != nil && !wantDir && s.serveSmall(w, r, name) {
+	wantDir := strings.HasSuffix(r.path, "/")
+	if s.small != nil && !wantDir && s.serveSmall(rep, r, name) {
 		return
 	}
 	f, st, err := s.open(name)
 	if err != nil {
-		s.notFound(w, r, name, err)
+		s.notFound(rep, r, name, err)
 		return
 	}
-	defer f.Close()
-	if st.IsDir() {
-		s.serveDir(w, r, name, f)
-		return
+	switch {
+	case st.IsDir():
+		defer f.Close()
+		s.serveDir(rep, r, name, f)
+	case wantDir:
+		f.Close()
+		writeError(rep, r, http.StatusNotFound, "")
+	default:
+		rs, ok := f.(io.ReadSeeker)
+		if !ok {
+			f.Close()
+			writeError(rep, r, http.StatusInternalServerError, "")
+			return
+		}
+		s.serveRegular(rep, r, name, rs, st, s.etag(name, st))
 	}
-	if wantDir {
-		writeError(w, r, http.StatusNotFound, "")
-		return
-	}
-	rs, ok := f.(io.ReadSeeker)
-	if !ok {
-		writeError(w, r, http.StatusInternalServerError, "")
-		return
-	}
-	s.serveRegular(w, r, name, rs, st, s.etag(name, st))
 }
 
 // serveSmall serves name from the small-file cache when it is a small
 // regular file, and reports whether it did.
-func (s *Server) serveSmall(w http.ResponseWriter, r *http.Request, name string) bool {
+func (s *Server) serveSmall(rep *reply, r *request, name string) bool {
 	st, err := s.stat(name)
 	if err != nil || !st.Mode().IsRegular() || st.Size() > smallFileMax {
 		return false // folders, big files and errors take the general path
@@ -65,11 +67,12 @@ func (s *Server) serveSmall(w http.ResponseWriter, r *http.Request, name string)
 			return false
 		}
 	}
-	if plainRequest(r, len(sf.hdr["Vary"]) > 0) {
-		writeSmall(w, r, sf)
+	c := readConditions(r.header)
+	if c.none() && (sf.vary == "" || !acceptsGzip(r.header.get("Accept-Encoding"))) {
+		writeSmall(rep, sf)
 		return true
 	}
-	s.serveRegular(w, r, name, bytes.NewReader(sf.body), sf.info, sf.etag)
+	s.serveRegular(rep, r, name, bytes.NewReader(sf.body), sf.info, sf.etag)
 	return true
 }
 
@@ -96,15 +99,15 @@ func (s *Server) open(name string) (fs.File, fs.FileInfo, error) {
 // notFound answers 404 for every failure to open: missing files as well as
 // names that os.Root refused because they escape the root, so a probe learns
 // nothing about what lies outside.
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request, name string, err error) {
+func (s *Server) notFound(rep *reply, r *request, name string, err error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		s.log.Debug("open refused", "name", name, "err", err)
 	}
-	writeError(w, r, http.StatusNotFound, "")
+	writeError(rep, r, http.StatusNotFound, "")
 }
 
-func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, name string, dir fs.File) {
-	if !strings.HasSuffix(r.URL.Path, "/") {
+func (s *Server) serveDir(rep *reply, r *request, name string, dir fs.File) {
+	if !strings.HasSuffix(r.path, "/") {
 		// Relative links in the index or listing need the trailing slash.
 		// The target is built from the cleaned name, so it always starts
 		// with a single "/" and cannot become a protocol-relative redirect.
@@ -113,52 +116,118 @@ func (s *Server) serveDir(w http.ResponseWriter, r *http.Request, name string, d
 			target = "/"
 		}
 		target = (&url.URL{Path: target}).EscapedPath()
-		if r.URL.RawQuery != "" {
-			target += "?" + r.URL.RawQuery
+		if r.rawQuery != "" {
+			target += "?" + r.rawQuery
 		}
-		w.Header().Set("Location", target)
-		w.WriteHeader(http.StatusMovedPermanently)
+		rep.set("Location", target)
+		rep.status = http.StatusMovedPermanently
 		return
 	}
 	index := path.Join(name, "index.html")
 	if f, st, err := s.open(index); err == nil {
-		defer f.Close()
 		if rs, ok := f.(io.ReadSeeker); ok && !st.IsDir() {
-			s.serveRegular(w, r, index, rs, st, s.etag(index, st))
+			s.serveRegular(rep, r, index, rs, st, s.etag(index, st))
 			return
 		}
+		f.Close()
 	}
 	if s.cfg.NoListing {
-		writeError(w, r, http.StatusNotFound, "")
+		writeError(rep, r, http.StatusNotFound, "")
 		return
 	}
 	rd, ok := dir.(fs.ReadDirFile)
 	if !ok {
-		writeError(w, r, http.StatusNotFound, "")
+		writeError(rep, r, http.StatusNotFound, "")
 		return
 	}
-	s.serveListing(w, r, rd)
+	s.serveListing(rep, r, rd)
 }
 
 // serveRegular sends one file with validators, ranges and, when the client
 // accepts it, gzip: a precompressed name.gz beside the file first, else a
-// cached on-the-fly compression for small compressible files.
-func (s *Server) serveRegular(w http.ResponseWriter, r *http.Request, name string, f io.ReadSeeker, st fs.FileInfo, etag string) {
+// cached on-the-fly compression for small compressible files. It owns f:
+// the reply's stream closes it, or it is closed here.
+func (s *Server) serveRegular(rep *reply, r *request, name string, f io.ReadSeeker, st fs.FileInfo, etag string) {
 	ctype := contentType(name)
-	h := w.Header()
-	h.Set("Content-Type", ctype)
+	rep.set("Content-Type", ctype)
 	if compressible(ctype) {
-		h.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			if s.serveGzip(w, r, name, f, st, etag) {
-				return
-			}
+		rep.add("Vary", "Accept-Encoding")
+		if acceptsGzip(r.header.get("Accept-Encoding")) && s.serveGzip(rep, r, name, f, st, etag) {
+			closeContent(f)
+			return
 		}
 	}
-	h.Set("ETag", etag)
-	_, isFile := f.(*os.File)
-	limitRanges(r, st.Size(), ctype)
-	http.ServeContent(&errorPageWriter{ResponseWriter: w, r: r, sendfile: isFile}, r, "", st.ModTime(), f)
+	rep.set("ETag", etag)
+	serveContent(rep, r, ctype, st.ModTime(), st.Size(), f)
+}
+
+// serveContent answers for content (size bytes of type ctype, modified at
+// modtime, its validator already in rep) as net/http's ServeContent did:
+// Last-Modified, the preconditions (304, 412), then the whole body, one
+// range or a multipart/byteranges body (RFC 9110 §13, §14). It owns
+// content: the reply's stream closes it, or it is closed here.
+func serveContent(rep *reply, r *request, ctype string, modtime time.Time, size int64, content io.ReadSeeker) {
+	if !isZeroTime(modtime) {
+		rep.set("Last-Modified", modtime.UTC().Format(http.TimeFormat))
+	}
+	status, rng := evalConditions(r.method, readConditions(r.header), rep.get("ETag"), modtime)
+	switch status {
+	case http.StatusNotModified:
+		closeContent(content)
+		notModified(rep)
+		return
+	case http.StatusPreconditionFailed:
+		closeContent(content)
+		writeError(rep, r, status, "")
+		return
+	}
+	ranges, code := selectRanges(rng, size, ctype)
+	switch code {
+	case http.StatusRequestedRangeNotSatisfiable:
+		closeContent(content)
+		writeError(rep, r, code, "")
+		rep.set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		return
+	case http.StatusPartialContent:
+		rep.status = code
+		if len(ranges) == 1 {
+			rg := ranges[0]
+			if _, err := content.Seek(rg.first, io.SeekStart); err != nil {
+				closeContent(content)
+				writeError(rep, r, http.StatusInternalServerError, "")
+				return
+			}
+			rep.set("Content-Range", rg.contentRange(size))
+			rep.setStream(content, rg.length())
+			break
+		}
+		body, n, boundary := multipartBody(content, ranges, size, ctype)
+		rep.set("Content-Type", "multipart/byteranges; boundary="+boundary)
+		rep.setStream(body, n)
+	default:
+		rep.status = http.StatusOK
+		rep.setStream(content, size)
+	}
+	rep.set("Accept-Ranges", "bytes")
+}
+
+// notModified turns rep into a 304 (RFC 9110 §15.4.5): no body, and no
+// representation metadata beyond the validators.
+func notModified(rep *reply) {
+	rep.del("Content-Type")
+	rep.del("Content-Encoding")
+	if rep.get("ETag") != "" {
+		rep.del("Last-Modified")
+	}
+	rep.status = http.StatusNotModified
+	rep.setBody(nil)
+}
+
+// closeContent closes content if it is a file.
+func closeContent(content io.Reader) {
+	if c, ok := content.(io.Closer); ok {
+		c.Close()
+	}
 }
 
 // stat stats name through the root.

@@ -6,8 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"mime"
-	"net/http"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -114,19 +112,17 @@ const (
 
 // serveGzip answers with a gzip representation if there is one and reports
 // whether it did. Ranges and conditionals then apply to the compressed
-// bytes, which have their own validator (RFC 9110 §8.8.3).
-func (s *Server) serveGzip(w http.ResponseWriter, r *http.Request, name string, f io.Reader, st fs.FileInfo, etag string) bool {
-	h := w.Header()
+// bytes, which have their own validator (RFC 9110 §8.8.3). It leaves f to
+// the caller.
+func (s *Server) serveGzip(rep *reply, r *request, name string, f io.ReadSeeker, st fs.FileInfo, etag string) bool {
 	if gf, gst, err := s.open(name + ".gz"); err == nil {
-		defer gf.Close()
 		if rs, ok := gf.(io.ReadSeeker); ok && gst.Mode().IsRegular() {
-			h.Set("Content-Encoding", "gzip")
-			h.Set("ETag", s.etag(name+".gz", gst))
-			_, isFile := rs.(*os.File)
-			limitRanges(r, gst.Size(), h.Get("Content-Type"))
-			http.ServeContent(&errorPageWriter{ResponseWriter: w, r: r, sendfile: isFile}, r, "", gst.ModTime(), rs)
+			rep.set("Content-Encoding", "gzip")
+			rep.set("ETag", s.etag(name+".gz", gst))
+			serveContent(rep, r, rep.get("Content-Type"), gst.ModTime(), gst.Size(), rs)
 			return true
 		}
+		gf.Close()
 	}
 	if st.Size() < minGzipSize || st.Size() > maxGzipSize {
 		return false
@@ -135,15 +131,15 @@ func (s *Server) serveGzip(w http.ResponseWriter, r *http.Request, name string, 
 	if !ok {
 		raw, err := io.ReadAll(io.LimitReader(f, maxGzipSize+1))
 		if err != nil || int64(len(raw)) != st.Size() {
+			_, _ = f.Seek(0, io.SeekStart) // the caller sends it whole
 			return false
 		}
 		body = gzipBytes(raw)
-		s.gz.put(name, etag, body)
+		s.gz.put(strings.Clone(name), etag, body)
 	}
-	h.Set("Content-Encoding", "gzip")
-	h.Set("ETag", etag[:len(etag)-1]+`-gz"`)
-	limitRanges(r, int64(len(body)), h.Get("Content-Type"))
-	http.ServeContent(&errorPageWriter{ResponseWriter: w, r: r}, r, "", st.ModTime(), bytes.NewReader(body))
+	rep.set("Content-Encoding", "gzip")
+	rep.set("ETag", etag[:len(etag)-1]+`-gz"`)
+	serveContent(rep, r, rep.get("Content-Type"), st.ModTime(), int64(len(body)), bytes.NewReader(body))
 	return true
 }
 

@@ -3,7 +3,6 @@ package webserver
 import (
 	"fmt"
 	"html"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -46,7 +45,7 @@ type listingEntry struct {
 	dir                   bool
 }
 
-func (s *Server) serveListing(w http.ResponseWriter, r *http.Request, dir fs.ReadDirFile) {
+func (s *Server) serveListing(rep *reply, r *request, dir fs.ReadDirFile) {
 	ents, err := dir.ReadDir(maxListing + 1)
 	if err != nil && len(ents) == 0 {
 		ents = nil // an empty folder reads as io.EOF
@@ -87,11 +86,8 @@ func (s *Server) serveListing(w http.ResponseWriter, r *http.Request, dir fs.Rea
 		}
 		return list[i].Name < list[j].Name
 	})
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return
-	}
-	_, _ = io.WriteString(w, listingPage(r.URL.Path, list, truncated, maxListing))
+	rep.set("Content-Type", "text/html; charset=utf-8")
+	rep.set("Cache-Control", "no-cache")
+	rep.status = http.StatusOK
+	rep.setBody([]byte(listingPage(r.path, list, truncated, maxListing)))
 }

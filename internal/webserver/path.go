@@ -18,7 +18,8 @@ var (
 )
 
 // resolve maps r.URL.Path (already percent-decoded exactly once by net/url)
-// to a name for io/fs: slash-separated, relative, no empty, "." or ".."
+// to a name for io/fs (p itself, minus the leading slash, when it is
+// already clean: the name then aliases p): slash-separated, relative, no empty, "." or ".."
 // elements, or "." for the root itself.
 //
 // It never decodes again, so a doubly encoded "%252e%252e" stays the
@@ -36,19 +37,33 @@ func resolve(p string, dotfiles bool) (string, error) {
 			return "", errBadPath
 		}
 	}
-	var b strings.Builder
-	b.Grow(len(p))
-	rest := p
-	for rest != "" {
+	// A path that is already clean is its own name, without a copy.
+	clean := len(p) > 1 && p[len(p)-1] != '/'
+	for rest := p[1:]; rest != ""; {
 		var seg string
 		seg, rest, _ = strings.Cut(rest, "/")
 		switch {
 		case seg == "" || seg == ".":
-			continue
+			clean = false
 		case seg == "..":
 			return "", errBadPath
 		case seg[0] == '.' && !dotfiles:
 			return "", errHidden
+		}
+	}
+	if clean {
+		if !fs.ValidPath(p[1:]) {
+			return "", errBadPath
+		}
+		return p[1:], nil
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	for rest := p; rest != ""; {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, "/")
+		if seg == "" || seg == "." {
+			continue
 		}
 		if b.Len() > 0 {
 			b.WriteByte('/')

@@ -5,7 +5,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -30,10 +30,8 @@ type smallFile struct {
 	info fs.FileInfo
 	etag string
 	body []byte
-	// Header values prepared once for the fast path (see writeSmall). The
-	// slices have len == cap, so an Add by anyone copies rather than writes
-	// into them.
-	hdr map[string][]string
+	// Header values prepared once for the fast path (see writeSmall).
+	ctype, lastModified, vary string
 }
 
 func newSmallCache() *smallCache { return &smallCache{items: map[string]*smallFile{}} }
@@ -65,17 +63,14 @@ func (c *smallCache) load(files fs.FS, name string, st fs.FileInfo, etag string)
 	if err != nil || int64(len(body)) != st.Size() {
 		return nil
 	}
-	sf := &smallFile{info: st, etag: etag, body: body, hdr: map[string][]string{
-		"Content-Type":   {contentType(name)},
-		"Content-Length": {strconv.Itoa(len(body))},
-		"Etag":           {etag},
-		"Accept-Ranges":  {"bytes"},
-	}}
-	if !st.ModTime().IsZero() {
-		sf.hdr["Last-Modified"] = []string{st.ModTime().UTC().Format(http.TimeFormat)}
+	name = strings.Clone(name) // it may alias the request's buffer
+	// ost, not st: st's name may alias the request's buffer.
+	sf := &smallFile{info: ost, etag: etag, body: body, ctype: contentType(name)}
+	if !isZeroTime(ost.ModTime()) {
+		sf.lastModified = ost.ModTime().UTC().Format(http.TimeFormat)
 	}
-	if compressible(contentType(name)) {
-		sf.hdr["Vary"] = []string{"Accept-Encoding"}
+	if compressible(sf.ctype) {
+		sf.vary = "Accept-Encoding"
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -95,28 +90,19 @@ func (c *smallCache) load(files fs.FS, name string, st fs.FileInfo, etag string)
 	return sf
 }
 
-// plainRequest reports whether r asks for the whole file with no condition
-// and no encoding to negotiate: then the answer is fixed and writeSmall can
-// send it without http.ServeContent's parsing and formatting.
-func plainRequest(r *http.Request, compressible bool) bool {
-	h := r.Header
-	for _, k := range [...]string{"Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "If-Range"} {
-		if _, ok := h[k]; ok {
-			return false
-		}
+// writeSmall answers with a cached small file as a plain 200: the same
+// header fields serveContent sends, prepared in advance, and the body from
+// memory.
+func writeSmall(rep *reply, sf *smallFile) {
+	rep.set("Content-Type", sf.ctype)
+	if sf.vary != "" {
+		rep.add("Vary", sf.vary)
 	}
-	return !compressible || !acceptsGzip(h.Get("Accept-Encoding"))
-}
-
-// writeSmall sends a cached small file as a plain 200: the same headers
-// ServeContent would send, prepared in advance, and the body in one write.
-func writeSmall(w http.ResponseWriter, r *http.Request, sf *smallFile) {
-	h := w.Header()
-	for k, v := range sf.hdr {
-		h[k] = v
+	rep.set("ETag", sf.etag)
+	if sf.lastModified != "" {
+		rep.set("Last-Modified", sf.lastModified)
 	}
-	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(sf.body)
-	}
+	rep.set("Accept-Ranges", "bytes")
+	rep.status = http.StatusOK
+	rep.setBody(sf.body)
 }

@@ -1,7 +1,8 @@
 // Package webserver is socklab's static file server: it serves one folder
-// (confined with os.Root) or an embedded default site over HTTP/1.1, and
-// HTTP/2 when given a TLS config. It owns path confinement, conditional and
-// range requests (through net/http's ServeContent), gzip, directory
+// (confined with os.Root) or an embedded default site over HTTP/1.1 (on
+// valyala/fasthttp), and over TLS with HTTP/2 (on net/http). It owns path
+// confinement, conditional and range requests (RFC 9110 §13, §14, as pure
+// functions both engines share), gzip, directory
 // listings, the readable error pages, the access log in Combined Log Format,
 // Prometheus metrics, the connection cap and graceful shutdown. It also
 // serves /_socklab/bytes, a generated body for TCP throughput tests.
@@ -107,8 +108,8 @@ type Config struct {
 // site, whose files have no modification time for a cache to reason from.
 const DefaultSiteCacheControl = "public, max-age=300"
 
-// Server is a configured web server; it is an http.Handler as well, so it
-// can be mounted in tests without a listener.
+// Server is a configured web server; it is an http.Handler as well (the
+// net/http engine), so it can be mounted in tests without a listener.
 type Server struct {
 	cfg     Config
 	files   fs.FS
@@ -121,10 +122,8 @@ type Server struct {
 	metrics *metrics
 	conns   *connlimit.Limiter
 
-	cacheControl []string // Config.CacheControl as a header value, or nil
+	cacheControl string // Config.CacheControl
 }
-
-var _ http.Handler = (*Server)(nil)
 
 // New checks cfg, opens the root folder and registers metrics.
 func New(cfg Config) (*Server, error) {
@@ -149,10 +148,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.SendTimeout == 0 {
 		cfg.SendTimeout = DefaultSendTimeout
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, gz: newGzipCache(32 << 20)}
-	if cfg.CacheControl != "" {
-		s.cacheControl = []string{cfg.CacheControl}
-	}
+	s := &Server{cfg: cfg, log: cfg.Logger, gz: newGzipCache(32 << 20), cacheControl: cfg.CacheControl}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -215,20 +211,46 @@ func (s *Server) OpenConns() int { return s.conns.Open() }
 // it stops accepting, lets in-flight requests finish for up to Grace, and
 // closes what is left. It returns nil after a shutdown and an error only if
 // the listener fails. Serve closes ln.
+//
+// Plain HTTP/1.1 is served by fasthttp behind the guard; with Config.TLS,
+// net/http serves HTTP/2 and HTTP/1.1 over TLS.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	// Request heads are checked before net/http reads them (request
-	// smuggling, RFC 9112 §6.1). Over TLS the guard reads the plaintext,
-	// after the handshake, of HTTP/1.1 connections; HTTP/2 frames its own
-	// messages. The connection cap counts from accept, before TLS; its
-	// ConnState hook finds its connections through the wrappers.
 	g := guard.New(httpframe.Limits{MaxHeaderBytes: s.cfg.MaxHeaderBytes})
-	var tlsConfig *tls.Config
-	if s.cfg.TLS == nil {
-		ln = s.conns.Listen(g.Listener(ln))
-	} else {
-		tlsConfig = guard.TLSConfig(s.cfg.TLS)
-		ln = g.TLSListener(s.conns.Listen(ln), tlsConfig, s.cfg.ReadHeaderTimeout, s.log)
+	if s.cfg.TLS != nil {
+		return s.serveTLS(ctx, ln, g)
 	}
+	// Request heads are checked before fasthttp reads them (request
+	// smuggling, RFC 9112 §6.1); fasthttp's own parser is the second line
+	// (TestFastParserFraming).
+	ln = s.conns.Listen(g.Listener(ln)) // outermost: ConnState sees the limiter's conns
+	srv := s.newFastServer(g)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve http %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	grace, cancel := context.WithTimeout(context.Background(), s.cfg.Grace)
+	defer cancel()
+	if err := srv.ShutdownWithContext(grace); err != nil {
+		s.log.Warn("grace period over, closing connections still busy", "grace", s.cfg.Grace, "err", err)
+		s.conns.CloseAll()
+	}
+	if err := <-errc; err != nil {
+		return fmt.Errorf("serve http %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// serveTLS is Serve over TLS, on net/http (fasthttp speaks neither HTTP/2
+// nor ALPN): HTTP/2 through ALPN, and HTTP/1.1. The guard reads the
+// plaintext, after the handshake, of HTTP/1.1 connections; HTTP/2 frames
+// its own messages. The connection cap counts from accept, before TLS;
+// its ConnState hook finds its connections through the wrappers.
+func (s *Server) serveTLS(ctx context.Context, ln net.Listener, g *guard.Guard) error {
+	tlsConfig := guard.TLSConfig(s.cfg.TLS)
+	ln = g.TLSListener(s.conns.Listen(ln), tlsConfig, s.cfg.ReadHeaderTimeout, s.log)
 	srv := &http.Server{
 		Handler:           g.Handler(s),
 		ConnContext:       g.ConnContext,
@@ -243,7 +265,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serve http %s: %w", ln.Addr(), err)
+		return fmt.Errorf("serve https %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
 	grace, cancel := context.WithTimeout(context.Background(), s.cfg.Grace)
@@ -253,7 +275,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		_ = srv.Close()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve http %s: %w", ln.Addr(), err)
+		return fmt.Errorf("serve https %s: %w", ln.Addr(), err)
 	}
 	return nil
 }

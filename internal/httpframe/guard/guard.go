@@ -62,7 +62,19 @@ func (g *Guard) Rejection(r *http.Request) (*httpframe.Error, bool) {
 	if len(v) != 1 {
 		return nil, false
 	}
-	secret, rest, _ := strings.Cut(v[0], " ")
+	return g.Refusal(v[0])
+}
+
+// RejectField is the marker field of a stand-in head, for servers other
+// than net/http (fasthttp) that look it up themselves and pass its value
+// to Refusal.
+const RejectField = rejectField
+
+// Refusal reports whether v, the value of a request's RejectField, was
+// written by this Guard, and what it refused. A client's own copy of the
+// field is not: its value lacks the Guard's secret.
+func (g *Guard) Refusal(v string) (*httpframe.Error, bool) {
+	secret, rest, _ := strings.Cut(v, " ")
 	code, reason, _ := strings.Cut(rest, " ")
 	status, err := strconv.Atoi(code)
 	if err != nil || subtle.ConstantTimeCompare([]byte(secret), []byte(g.secret)) != 1 {

@@ -118,15 +118,22 @@ func appendQuoted(b []byte, s string) []byte {
 	return appendField(b, s)
 }
 
+// clientAddr is the client's address as host:port.
+func (r *request) clientAddr() string {
+	if r.remote == "" && r.addr != nil {
+		r.remote = r.addr.String()
+	}
+	return r.remote
+}
+
 // clientHost is the client's address without its port.
 func (r *request) clientHost() string {
-	if r.remote == "" && r.addr != nil {
+	if r.remote == "" {
 		if ta, ok := r.addr.(*net.TCPAddr); ok {
 			return ta.IP.String()
 		}
-		r.remote = r.addr.String()
 	}
-	host, _, err := net.SplitHostPort(r.remote)
+	host, _, err := net.SplitHostPort(r.clientAddr())
 	if err != nil {
 		return r.remote
 	}

@@ -3,6 +3,7 @@ package webserver
 import (
 	"io"
 	"net"
+	"os"
 )
 
 // request is what the handler reads of a request, whichever engine parsed
@@ -98,7 +99,27 @@ func (r *reply) del(k string) {
 func (r *reply) setBody(b []byte) { r.body, r.stream, r.size = b, nil, int64(len(b)) }
 
 // setStream makes n bytes of rd the body.
-func (r *reply) setStream(rd io.Reader, n int64) { r.body, r.stream, r.size = nil, rd, n }
+func (r *reply) setStream(rd io.Reader, n int64) { r.body, r.stream, r.size = nil, bounded(rd, n), n }
+
+// bounded keeps a writer from taking more than n bytes of rd: fasthttp
+// hands a reader with a WriteTo (bytes.Reader) all it has, and a reader
+// seeked into a range has more than the range after it. A file stays
+// itself (fasthttp bounds it and keeps sendfile), and so does the
+// generated body (its WriteTo stops at its size).
+func bounded(rd io.Reader, n int64) io.Reader {
+	switch rd.(type) {
+	case *os.File, *generated:
+		return rd
+	case io.WriterTo:
+		return &limitedCloser{LimitedReader: io.LimitedReader{R: rd, N: n}}
+	}
+	return rd
+}
+
+// limitedCloser is an io.LimitedReader that closes what it reads from.
+type limitedCloser struct{ io.LimitedReader }
+
+func (l *limitedCloser) Close() error { closeContent(l.R); return nil }
 
 // release closes a stream that was not written.
 func (r *reply) release() {

@@ -3,11 +3,9 @@ package webserver
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 	"unsafe"
 
@@ -158,7 +156,7 @@ func writeFast(ctx *fasthttp.RequestCtx, rep *reply) {
 		resp.Header.Add(f.k, f.v)
 	}
 	if rep.stream != nil {
-		resp.SetBodyStream(bounded(rep.stream, rep.size), int(rep.size))
+		resp.SetBodyStream(rep.stream, int(rep.size))
 		return
 	}
 	resp.SetBodyRaw(rep.body)
@@ -182,23 +180,3 @@ type fastLogger struct{ log *slog.Logger }
 func (l fastLogger) Printf(format string, args ...any) {
 	l.log.Debug(fmt.Sprintf(format, args...), "engine", "fasthttp")
 }
-
-// bounded keeps fasthttp from writing more than n bytes of rd: it hands a
-// reader with a WriteTo (bytes.Reader, strings.Reader) to it whole, and
-// a reader seeked into a range has more than the range after it. A file
-// stays itself (fasthttp bounds it and keeps sendfile), and so does the
-// generated body (its WriteTo stops at its size).
-func bounded(rd io.Reader, n int64) io.Reader {
-	switch rd.(type) {
-	case *os.File, *generated:
-		return rd
-	case io.WriterTo:
-		return &limitedCloser{LimitedReader: io.LimitedReader{R: rd, N: n}}
-	}
-	return rd
-}
-
-// limitedCloser is an io.LimitedReader that closes what it reads from.
-type limitedCloser struct{ io.LimitedReader }
-
-func (l *limitedCloser) Close() error { closeContent(l.R); return nil }

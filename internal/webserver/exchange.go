@@ -26,6 +26,12 @@ type headerReader interface {
 	get(name string) string
 }
 
+var (
+	_ headerReader = netHeader(nil)
+	_ headerReader = fastHeader{}
+	_ headerReader = fixedHeader{}
+)
+
 // field is one response header field.
 type field struct{ k, v string }
 

@@ -1,6 +1,7 @@
 // Package guard puts httpframe's checks in front of an HTTP/1.1 server:
-// a listener wrapper that sees every request head before net/http does,
-// and the handler side that answers what it refused.
+// a listener wrapper that sees every request head before the server
+// (net/http, or fasthttp in socklab serve) does, and the handler side that
+// answers what it refused.
 package guard
 
 import (

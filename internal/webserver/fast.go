@@ -2,8 +2,10 @@ package webserver
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"time"
@@ -21,8 +23,10 @@ import (
 // *os.File body goes out with sendfile(2).
 
 // maxRequestBody caps a request body fasthttp reads before the handler
-// (it reads bodies whole): a static server takes none, and nginx's
-// client_max_body_size is 1 MiB too. Larger ones get 413.
+// (it reads bodies whole, and so checks a chunked one's framing itself): a
+// static server takes none, and nginx's client_max_body_size is 1 MiB
+// too. A larger one gets the 405 any method but GET and HEAD gets, as on
+// net/http, or a 413 on GET and HEAD (fastError).
 const maxRequestBody = 1 << 20
 
 // newFastServer configures fasthttp for s.
@@ -46,6 +50,7 @@ func (s *Server) newFastServer(g *guard.Guard) *fasthttp.Server {
 		NoDefaultContentType: true,
 		CloseOnShutdown:      true,
 		ConnState:            s.conns.FastConnState,
+		ErrorHandler:         s.fastError,
 		Logger:               fastLogger{s.log},
 	}
 }
@@ -171,6 +176,35 @@ func (s *Server) reject(r *request, rep *reply, e *httpframe.Error) {
 	rep.setBody(fmt.Appendf(nil, "%d %s: %s\n", e.Status, http.StatusText(e.Status), e.Reason))
 	r.path = "/"
 	s.finish(r, rep, time.Now())
+}
+
+// fastError answers a request fasthttp could not read: with the HTML
+// error pages, and for a body over maxRequestBody what the handler would
+// have answered (405 unless GET or HEAD; those get 413). fasthttp closes
+// the connection after.
+func (s *Server) fastError(ctx *fasthttp.RequestCtx, err error) {
+	var rep reply
+	rep.set("X-Content-Type-Options", "nosniff")
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		h := &ctx.Request.Header
+		r := request{method: b2s(h.Method()), uri: b2s(h.RequestURI()), proto: b2s(h.Protocol()), addr: ctx.RemoteAddr(), header: fastHeader{h}}
+		if r.method != http.MethodGet && r.method != http.MethodHead {
+			rep.set("Allow", "GET, HEAD")
+			writeError(&rep, &r, http.StatusMethodNotAllowed, "")
+		} else {
+			writeError(&rep, &r, http.StatusRequestEntityTooLarge, "A GET or HEAD request has no use for a body this large.")
+		}
+		s.finish(&r, &rep, time.Now())
+	case errors.As(err, new(*fasthttp.ErrSmallBuffer)):
+		writeError(&rep, nil, http.StatusRequestHeaderFieldsTooLarge, "The request header is too large.")
+	case errors.As(err, &netErr) && netErr.Timeout():
+		writeError(&rep, nil, http.StatusRequestTimeout, "The request took too long to arrive.")
+	default:
+		writeError(&rep, nil, http.StatusBadRequest, "")
+	}
+	writeFast(ctx, &rep)
 }
 
 // fastLogger passes fasthttp's messages (connection errors) to the

@@ -68,7 +68,9 @@ type Config struct {
 	TLS *tls.Config
 
 	// ReadHeaderTimeout bounds how long a client may take to send request
-	// headers (slowloris). Zero means DefaultReadHeaderTimeout.
+	// headers (slowloris); on plain HTTP/1.1 it bounds the whole request,
+	// whose body (at most 1 MiB) fasthttp reads before answering. Zero
+	// means DefaultReadHeaderTimeout.
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout closes keep-alive connections idle that long. Zero means
 	// DefaultIdleTimeout.

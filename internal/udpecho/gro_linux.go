@@ -32,25 +32,12 @@ func enableGRO(c *net.UDPConn) bool {
 // parseGRO finds the UDP_GRO segment size in a control-message buffer
 // without allocating (64-bit layout, as parseRxTime).
 func parseGRO(oob []byte) (int, bool) {
-	const hdr = 16
-	for len(oob) >= hdr {
-		l := binary.NativeEndian.Uint64(oob[0:8])
-		level := int32(binary.NativeEndian.Uint32(oob[8:12]))
-		typ := int32(binary.NativeEndian.Uint32(oob[12:16]))
-		if l < hdr || l > uint64(len(oob)) {
-			return 0, false
-		}
-		if level == unix.SOL_UDP && typ == unix.UDP_GRO && l >= hdr+4 {
-			n := int(int32(binary.NativeEndian.Uint32(oob[hdr : hdr+4])))
-			return n, n > 0
-		}
-		next := (l + 7) &^ 7
-		if next > uint64(len(oob)) {
-			break
-		}
-		oob = oob[next:]
+	d, ok := cmsgData(oob, unix.SOL_UDP, unix.UDP_GRO, 4)
+	if !ok {
+		return 0, false
 	}
-	return 0, false
+	n := int(int32(binary.NativeEndian.Uint32(d[:4])))
+	return n, n > 0
 }
 
 // UDP segmentation offload for the answers (UDP_SEGMENT, Linux 4.18): a

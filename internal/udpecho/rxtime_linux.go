@@ -45,55 +45,52 @@ func rxTimestamps(c *net.UDPConn) bool {
 // message.
 const oobSize = 128
 
+// cmsgData finds the data of the first control message of level and typ
+// with at least minLen bytes in oob, without allocating. On 64-bit Linux a
+// cmsghdr is {len uint64; level, type int32} followed by the data, each
+// message aligned to 8 bytes.
+func cmsgData(oob []byte, level, typ int32, minLen int) ([]byte, bool) {
+	const hdr = 16
+	for len(oob) >= hdr {
+		l := binary.NativeEndian.Uint64(oob[0:8])
+		lv := int32(binary.NativeEndian.Uint32(oob[8:12]))
+		ty := int32(binary.NativeEndian.Uint32(oob[12:16]))
+		if l < hdr || l > uint64(len(oob)) {
+			return nil, false
+		}
+		if lv == level && ty == typ && l >= uint64(hdr+minLen) {
+			return oob[hdr:l], true
+		}
+		next := (l + 7) &^ 7
+		if next > uint64(len(oob)) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return nil, false
+}
+
 // parseRxDrops finds the socket's cumulative drop count (SO_RXQ_OVFL) in a
 // control-message buffer without allocating.
 func parseRxDrops(oob []byte) (uint32, bool) {
-	const hdr = 16
-	for len(oob) >= hdr {
-		l := binary.NativeEndian.Uint64(oob[0:8])
-		level := int32(binary.NativeEndian.Uint32(oob[8:12]))
-		typ := int32(binary.NativeEndian.Uint32(oob[12:16]))
-		if l < hdr || l > uint64(len(oob)) {
-			return 0, false
-		}
-		if level == syscall.SOL_SOCKET && typ == syscall.SO_RXQ_OVFL && l >= hdr+4 {
-			return binary.NativeEndian.Uint32(oob[hdr : hdr+4]), true
-		}
-		next := (l + 7) &^ 7
-		if next > uint64(len(oob)) {
-			break
-		}
-		oob = oob[next:]
+	d, ok := cmsgData(oob, syscall.SOL_SOCKET, syscall.SO_RXQ_OVFL, 4)
+	if !ok {
+		return 0, false
 	}
-	return 0, false
+	return binary.NativeEndian.Uint32(d[:4]), true
 }
 
 // parseRxTime finds SCM_TIMESTAMPNS in a control-message buffer without
-// allocating. On 64-bit Linux a cmsghdr is {len uint64; level, type int32}
-// followed by the data, aligned to 8 bytes; the data is a timespec
-// {sec, nsec int64}.
+// allocating; its data is a timespec {sec, nsec int64}.
 func parseRxTime(oob []byte) (time.Time, bool) {
-	const hdr = 16
-	for len(oob) >= hdr {
-		l := binary.NativeEndian.Uint64(oob[0:8])
-		level := int32(binary.NativeEndian.Uint32(oob[8:12]))
-		typ := int32(binary.NativeEndian.Uint32(oob[12:16]))
-		if l < hdr || l > uint64(len(oob)) {
-			return time.Time{}, false
-		}
-		if level == syscall.SOL_SOCKET && typ == syscall.SCM_TIMESTAMPNS && l >= hdr+16 {
-			sec := int64(binary.NativeEndian.Uint64(oob[hdr : hdr+8]))
-			nsec := int64(binary.NativeEndian.Uint64(oob[hdr+8 : hdr+16]))
-			if sec <= 0 || nsec < 0 || nsec >= 1e9 {
-				return time.Time{}, false
-			}
-			return time.Unix(sec, nsec), true
-		}
-		next := (l + 7) &^ 7
-		if next > uint64(len(oob)) {
-			break
-		}
-		oob = oob[next:]
+	d, ok := cmsgData(oob, syscall.SOL_SOCKET, syscall.SCM_TIMESTAMPNS, 16)
+	if !ok {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	sec := int64(binary.NativeEndian.Uint64(d[0:8]))
+	nsec := int64(binary.NativeEndian.Uint64(d[8:16]))
+	if sec <= 0 || nsec < 0 || nsec >= 1e9 {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, nsec), true
 }

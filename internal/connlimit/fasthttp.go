@@ -2,27 +2,26 @@ package connlimit
 
 import (
 	"net"
+	"net/http"
 
 	"github.com/valyala/fasthttp"
 )
 
-// FastConnState is ConnState for a fasthttp.Server: the same view of each
-// connection from fasthttp's states (StateNew before the first byte of a
-// request, StateActive from it to the end of the response, StateIdle
-// between keep-alive requests).
+// fastStates maps fasthttp's connection states onto net/http's, which mean
+// the same things (StateNew before the first byte of a request, StateActive
+// from it to the end of the response, StateIdle between keep-alive
+// requests, StateHijacked taken over, StateClosed gone).
+var fastStates = [...]http.ConnState{
+	fasthttp.StateNew:      http.StateNew,
+	fasthttp.StateActive:   http.StateActive,
+	fasthttp.StateIdle:     http.StateIdle,
+	fasthttp.StateHijacked: http.StateHijacked,
+	fasthttp.StateClosed:   http.StateClosed,
+}
+
+// FastConnState is ConnState for a fasthttp.Server.
 func (l *Limiter) FastConnState(c net.Conn, s fasthttp.ConnState) {
-	switch s {
-	case fasthttp.StateNew:
-		l.Set(c, Fresh)
-	case fasthttp.StateIdle:
-		l.Set(c, Idle)
-	case fasthttp.StateActive:
-		l.Set(c, Busy)
-	case fasthttp.StateHijacked:
-		l.Set(c, Detached)
-	case fasthttp.StateClosed:
-		if tc := find(c); tc != nil && tc.l == l {
-			l.drop(tc)
-		}
+	if int(s) < len(fastStates) {
+		l.ConnState(c, fastStates[s])
 	}
 }

@@ -96,11 +96,18 @@ type (
 // returns the status, headers, size and timing split. Errors are wrapped
 // transport or body errors; ErrorKind classifies them.
 func (p *Prober) Do(ctx context.Context, body io.Writer) (*ProbeResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-	defer cancel()
 	if body == nil {
 		body = io.Discard
 	}
+	return p.DoTo(ctx, func(int, http.Header) (io.Writer, error) { return body, nil })
+}
+
+// DoTo is Do with the body's destination chosen once the status and
+// headers are known (curl -L writes no body of a redirect it follows).
+// A nil writer discards the body; an error ends the request.
+func (p *Prober) DoTo(ctx context.Context, pick func(status int, h http.Header) (io.Writer, error)) (*ProbeResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
+	defer cancel()
 	var (
 		start                      = time.Now()
 		dnsStart, connStart, tlsSt time.Time
@@ -134,6 +141,13 @@ func (p *Prober) Do(ctx context.Context, body io.Writer) (*ProbeResult, error) {
 		return nil, fmt.Errorf("%s %s: %w", req.Method, p.cfg.URL, err)
 	}
 	defer resp.Body.Close()
+	body, err := pick(resp.StatusCode, resp.Header)
+	if err != nil {
+		return nil, err
+	}
+	if body == nil {
+		body = io.Discard
+	}
 	n, err := io.Copy(body, resp.Body)
 	t.Total = time.Since(start)
 	if err != nil {

@@ -103,7 +103,7 @@ func (g *Getter) follow(ctx context.Context, i int) ([]*load.ProbeResult, error)
 		}
 	}()
 	for hop := 0; ; hop++ {
-		r, err := g.once(ctx, p)
+		r, err := g.once(ctx, p, hop)
 		if err != nil {
 			return rs, err
 		}
@@ -114,10 +114,10 @@ func (g *Getter) follow(ctx context.Context, i int) ([]*load.ProbeResult, error)
 			}
 		}
 		loc := http.Header(r.Header).Get("Location")
-		if !g.cfg.Follow || r.Status < 300 || r.Status > 399 || r.Status == http.StatusNotModified || loc == "" {
+		if !g.cfg.Follow || !isRedirect(r.Status, http.Header(r.Header)) {
 			return rs, nil
 		}
-		if hop >= g.cfg.MaxRedirects {
+		if !g.follows(r.Status, http.Header(r.Header), hop) {
 			return rs, fmt.Errorf("maximum (%d) redirects followed", g.cfg.MaxRedirects)
 		}
 		base, _ := url.Parse(cfg.URL)
@@ -140,21 +140,24 @@ func (g *Getter) follow(ctx context.Context, i int) ([]*load.ProbeResult, error)
 	}
 }
 
-// once sends p's request once, writing the body where Body says and the
-// headers to Trace.
-func (g *Getter) once(ctx context.Context, p *load.Prober) (*load.ProbeResult, error) {
+// once sends p's request once, writing the body where Body says (none of
+// a redirect that hop will follow, as curl -L) and the headers to Trace.
+func (g *Getter) once(ctx context.Context, p *load.Prober, hop int) (*load.ProbeResult, error) {
 	if g.cfg.Trace != nil {
 		writeRequestHeaders(g.cfg.Trace, p.Request(), g.cfg.Request.Proxy != "")
 	}
-	var body io.Writer
 	done := func() error { return nil }
-	if g.cfg.Body != nil {
-		var err error
-		if body, done, err = g.cfg.Body(); err != nil {
-			return nil, err
+	pick := func(status int, h http.Header) (io.Writer, error) {
+		if g.cfg.Body == nil || g.follows(status, h, hop) {
+			return nil, nil
 		}
+		w, d, err := g.cfg.Body()
+		if err == nil {
+			done = d
+		}
+		return w, err
 	}
-	r, err := p.Do(ctx, body)
+	r, err := p.DoTo(ctx, pick)
 	if cerr := done(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -162,6 +165,18 @@ func (g *Getter) once(ctx context.Context, p *load.Prober) (*load.ProbeResult, e
 		writeResponseHeaders(g.cfg.Trace, r)
 	}
 	return r, err
+}
+
+// follows reports whether follow goes on from a response of status with
+// headers h at hop: a redirect, Follow on, and hops left.
+func (g *Getter) follows(status int, h http.Header, hop int) bool {
+	return g.cfg.Follow && isRedirect(status, h) && hop < g.cfg.MaxRedirects
+}
+
+// isRedirect reports whether a response sends the client elsewhere: a 3xx
+// with a Location (RFC 9110 §15.4; 304 is not one).
+func isRedirect(status int, h http.Header) bool {
+	return status >= 300 && status <= 399 && status != http.StatusNotModified && h.Get("Location") != ""
 }
 
 // writeRequestHeaders prints the request as curl -v does: "> " lines.

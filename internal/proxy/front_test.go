@@ -339,18 +339,14 @@ func TestFrontWithoutGuard(t *testing.T) {
 		defer cancel()
 		f.shutdown(ctx)
 	})
-	const post = "POST /a HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	for name, req := range map[string]string{
-		"CL and TE":            post + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
-		"TE obs-fold":          post + "Transfer-Encoding:\r\n chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggle,
-		"obs-fold other field": post + "X-A: a\r\n b\r\nContent-Length: 0\r\n\r\n" + smuggle,
-		"TE in HTTP/1.0":       "POST /a HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
-		"chunk size not hex":   post + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n" + smuggle,
-		"chunk size 0x":        post + "Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n" + smuggle,
-		"chunk size negative":  post + "Transfer-Encoding: chunked\r\n\r\n-1\r\nhello\r\n0\r\n\r\n" + smuggle,
-		"chunk data overrun":   post + "Transfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n" + smuggle,
-		"well-framed chunked":  post + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + smuggle,
-	} {
+	cases := map[string]string{
+		"well-framed chunked": smugglePost + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + smuggle,
+	}
+	for _, name := range []string{"CL and TE", "TE obs-fold", "obs-fold other field", "TE in HTTP/1.0",
+		"chunk size not hex", "chunk size 0x", "chunk size negative", "chunk data overrun"} {
+		cases[name] = smugglingCases[name]
+	}
+	for name, req := range cases {
 		t.Run(name, func(t *testing.T) {
 			status, _, after, closed := exchange(t, ln.Addr().String(), req)
 			if status == 0 || !closed || strings.Contains(after, "HTTP/1.1") {

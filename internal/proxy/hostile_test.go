@@ -262,6 +262,39 @@ func exchange(t *testing.T, addr, req string) (status int, body, after string, c
 // smuggle is a request that would ride inside the attack's body.
 const smuggle = "GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
+// smugglePost starts the POST most smuggling cases send.
+const smugglePost = "POST /a HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+
+// smugglingCases are requests with ambiguous framing (RFC 9112 §6.1, §6.3,
+// §7.1), each followed by a smuggled second request; the proxy answers each
+// with one 400 and closes the connection.
+var smugglingCases = map[string]string{
+	"CL and TE":             smugglePost + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+	"TE and CL":             smugglePost + "Transfer-Encoding: chunked\r\nContent-Length: 48\r\n\r\n0\r\n\r\n" + smuggle,
+	"TE obs-fold":           smugglePost + "Transfer-Encoding:\r\n chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggle,
+	"TE obs-fold only":      smugglePost + "Transfer-Encoding: identity\r\n\tchunked\r\n\r\n0\r\n\r\n" + smuggle,
+	"obs-fold other field":  smugglePost + "X-A: a\r\n b\r\nContent-Length: 0\r\n\r\n" + smuggle,
+	"TE last not chunked":   smugglePost + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + smuggle,
+	"TE gzip":               smugglePost + "Transfer-Encoding: gzip\r\n\r\n" + smuggle,
+	"TE chunked twice":      smugglePost + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+	"TE in HTTP/1.0":        "POST /a HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+	"space before colon":    smugglePost + "Transfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggle,
+	"differing CL":          smugglePost + "Content-Length: 5\r\nContent-Length: 48\r\n\r\nhello" + smuggle,
+	"differing CL list":     smugglePost + "Content-Length: 5, 48\r\n\r\nhello" + smuggle,
+	"CL with sign":          smugglePost + "Content-Length: +5\r\n\r\nhello" + smuggle,
+	"bare CR":               smugglePost + "X-A: a\rTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n" + smuggle,
+	"chunk size not hex":    smugglePost + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n" + smuggle,
+	"chunk size 0x":         smugglePost + "Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n" + smuggle,
+	"chunk size negative":   smugglePost + "Transfer-Encoding: chunked\r\n\r\n-1\r\nhello\r\n0\r\n\r\n" + smuggle,
+	"chunk size space":      smugglePost + "Transfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n" + smuggle,
+	"chunk size overflow":   smugglePost + "Transfer-Encoding: chunked\r\n\r\n10000000000000005\r\nhello\r\n0\r\n\r\n" + smuggle,
+	"chunk size bare LF":    smugglePost + "Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n" + smuggle,
+	"chunk data overrun":    smugglePost + "Transfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n" + smuggle,
+	"second chunk size bad": smugglePost + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n\r\n" + smuggle,
+	"CL and TE on a GET":    "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 48\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+	"TE on a pipelined 2nd": "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + smugglePost + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
+}
+
 // Ambiguous framing is a 400 before anything reaches the origin, and the
 // connection closes: no second request rides inside the first.
 func TestHostileRequestSmuggling(t *testing.T) {
@@ -271,33 +304,8 @@ func TestHostileRequestSmuggling(t *testing.T) {
 	})
 	h := reverse(t, o)
 	addr := strings.TrimPrefix(h.url, "http://")
-	const post = "POST /a HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-	cases := map[string]string{
-		"CL and TE":             post + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
-		"TE and CL":             post + "Transfer-Encoding: chunked\r\nContent-Length: 48\r\n\r\n0\r\n\r\n" + smuggle,
-		"TE obs-fold":           post + "Transfer-Encoding:\r\n chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggle,
-		"TE obs-fold only":      post + "Transfer-Encoding: identity\r\n\tchunked\r\n\r\n0\r\n\r\n" + smuggle,
-		"obs-fold other field":  post + "X-A: a\r\n b\r\nContent-Length: 0\r\n\r\n" + smuggle,
-		"TE last not chunked":   post + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + smuggle,
-		"TE gzip":               post + "Transfer-Encoding: gzip\r\n\r\n" + smuggle,
-		"TE chunked twice":      post + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
-		"TE in HTTP/1.0":        "POST /a HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
-		"space before colon":    post + "Transfer-Encoding : chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggle,
-		"differing CL":          post + "Content-Length: 5\r\nContent-Length: 48\r\n\r\nhello" + smuggle,
-		"differing CL list":     post + "Content-Length: 5, 48\r\n\r\nhello" + smuggle,
-		"CL with sign":          post + "Content-Length: +5\r\n\r\nhello" + smuggle,
-		"bare CR":               post + "X-A: a\rTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n" + smuggle,
-		"chunk size not hex":    post + "Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n" + smuggle,
-		"chunk size 0x":         post + "Transfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n" + smuggle,
-		"chunk size negative":   post + "Transfer-Encoding: chunked\r\n\r\n-1\r\nhello\r\n0\r\n\r\n" + smuggle,
-		"chunk size space":      post + "Transfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n" + smuggle,
-		"chunk size overflow":   post + "Transfer-Encoding: chunked\r\n\r\n10000000000000005\r\nhello\r\n0\r\n\r\n" + smuggle,
-		"chunk size bare LF":    post + "Transfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n" + smuggle,
-		"chunk data overrun":    post + "Transfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n" + smuggle,
-		"second chunk size bad": post + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n\r\n" + smuggle,
-		"CL and TE on a GET":    "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 48\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
-		"TE on a pipelined 2nd": "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" + post + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggle,
-	}
+	const post = smugglePost
+	cases := smugglingCases
 	for name, req := range cases {
 		t.Run(name, func(t *testing.T) {
 			before := o.hits.Load()

@@ -152,24 +152,10 @@ func TestFastHitLeavesOthersToFullPath(t *testing.T) {
 		}
 	}
 	// One connection: a miss (bridged), then a hit on the fast path.
-	c, err := net.Dial("tcp", strings.TrimPrefix(h.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(c)
+	kc := dialKeepAlive(t, h.url)
 	before := h.fastHits()
 	for i, path := range []string{"/g", "/g", "/g"} {
-		if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		r, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
+		r, b := kc.get(t, i, "GET "+path+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 		want := "HIT"
 		if i == 0 {
 			want = "MISS"
@@ -374,25 +360,11 @@ func TestFrontLargeHead(t *testing.T) {
 		io.WriteString(w, "big-head "+strconvLen(r.Header.Get("X-Big")))
 	})
 	h := reverse(t, o)
-	c, err := net.Dial("tcp", strings.TrimPrefix(h.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(c)
+	kc := dialKeepAlive(t, h.url)
 	big := strings.Repeat("b", 20<<10)
 	before := h.fastHits()
 	for i, extra := range []string{"X-Big: " + big + "\r\n", "", ""} {
-		if _, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n"+extra+"\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		r, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
+		r, b := kc.get(t, i, "GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n"+extra+"\r\n")
 		if string(b) != "big-head 20480" {
 			t.Fatalf("request %d: %d %q", i, r.StatusCode, b)
 		}
@@ -403,6 +375,39 @@ func TestFrontLargeHead(t *testing.T) {
 }
 
 func strconvLen(s string) string { return strconv.Itoa(len(s)) }
+
+// keepAlive is one client connection that sends raw request heads and
+// reads their responses in turn, with a 5 s deadline on the whole.
+type keepAlive struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func dialKeepAlive(t *testing.T, proxyURL string) *keepAlive {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(proxyURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	return &keepAlive{c: c, br: bufio.NewReader(c)}
+}
+
+// get sends request i's head and returns its response and body.
+func (k *keepAlive) get(t *testing.T, i int, head string) (*http.Response, []byte) {
+	t.Helper()
+	if _, err := io.WriteString(k.c, head); err != nil {
+		t.Fatal(err)
+	}
+	r, err := http.ReadResponse(k.br, nil)
+	if err != nil {
+		t.Fatalf("request %d: %v", i, err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	return r, b
+}
 
 // BenchmarkMissFront and BenchmarkMissNetHTTP time one uncacheable
 // request (a miss every time) over one keep-alive connection, through

@@ -241,8 +241,17 @@ func TestSegmentedSendAndCoalescedReceive(t *testing.T) {
 		}
 		c := listen(t)
 		serve(t, func(ctx context.Context) error { return srv.Serve(ctx, c) })
+		// Round trip, a reply the race detector and a busy CI machine hold
+		// past the automatic 200 ms straggler wait would count as lost
+		// though it was carried: wait up to 5 s (the run ends as soon as
+		// every probe is answered). One way waits its whole wait, so it
+		// keeps the automatic one.
+		var wait time.Duration
+		if !oneWay {
+			wait = 5 * time.Second
+		}
 		r, err := qos.Run(context.Background(), qos.Config{Target: c.LocalAddr().String(), OneWay: oneWay,
-			Count: 400, Interval: 20 * time.Microsecond, Size: 1000})
+			Count: 400, Interval: 20 * time.Microsecond, Size: 1000, Wait: wait})
 		if err != nil {
 			t.Fatal(err)
 		}

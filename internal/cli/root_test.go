@@ -66,3 +66,43 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		})
 	}
 }
+
+// TestRunBuildsOnlyItsCommand checks that a run which dispatches to one
+// command builds that command alone (the others' flags are start-up work
+// it does not need, issue 15), and that help, completion, no command and
+// an unknown one still see the whole tree.
+func TestRunBuildsOnlyItsCommand(t *testing.T) {
+	names := func(args ...string) []string {
+		var n []string
+		for _, c := range newRootCmdFor(&env{}, args).Commands() {
+			n = append(n, c.Name())
+		}
+		return n
+	}
+	all := names()
+	if len(all) != len(subcommands) {
+		t.Fatalf("the whole tree has %d commands, subcommands lists %d", len(all), len(subcommands))
+	}
+	for _, s := range subcommands {
+		if got := s.build(&env{}).Name(); got != s.name {
+			t.Errorf("subcommands calls %q what builds %q", s.name, got)
+		}
+	}
+	one := []struct{ args []string }{
+		{[]string{"traceroute", "-n", "127.0.0.1"}},
+		{[]string{"--log-level", "debug", "traceroute", "127.0.0.1"}},
+		{[]string{"--log-level=debug", "--version", "traceroute"}},
+		{[]string{"traceroute", "--help"}},
+	}
+	for _, tt := range one {
+		if got := names(tt.args...); len(got) != 1 || got[0] != "traceroute" {
+			t.Errorf("%q builds %q, want only traceroute", tt.args, got)
+		}
+	}
+	whole := [][]string{nil, {"help", "traceroute"}, {"--help"}, {"tracerout"}, {"completion", "bash"}, {"__complete", "tr"}, {"--", "version"}}
+	for _, args := range whole {
+		if got := names(args...); len(got) != len(all) {
+			t.Errorf("%q builds %q, want the whole tree", args, got)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/socklab/socklab/internal/buildinfo"
 )
@@ -36,7 +35,7 @@ func NewRegistry() *prometheus.Registry {
 // context ends.
 func MetricsServer(ctx context.Context, addr string, reg *prometheus.Registry, log *slog.Logger) (run func(context.Context) error, err error) {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("/metrics", MetricsHandler(reg))
 	// A liveness probe for orchestrators: the process is up and serving.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -65,13 +65,16 @@ const (
 	HeuristicMax      = 24 * time.Hour
 )
 
-// heuristicStatus lists the status codes defined as heuristically cacheable
-// (RFC 9110 §15.1).
-var heuristicStatus = map[int]bool{200: true, 203: true, 204: true, 206: true, 300: true, 301: true, 308: true, 404: true, 405: true, 410: true, 414: true, 501: true}
-
 // HeuristicallyCacheable reports whether status may be stored and given a
-// heuristic lifetime without explicit freshness information.
-func HeuristicallyCacheable(status int) bool { return heuristicStatus[status] }
+// heuristic lifetime without explicit freshness information: the status
+// codes RFC 9110 §15.1 defines as heuristically cacheable.
+func HeuristicallyCacheable(status int) bool {
+	switch status {
+	case 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
 
 // httpDateForms are the three HTTP-date forms (RFC 9110 §5.6.7), exactly:
 // fixed-width fields, single spaces, two-digit hours. Only the zone's case

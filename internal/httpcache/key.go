@@ -42,7 +42,7 @@ func SecondaryKey(fields []string, req Header) string {
 		b.WriteString(strings.ToLower(name))
 		b.WriteByte(':')
 		lines := req[canon]
-		if acceptLike[canon] {
+		if acceptLike(canon) {
 			b.WriteString(normalizeAccept(lines))
 		} else {
 			for i, line := range lines {
@@ -57,9 +57,10 @@ func SecondaryKey(fields []string, req Header) string {
 	return b.String()
 }
 
-// acceptLike are the fields whose values are case-insensitive tokens with
-// q-values (RFC 9110 §12.5.3, §12.5.4), normalised by normalizeAccept.
-var acceptLike = map[string]bool{"Accept-Language": true, "Accept-Encoding": true}
+// acceptLike reports whether the (canonical) field's values are
+// case-insensitive tokens with q-values (RFC 9110 §12.5.3, §12.5.4),
+// normalised by normalizeAccept.
+func acceptLike(canon string) bool { return canon == "Accept-Language" || canon == "Accept-Encoding" }
 
 // normalizeValue collapses whitespace and drops it around commas, so
 // "gzip,  br" and "gzip, br" select the same response (§4.1 allows this).

@@ -29,9 +29,17 @@ func RemoveHopByHop(h Header) {
 	}
 }
 
-// understoodStatus lists the final status codes whose caching rules this
-// cache implements, for must-understand (RFC 9111 §5.2.2.3).
-var understoodStatus = map[int]bool{200: true, 203: true, 204: true, 300: true, 301: true, 302: true, 303: true, 307: true, 308: true, 404: true, 405: true, 410: true, 414: true, 501: true}
+// understoodStatus reports whether this cache implements the caching rules
+// of the final status code, for must-understand (RFC 9111 §5.2.2.3). A
+// switch, not a map: a map literal is built at every start of every
+// socklab command (issue 15).
+func understoodStatus(status int) bool {
+	switch status {
+	case 200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501:
+		return true
+	}
+	return false
+}
 
 // Storable reports whether a shared cache with target list t may store a
 // response to req (RFC 9111 §3), and why not when it may not. Reasons are
@@ -60,7 +68,7 @@ func Storable(req Request, status int, h Header, t Targets) (ok bool, reason str
 	}
 	// §5.2.2.3: must-understand limits storage to status codes whose
 	// rules the cache knows, and for those no-store is to be ignored.
-	if d.MustUnderstand && !understoodStatus[status] {
+	if d.MustUnderstand && !understoodStatus(status) {
 		return false, "must-understand"
 	}
 	if d.NoStore && !d.MustUnderstand {

@@ -15,8 +15,10 @@ import (
 
 // textFormat is the Content-Type of the Prometheus text exposition format
 // (version 0.0.4) with metric names escaped to underscores, what promhttp
-// answers a scraper that does not ask for protobuf or OpenMetrics.
-var textFormat = string(expfmt.NewFormat(expfmt.TypeTextPlain).WithEscapingScheme(model.UnderscoreEscaping))
+// answers a scraper that does not ask for protobuf or OpenMetrics:
+// expfmt.NewFormat(expfmt.TypeTextPlain).WithEscapingScheme(
+// model.UnderscoreEscaping), written out so that no start pays for it.
+const textFormat = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
 
 // MetricsHandler serves reg at /metrics in the text exposition format,
 // gzipped when the scraper accepts gzip; a failed gather is a 500 with the

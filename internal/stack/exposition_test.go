@@ -10,7 +10,15 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
+
+func TestTextFormatIsExpfmts(t *testing.T) {
+	if want := string(expfmt.NewFormat(expfmt.TypeTextPlain).WithEscapingScheme(model.UnderscoreEscaping)); textFormat != want {
+		t.Fatalf("textFormat %q, expfmt says %q", textFormat, want)
+	}
+}
 
 // failing is a collector whose Collect sends a metric that does not match
 // its description, so the registry's Gather fails.

@@ -2,6 +2,7 @@ package udprelay
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,59 +132,70 @@ func (r *Relay) Stats() Stats {
 	}
 }
 
-var (
-	descPackets    = prometheus.NewDesc("socklab_udp_relay_packets_total", "Datagrams received by the UDP relay, by direction (up: client to upstream).", []string{"direction"}, nil)
-	descBytes      = prometheus.NewDesc("socklab_udp_relay_bytes_total", "Payload bytes received by the UDP relay, by direction.", []string{"direction"}, nil)
-	descPacketsOut = prometheus.NewDesc("socklab_udp_relay_sent_packets_total", "Datagrams sent on by the UDP relay, duplicates included, by direction.", []string{"direction"}, nil)
-	descBytesOut   = prometheus.NewDesc("socklab_udp_relay_sent_bytes_total", "Payload bytes sent on by the UDP relay, by direction.", []string{"direction"}, nil)
-	descDrops      = prometheus.NewDesc("socklab_udp_relay_drops_total", "Datagrams the UDP relay dropped, by direction and reason (loss, queue, session_limit, error).", []string{"direction", "reason"}, nil)
-	descImpaired   = prometheus.NewDesc("socklab_udp_relay_impaired_total", "Datagrams duplicated, corrupted or reordered on purpose, by direction.", []string{"direction", "action"}, nil)
-	descSessions   = prometheus.NewDesc("socklab_udp_relay_sessions", "Live UDP relay sessions (one per client address).", nil, nil)
-	descOpened     = prometheus.NewDesc("socklab_udp_relay_sessions_opened_total", "UDP relay sessions opened.", nil, nil)
-	descExpired    = prometheus.NewDesc("socklab_udp_relay_sessions_expired_total", "UDP relay sessions ended by the idle timeout.", nil, nil)
-	descEvicted    = prometheus.NewDesc("socklab_udp_relay_sessions_evicted_total", "UDP relay sessions not yet established ended to make room for a new client.", nil, nil)
-	descLateness   = prometheus.NewDesc("socklab_udp_relay_lateness_seconds", "How late the UDP relay sent delayed datagrams after their due time; above 1 ms at p99 the configured delay and jitter do not hold.", nil, nil)
-)
+// relayDescs are the relay's metric descriptions.
+type relayDescs struct {
+	packets, bytes, packetsOut, bytesOut, drops, impaired, sessions, opened, expired, evicted, lateness *prometheus.Desc
+}
+
+// descs builds them on the first scrape rather than at init, which every
+// socklab command would pay for (issue 15).
+var descs = sync.OnceValue(func() relayDescs {
+	return relayDescs{
+		packets:    prometheus.NewDesc("socklab_udp_relay_packets_total", "Datagrams received by the UDP relay, by direction (up: client to upstream).", []string{"direction"}, nil),
+		bytes:      prometheus.NewDesc("socklab_udp_relay_bytes_total", "Payload bytes received by the UDP relay, by direction.", []string{"direction"}, nil),
+		packetsOut: prometheus.NewDesc("socklab_udp_relay_sent_packets_total", "Datagrams sent on by the UDP relay, duplicates included, by direction.", []string{"direction"}, nil),
+		bytesOut:   prometheus.NewDesc("socklab_udp_relay_sent_bytes_total", "Payload bytes sent on by the UDP relay, by direction.", []string{"direction"}, nil),
+		drops:      prometheus.NewDesc("socklab_udp_relay_drops_total", "Datagrams the UDP relay dropped, by direction and reason (loss, queue, session_limit, error).", []string{"direction", "reason"}, nil),
+		impaired:   prometheus.NewDesc("socklab_udp_relay_impaired_total", "Datagrams duplicated, corrupted or reordered on purpose, by direction.", []string{"direction", "action"}, nil),
+		sessions:   prometheus.NewDesc("socklab_udp_relay_sessions", "Live UDP relay sessions (one per client address).", nil, nil),
+		opened:     prometheus.NewDesc("socklab_udp_relay_sessions_opened_total", "UDP relay sessions opened.", nil, nil),
+		expired:    prometheus.NewDesc("socklab_udp_relay_sessions_expired_total", "UDP relay sessions ended by the idle timeout.", nil, nil),
+		evicted:    prometheus.NewDesc("socklab_udp_relay_sessions_evicted_total", "UDP relay sessions not yet established ended to make room for a new client.", nil, nil),
+		lateness:   prometheus.NewDesc("socklab_udp_relay_lateness_seconds", "How late the UDP relay sent delayed datagrams after their due time; above 1 ms at p99 the configured delay and jitter do not hold.", nil, nil),
+	}
+})
 
 // collector exposes the relay's atomic counters as Prometheus metrics,
 // read at scrape time so the datagram path pays no more than an atomic add.
 type collector struct{ r *Relay }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPackets, descBytes, descPacketsOut, descBytesOut, descDrops, descImpaired, descSessions, descOpened, descExpired, descEvicted, descLateness} {
-		ch <- d
+	d := descs()
+	for _, desc := range []*prometheus.Desc{d.packets, d.bytes, d.packetsOut, d.bytesOut, d.drops, d.impaired, d.sessions, d.opened, d.expired, d.evicted, d.lateness} {
+		ch <- desc
 	}
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	s := c.r.Stats()
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	d := descs()
+	counter := func(desc *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), labels...)
 	}
 	for _, dir := range []struct {
 		name string
 		d    DirStats
 	}{{"up", s.Up}, {"down", s.Down}} {
-		counter(descPackets, dir.d.Packets, dir.name)
-		counter(descBytes, dir.d.Bytes, dir.name)
-		counter(descPacketsOut, dir.d.PacketsOut, dir.name)
-		counter(descBytesOut, dir.d.BytesOut, dir.name)
-		counter(descDrops, dir.d.DropsLoss, dir.name, "loss")
-		counter(descDrops, dir.d.DropsQueue, dir.name, "queue")
-		counter(descDrops, dir.d.DropsSessionLimit, dir.name, "session_limit")
-		counter(descDrops, dir.d.DropsError, dir.name, "error")
-		counter(descImpaired, dir.d.Duplicated, dir.name, "duplicated")
-		counter(descImpaired, dir.d.Corrupted, dir.name, "corrupted")
-		counter(descImpaired, dir.d.Reordered, dir.name, "reordered")
+		counter(d.packets, dir.d.Packets, dir.name)
+		counter(d.bytes, dir.d.Bytes, dir.name)
+		counter(d.packetsOut, dir.d.PacketsOut, dir.name)
+		counter(d.bytesOut, dir.d.BytesOut, dir.name)
+		counter(d.drops, dir.d.DropsLoss, dir.name, "loss")
+		counter(d.drops, dir.d.DropsQueue, dir.name, "queue")
+		counter(d.drops, dir.d.DropsSessionLimit, dir.name, "session_limit")
+		counter(d.drops, dir.d.DropsError, dir.name, "error")
+		counter(d.impaired, dir.d.Duplicated, dir.name, "duplicated")
+		counter(d.impaired, dir.d.Corrupted, dir.name, "corrupted")
+		counter(d.impaired, dir.d.Reordered, dir.name, "reordered")
 	}
-	ch <- prometheus.MustNewConstMetric(descSessions, prometheus.GaugeValue, float64(s.Sessions))
-	counter(descOpened, s.SessionsOpened)
-	counter(descExpired, s.SessionsExpired)
-	counter(descEvicted, s.SessionsEvicted)
+	ch <- prometheus.MustNewConstMetric(d.sessions, prometheus.GaugeValue, float64(s.Sessions))
+	counter(d.opened, s.SessionsOpened)
+	counter(d.expired, s.SessionsExpired)
+	counter(d.evicted, s.SessionsEvicted)
 	lt := c.r.sched.Lateness()
 	q := map[float64]float64{}
 	if lt.N > 0 {
 		q = map[float64]float64{0.5: lt.P50.Seconds(), 0.99: lt.P99.Seconds(), 1: lt.Max.Seconds()}
 	}
-	ch <- prometheus.MustNewConstSummary(descLateness, uint64(lt.N), lt.Mean.Seconds()*float64(lt.N), q)
+	ch <- prometheus.MustNewConstSummary(d.lateness, uint64(lt.N), lt.Mean.Seconds()*float64(lt.N), q)
 }

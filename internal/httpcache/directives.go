@@ -47,7 +47,7 @@ func ParseCacheControl(h Header) Directives {
 		name, arg, hasArg := strings.Cut(m, "=")
 		name = strings.ToLower(strings.TrimSpace(name))
 		arg = strings.TrimSpace(arg)
-		bit := directiveBit[name]
+		bit := directiveBit(name)
 		if bit == 0 || seen&bit != 0 {
 			continue // unknown (§5.2.3: ignored) or repeated
 		}
@@ -102,16 +102,22 @@ func ParseCacheControl(h Header) Directives {
 	return d
 }
 
-// directiveBit numbers the directives ParseCacheControl knows.
-var directiveBit = func() map[string]uint32 {
-	m := map[string]uint32{}
-	for i, name := range []string{"no-store", "no-cache", "private", "public", "must-revalidate", "proxy-revalidate",
-		"must-understand", "no-transform", "immutable", "only-if-cached", "max-age", "s-maxage", "min-fresh",
-		"max-stale", "stale-while-revalidate", "stale-if-error"} {
-		m[name] = 1 << i
+// directives are those ParseCacheControl knows, numbered by directiveBit.
+var directives = [...]string{"no-store", "no-cache", "private", "public", "must-revalidate", "proxy-revalidate",
+	"must-understand", "no-transform", "immutable", "only-if-cached", "max-age", "s-maxage", "min-fresh",
+	"max-stale", "stale-while-revalidate", "stale-if-error"}
+
+// directiveBit is name's bit among directives, 0 for one it does not
+// know. A scan of a fixed array rather than a map, which would be built at
+// every start of every socklab command (issue 15).
+func directiveBit(name string) uint32 {
+	for i, d := range directives {
+		if d == name {
+			return 1 << i
+		}
 	}
-	return m
-}()
+	return 0
+}
 
 // deltaOr parses a delta-seconds argument (token or quoted-string form,
 // §5.2), returning invalid when it is not one.

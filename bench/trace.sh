@@ -16,6 +16,9 @@
 #   RUNS=5 PINGS=100 bash bench/trace.sh
 #   SOCKLAB=/path/to/socklab bash bench/trace.sh   # time a binary built elsewhere
 #   BEFORE=/path/to/old/socklab bash bench/trace.sh # and an older build, in the same turns
+#   FLOOR=1 bash bench/trace.sh    # and bench/floor in the same turns: cobra, net/http,
+#                                  # x/net and socklab's trace engine alone, the least a
+#                                  # Go traceroute of socklab's kind starts with (issue 15)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +48,8 @@ else
 fi
 cmdtime=$(dirname "$bin")/cmdtime
 go build -o "$cmdtime" ./bench/cmdtime
+floor=$(dirname "$bin")/floor
+[ -n "${FLOOR:-}" ] && CGO_ENABLED=0 go build -trimpath -o "$floor" ./bench/floor
 
 # --- topology -------------------------------------------------------------
 prefix="slb$$"
@@ -112,11 +117,13 @@ if [ "$peer_hops" = "$ours_hops" ]; then echo "hops: same"; else echo "hops: DIF
 
 # Each side's median wall and CPU time (user + system, ip netns exec included
 # on both sides) over RUNS runs that take turns.
+# The extra commands (BEFORE, FLOOR) take the same turns, in this order.
 before=()
 if [ -n "${BEFORE:-}" ]; then
   cp "$BEFORE" "$(dirname "$bin")/socklab-before"
   before=("ip netns exec $src $(dirname "$bin")/socklab-before traceroute -n $dst")
 fi
+[ -n "${FLOOR:-}" ] && before+=("ip netns exec $src $floor traceroute -n $dst")
 timing=$("$cmdtime" -n "$RUNS" "ip netns exec $src traceroute -n $dst" "ip netns exec $src $bin traceroute -n $dst" "${before[@]}")
 field() { echo "$timing" | sed -n "$1p" | sed -E "s/.*$2=([0-9.]+).*/\1/"; }
 peer_ms=$(field 1 wall_ms); ours_ms=$(field 2 wall_ms)
@@ -127,20 +134,29 @@ awk -v p="$peer_ms" -v o="$ours_ms" -v pc="$peer_cpu" -v oc="$ours_cpu" -v e="$e
   printf "wall time per trace (median): traceroute 2.1 %.2f ms, socklab %.2f ms, ratio %.2fx (goal <= 1.5x)\n", p, o, o/p
   printf "CPU time per trace (median, user+sys): traceroute 2.1 %.2f ms, socklab %.2f ms, ratio %.2fx\n", pc, oc, oc/pc
   printf "  the trace itself (socklab --json duration_ms, median): %.3f ms\n", e }'
+line=3
 if [ -n "${BEFORE:-}" ]; then
-  awk -v p="$peer_ms" -v pc="$peer_cpu" -v o="$(field 3 wall_ms)" -v oc="$(field 3 cpu_ms)" 'BEGIN {
+  awk -v p="$peer_ms" -v pc="$peer_cpu" -v o="$(field $line wall_ms)" -v oc="$(field $line cpu_ms)" 'BEGIN {
     printf "  BEFORE (%s), same turns: %.2f ms wall (ratio %.2fx), %.2f ms CPU (ratio %.2fx)\n", ENVIRON["BEFORE"], o, o/p, oc, oc/pc }'
+  line=4
+fi
+if [ -n "${FLOOR:-}" ]; then
+  awk -v p="$peer_ms" -v pc="$peer_cpu" -v o="$(field $line wall_ms)" -v oc="$(field $line cpu_ms)" 'BEGIN {
+    printf "  FLOOR (bench/floor: cobra + net/http + x/net + the trace engine), same turns: %.2f ms wall (ratio %.2fx), %.2f ms CPU (ratio %.2fx)\n", o, o/p, oc, oc/pc }'
 fi
 
 # The process start alone, outside the namespace: what a trace this short is
 # mostly made of.
 before=()
-[ -n "${BEFORE:-}" ] && before=("$(dirname "$bin")/socklab-before version")
+names="socklab version"
+[ -n "${BEFORE:-}" ] && before=("$(dirname "$bin")/socklab-before version") && names="$names,BEFORE version"
+[ -n "${FLOOR:-}" ] && before+=("$floor version") && names="$names,FLOOR version"
 start=$("$cmdtime" -n $((RUNS * 2)) "traceroute --version" "$bin version" "${before[@]}")
-awk 'NR == 1 {split($1, a, "="); split($2, b, "="); pw = a[2]; pc = b[2]
+awk -v names="$names" 'BEGIN {split(names, name, ",")}
+     NR == 1 {split($1, a, "="); split($2, b, "="); pw = a[2]; pc = b[2]
        printf "process start (median): traceroute --version %.2f ms wall, %.2f ms CPU\n", pw, pc}
-     NR > 1 {split($1, a, "="); split($2, b, "="); name = (NR == 2 ? "socklab version" : "BEFORE version")
-       printf "  %s %.2f ms wall (%.2fx), %.2f ms CPU (%.2fx)\n", name, a[2], a[2]/pw, b[2], b[2]/pc}' <<<"$start"
+     NR > 1 {split($1, a, "="); split($2, b, "=")
+       printf "  %s %.2f ms wall (%.2fx), %.2f ms CPU (%.2fx)\n", name[NR - 1], a[2], a[2]/pw, b[2], b[2]/pc}' <<<"$start"
 
 # --- ping -----------------------------------------------------------------
 echo

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"time"
 )
 
 // request is what the handler reads of a request, whichever engine parsed
@@ -19,6 +20,7 @@ type request struct {
 	remote   string   // host:port, when the engine has it as a string
 	addr     net.Addr // else the address, formatted only if logged
 	header   headerReader
+	at       time.Time // when it was read (the access log's time)
 }
 
 // headerReader looks up a request header field; "" when it is absent.

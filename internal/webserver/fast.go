@@ -69,7 +69,7 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx, g *guard.Guard) {
 	h := &ctx.Request.Header
 	r := request{
 		method: b2s(h.Method()), uri: b2s(h.RequestURI()), proto: b2s(h.Protocol()),
-		addr: ctx.RemoteAddr(), header: fastHeader{h},
+		addr: ctx.RemoteAddr(), header: fastHeader{h}, at: ctx.Time(),
 	}
 	var rep reply
 	if v := h.Peek(guard.RejectField); v != nil {
@@ -84,11 +84,11 @@ func (s *Server) serveFast(ctx *fasthttp.RequestCtx, g *guard.Guard) {
 	case !httpMajor1(r.proto):
 		// RFC 9112 §2.3: only HTTP/1.x is spoken here (net/http's 505).
 		writeError(&rep, &r, http.StatusHTTPVersionNotSupported, "This server speaks HTTP/1.1.")
-		s.finish(&r, &rep, time.Now())
+		s.finish(&r, &rep, r.at)
 		ctx.SetConnectionClose()
 	case !parseTarget(&r):
 		writeError(&rep, &r, http.StatusBadRequest, "The request target is malformed.")
-		s.finish(&r, &rep, time.Now())
+		s.finish(&r, &rep, r.at)
 	default:
 		s.handle(&r, &rep)
 	}

@@ -57,14 +57,18 @@ func (s *Server) serveFile(rep *reply, r *request) {
 // serveSmall serves name from the small-file cache when it is a small
 // regular file, and reports whether it did.
 func (s *Server) serveSmall(rep *reply, r *request, name string) bool {
-	st, err := s.stat(name)
-	if err != nil || !st.Mode().IsRegular() || st.Size() > smallFileMax {
-		return false // folders, big files and errors take the general path
-	}
-	sf := s.small.get(name, st)
+	now := r.at.UnixNano()
+	sf := s.small.fresh(name, now)
 	if sf == nil {
-		if sf = s.small.load(s.files, name, st, s.etag(name, st)); sf == nil {
-			return false
+		st, err := s.stat(name)
+		if err != nil || !st.Mode().IsRegular() || st.Size() > smallFileMax {
+			return false // folders, big files and errors take the general path
+		}
+		if sf = s.small.get(name, st, now); sf == nil {
+			etag := func(st fs.FileInfo) string { return s.etag(name, st) }
+			if sf = s.small.load(s.files, name, st, etag, now); sf == nil {
+				return false
+			}
 		}
 	}
 	c := readConditions(r.header)

@@ -15,7 +15,6 @@ const bytesPath = "/_socklab/bytes"
 // handle answers one request into rep, whichever engine carries it, and
 // records it in the access log and metrics.
 func (s *Server) handle(r *request, rep *reply) {
-	start := time.Now()
 	rep.set("X-Content-Type-Options", "nosniff")
 	switch {
 	case r.method != http.MethodGet && r.method != http.MethodHead:
@@ -27,7 +26,7 @@ func (s *Server) handle(r *request, rep *reply) {
 	default:
 		s.serveFile(rep, r)
 	}
-	s.finish(r, rep, start)
+	s.finish(r, rep, r.at)
 }
 
 // finish completes rep (the site's Cache-Control) and records the

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"strconv"
+	"time"
 )
 
 // The net/http engine: HTTP/2 and HTTP/1.1 over TLS (fasthttp speaks
@@ -25,7 +26,7 @@ func (h netHeader) get(k string) string { return textproto.MIMEHeader(h).Get(k) 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := request{
 		method: r.Method, path: r.URL.Path, rawQuery: r.URL.RawQuery,
-		uri: r.RequestURI, proto: r.Proto, remote: r.RemoteAddr, header: netHeader(r.Header),
+		uri: r.RequestURI, proto: r.Proto, remote: r.RemoteAddr, header: netHeader(r.Header), at: time.Now(),
 	}
 	var rep reply
 	s.handle(&req, &rep)

@@ -168,7 +168,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("web root: %w", err)
 		}
 		s.files, s.closer = rootFS{r}, r
-		s.small = newSmallCache()
+		s.small = newSmallCache(newWatcher(r))
 	case cfg.FS != nil:
 		s.files = cfg.FS
 	default:
@@ -199,6 +199,9 @@ func New(cfg Config) (*Server, error) {
 
 // Close releases the root folder.
 func (s *Server) Close() error {
+	if s.small != nil {
+		s.small.w.close()
+	}
 	if s.closer != nil {
 		return s.closer.Close()
 	}

@@ -227,7 +227,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// Request heads are checked before fasthttp reads them (request
 	// smuggling, RFC 9112 §6.1); fasthttp's own parser is the second line
 	// (TestFastParserFraming).
-	ln = s.conns.Listen(g.Listener(ln)) // outermost: ConnState sees the limiter's conns
+	ln = s.conns.Listen(g.Listener(sockListener{ln})) // outermost: ConnState sees the limiter's conns
 	srv := s.newFastServer(g)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

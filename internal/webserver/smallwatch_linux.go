@@ -50,6 +50,7 @@ const (
 type watcher struct {
 	fd       int
 	root     *os.File     // the served folder, as the os.Root opened it
+	rootFd   int          // root's descriptor
 	draining atomic.Int32 // a drain is reading or applying events
 	watches  map[int32]*watch
 	buf      []byte
@@ -84,7 +85,7 @@ func newWatcher(r *os.Root) *watcher {
 		root.Close()
 		return nil
 	}
-	return &watcher{fd: fd, root: root, watches: map[int32]*watch{}, buf: make([]byte, 64<<10)}
+	return &watcher{fd: fd, root: root, rootFd: int(root.Fd()), watches: map[int32]*watch{}, buf: make([]byte, 64<<10)}
 }
 
 func (w *watcher) close() {
@@ -106,7 +107,8 @@ func (w *watcher) pending() bool {
 }
 
 // fresh returns the watched entry for name if nothing it depends on has
-// changed since it was loaded; nil otherwise (the caller stats).
+// changed since it was loaded; nil otherwise, or when it is due for its
+// stat check (the caller stats).
 func (c *smallCache) fresh(name string, now int64) *smallFile {
 	if c.w == nil {
 		return nil
@@ -114,18 +116,20 @@ func (c *smallCache) fresh(name string, now int64) *smallFile {
 	c.mu.RLock()
 	f := c.items[name]
 	c.mu.RUnlock()
-	if f == nil || f.watched == nil || now-f.checked.Load() > int64(watchRecheck) {
-		return nil
-	}
-	if !c.w.pending() {
-		return f
-	}
-	c.drain()
-	c.mu.RLock()
-	f = c.items[name]
-	c.mu.RUnlock()
 	if f == nil || f.watched == nil {
 		return nil
+	}
+	if c.w.pending() {
+		c.drain()
+		c.mu.RLock()
+		f = c.items[name]
+		c.mu.RUnlock()
+		if f == nil || f.watched == nil {
+			return nil
+		}
+	}
+	if now-f.checked.Load() > int64(watchRecheck) {
+		return nil // stat it too (get), now that the events are applied
 	}
 	return f
 }
@@ -334,7 +338,7 @@ func (c *smallCache) loadWatched(name string, etag func(fs.FileInfo) string) (sf
 // it and the file once it is open: a change after a folder's watch is
 // queued, and one before it was made before the lookup that sees it.
 func (c *smallCache) openWatched(f *smallFile, name string) (*os.File, error) {
-	dir := int(c.w.root.Fd())
+	dir := c.w.rootFd
 	var opened []int
 	defer func() {
 		for _, fd := range opened {

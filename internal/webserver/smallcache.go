@@ -43,8 +43,11 @@ type smallFile struct {
 	body []byte
 	// Header values prepared once for the fast path (see writeSmall).
 	ctype, lastModified, vary string
-	// watched lists the inotify watches that keep the entry current;
-	// nil for an entry checked by stat. Guarded by the cache's mu.
+	// byWatch: the entry is kept current by inotify (else by stat); set
+	// before it is cached, never changed, so it is read without the lock.
+	byWatch bool
+	// watched lists the inotify watches that keep the entry current.
+	// Guarded by the cache's mu.
 	watched []watchRef
 	dropped bool         // removed, or its watch saw a change while it loaded; mu
 	checked atomic.Int64 // when it was last known current (Unix ns)
@@ -54,11 +57,15 @@ func newSmallCache(w *watcher) *smallCache {
 	return &smallCache{w: w, items: map[string]*smallFile{}}
 }
 
+func (c *smallCache) lookup(name string) *smallFile {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.items[name]
+}
+
 // get returns the cached file for name if st still describes it.
 func (c *smallCache) get(name string, st fs.FileInfo, now int64) *smallFile {
-	c.mu.RLock()
-	f := c.items[name]
-	c.mu.RUnlock()
+	f := c.lookup(name)
 	if f == nil || f.info.Size() != st.Size() || !f.info.ModTime().Equal(st.ModTime()) || !os.SameFile(f.info, st) {
 		return nil
 	}

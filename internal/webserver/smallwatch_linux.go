@@ -113,20 +113,17 @@ func (c *smallCache) fresh(name string, now int64) *smallFile {
 	if c.w == nil {
 		return nil
 	}
-	c.mu.RLock()
-	f := c.items[name]
-	c.mu.RUnlock()
-	if f == nil || f.watched == nil {
-		return nil
+	if f := c.lookup(name); f == nil || !f.byWatch {
+		return nil // not cached, or cached by stat: no need to look at events
 	}
 	if c.w.pending() {
 		c.drain()
-		c.mu.RLock()
-		f = c.items[name]
-		c.mu.RUnlock()
-		if f == nil || f.watched == nil {
-			return nil
-		}
+	}
+	// Looked up again after the check: a drain that finished between the
+	// first lookup and the check may have dropped the entry.
+	f := c.lookup(name)
+	if f == nil || !f.byWatch {
+		return nil
 	}
 	if now-f.checked.Load() > int64(watchRecheck) {
 		return nil // stat it too (get), now that the events are applied
@@ -291,8 +288,8 @@ func (c *smallCache) loadWatched(name string, etag func(fs.FileInfo) string) (sf
 	if !fs.ValidPath(name) || name == "." {
 		return nil, false
 	}
-	name = strings.Clone(name) // it may alias the request's buffer
-	f := &smallFile{}
+	name = strings.Clone(name)  // it may alias the request's buffer
+	f := &smallFile{name: name} // only under mu from here: drains see f once it is watched
 	keep := false
 	defer func() {
 		if !keep {
@@ -317,9 +314,10 @@ func (c *smallCache) loadWatched(name string, etag func(fs.FileInfo) string) (sf
 	if err != nil || int64(len(body)) != st.Size() {
 		return nil, true
 	}
-	f.fill(name, st, etag(st), body)
+	tag := etag(st)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	f.fill(name, st, tag, body)
 	if f.dropped {
 		return nil, true // a change was seen while loading: the next request loads again
 	}
@@ -329,6 +327,7 @@ func (c *smallCache) loadWatched(name string, etag func(fs.FileInfo) string) (sf
 		}
 	}
 	keep = true
+	f.byWatch = true
 	c.insertLocked(f)
 	return f, true
 }

@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/socklab/socklab/internal/connlimit"
+	"github.com/socklab/socklab/internal/httpframe"
 )
 
 // The front owns every client connection. It reads each request head with
@@ -251,14 +253,55 @@ func (fc *fconn) readHead() error {
 }
 
 // refuse answers a head fasthttp could not parse (the guard in front
-// refuses what it knows first), unless the client just went away.
+// refuses what it knows first), unless the client just went away. The
+// answer is logged like every other one.
 func (fc *fconn) refuse(err error) {
 	var nothing fasthttp.ErrNothingRead
 	if errors.Is(err, io.EOF) || errors.As(err, &nothing) || isTimeout(err) {
 		return
 	}
-	_, _ = fc.bw.WriteString("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 12\r\n\r\nbad request\n")
-	_ = fc.bw.Flush()
+	const body = "bad request\n"
+	start := fc.f.p.now()
+	_, _ = fc.bw.WriteString("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 12\r\n\r\n" + body)
+	sent := int64(len(body))
+	if fc.bw.Flush() != nil {
+		sent = 0
+	}
+	fc.logRefused(err, start, sent)
+}
+
+// logRefused writes the access entry of a head refused unparsed: its
+// method and target as far as the request line gives them ("-" when it
+// does not), control bytes shown as '?'.
+func (fc *fconn) logRefused(err error, start time.Time, sent int64) {
+	p := fc.f.p
+	p.counters.requests.Add(1)
+	p.log.Debug("request head refused", "client", fc.client, "err", err)
+	if !p.accessWanted() {
+		return
+	}
+	raw, _ := fc.br.Peek(fc.br.Buffered())
+	line, _, _ := bytes.Cut(raw[:min(len(raw), 2048)], []byte("\n"))
+	method, target, _ := httpframe.RequestLine(strings.TrimSuffix(string(line), "\r"))
+	method, target = printable(method), printable(target)
+	u := target
+	if h, _ := httpframe.Scan(raw, httpframe.Limits{MaxHeaderBytes: 1 << 30, MaxFields: 1 << 30}); strings.HasPrefix(target, "/") {
+		u = "http://" + printable(h.Host) + target
+	}
+	p.emitAccess(AccessEntry{Time: start, Client: fc.client, Method: method, URL: u, Status: http.StatusBadRequest, Bytes: sent, Duration: p.now().Sub(start)})
+}
+
+// printable is s with bytes outside printable ASCII as '?', "-" when empty.
+func printable(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r > '~' {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 var errAmbiguous = errors.New("ambiguous request framing")

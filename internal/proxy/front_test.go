@@ -454,3 +454,41 @@ func benchMiss(b *testing.B, front bool) {
 		r.Body.Close()
 	}
 }
+
+// A head the guard passes but fasthttp's parser refuses gets a 400, the
+// connection closes, and the access log has its line like every other
+// answer, with what the request line says.
+func TestFrontRefusedHeadLogged(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "origin") })
+	h := reverse(t, o)
+	addr := strings.TrimPrefix(h.url, "http://")
+	const get = "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	for name, req := range map[string]string{
+		"control byte in a value":   get + "X-A: a\x01b\r\n\r\n",
+		"DEL in a value":            get + "X-A: a\x7fb\r\n\r\n",
+		"two Host fields":           get + "Host: 127.0.0.2\r\n\r\n",
+		"Content-Length 0 twice":    get + "Content-Length: 0\r\nContent-Length: 0\r\n\r\n",
+		"two spaces before version": "GET /a  HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			status, body, after, closed := exchange(t, addr, req)
+			if status != http.StatusBadRequest || body != "bad request\n" || after != "" || !closed {
+				t.Fatalf("status %d %q, then %q, closed %v; want one 400 and the connection closed", status, body, after, closed)
+			}
+			select {
+			case e := <-h.log:
+				if e.Status != http.StatusBadRequest || e.Method != http.MethodGet || e.Client != "127.0.0.1" || e.Bytes != int64(len(body)) {
+					t.Errorf("access entry %+v; want GET from 127.0.0.1, 400, %d bytes", e, len(body))
+				}
+				if !strings.HasPrefix(e.URL, "http://127.0.0.1/a") {
+					t.Errorf("access entry URL %q, want http://127.0.0.1/a…", e.URL)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("no access-log entry for the refused head")
+			}
+		})
+	}
+	if o.hits.Load() != 0 {
+		t.Errorf("origin hits %d, want 0", o.hits.Load())
+	}
+}

@@ -128,18 +128,7 @@ func (bc *bridgeConn) load(fc *fconn) bool {
 	default:
 	}
 	h := &fc.hdr
-	head := bc.head[:0]
-	head = append(head, h.Method()...)
-	head = append(head, ' ')
-	head = append(head, h.RequestURI()...)
-	head = append(head, ' ')
-	head = append(head, h.Protocol()...)
-	head = append(head, "\r\n"...)
-	if raw := h.RawHeaders(); len(raw) > 0 {
-		head = append(head, raw...)
-	} else {
-		head = append(head, "\r\n"...)
-	}
+	head := appendHead(bc.head[:0], h)
 	left := int64(h.ContentLength())
 	switch {
 	case left == -1:

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -68,6 +69,14 @@ type fconn struct {
 	bc      *bridgeConn // the net/http side, parked between bridged requests
 	key     []byte      // scratch: the cache key of the current request
 	out     []byte      // scratch: the response head's dynamic part
+
+	// Served directly (direct.go).
+	remote    string
+	ctx       context.Context // the connection's: its local address for loop detection
+	head      []byte          // scratch: the request head for net/http's parser
+	hr        *bufio.Reader
+	watchStop atomic.Bool
+	watchDone chan struct{}
 }
 
 func newFront(p *Proxy, addr net.Addr) *front {
@@ -169,6 +178,10 @@ func (fc *fconn) serve() {
 	if ap, err := netip.ParseAddrPort(fc.c.LocalAddr().String()); err == nil {
 		fc.local = ap
 	}
+	fc.remote = fc.c.RemoteAddr().String()
+	fc.ctx = context.WithValue(context.WithValue(context.Background(), http.ServerContextKey, f.inner), http.LocalAddrContextKey, fc.c.LocalAddr())
+	fc.hr = bufio.NewReaderSize(nil, frontBufSize)
+	fc.watchDone = make(chan struct{}, 1)
 	if fc.loop() {
 		_ = fc.c.Close()
 	}
@@ -225,6 +238,15 @@ func (fc *fconn) loop() bool {
 				return true
 			}
 			continue
+		}
+		if fc.directable() {
+			if taken, keep := fc.serveDirect(); taken {
+				if !keep {
+					_ = fc.bw.Flush()
+					return true
+				}
+				continue
+			}
 		}
 		if fc.bw.Flush() != nil {
 			return true

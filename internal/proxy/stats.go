@@ -23,6 +23,7 @@ type counters struct {
 	tunnels        atomic.Uint64
 	tunnelsActive  atomic.Int64
 	fastHits       atomic.Uint64 // hits the front answered itself (not reported; tests)
+	direct         atomic.Uint64 // requests the front served with the handler, unbridged (not reported; tests)
 }
 
 // Stats is a snapshot of the proxy's counters and its store's.

@@ -69,6 +69,10 @@ type fconn struct {
 	bc      *bridgeConn // the net/http side, parked between bridged requests
 	key     []byte      // scratch: the cache key of the current request
 	out     []byte      // scratch: the response head's dynamic part
+	inm     []string    // scratch: the request's If-None-Match lines (views)
+	ims     []string    // and If-Modified-Since
+	condHdr http.Header // scratch: those two for httpcache.NotModified
+	varyHdr http.Header // scratch: the fields a Vary marker names
 
 	// Served directly (direct.go).
 	remote    string

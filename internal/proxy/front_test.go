@@ -139,7 +139,7 @@ func TestFastHitLeavesOthersToFullPath(t *testing.T) {
 	h := reverse(t, o)
 	h.get("/f")
 	for name, kv := range map[string][]string{
-		"conditional":   {"If-None-Match", `"v1"`},
+		"if-match":      {"If-Match", `"v1"`}, // If-None-Match and If-Modified-Since are the fast path's now (TestFastHitEquivalence)
 		"range":         {"Range", "bytes=0-3"},
 		"no-cache":      {"Cache-Control", "no-cache"},
 		"pragma":        {"Pragma", "no-cache"},
@@ -490,5 +490,182 @@ func TestFrontRefusedHeadLogged(t *testing.T) {
 	}
 	if o.hits.Load() != 0 {
 		t.Errorf("origin hits %d, want 0", o.hits.Load())
+	}
+}
+
+// The fast path's answers to conditionals (RFC 9110 §13.2.2), HTTP/1.0
+// clients (RFC 9112 §9.3) and Vary entries (RFC 9111 §4.1) equal those of
+// the same proxy's handler served by net/http: status line, fields but
+// Date and Age, body, and whether the connection stays open.
+func TestFastHitEquivalence(t *testing.T) {
+	const lm = "Sat, 21 Nov 2026 04:00:00 GMT"
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"v1"`)
+		w.Header().Set("Last-Modified", lm)
+		w.Header().Set("Content-Type", "text/plain")
+		body := "plain body"
+		if r.URL.Path == "/v" {
+			w.Header().Set("Vary", "Accept-Encoding")
+			body = "variant for " + r.Header.Get("Accept-Encoding")
+		}
+		io.WriteString(w, body)
+	})
+	h := reverse(t, o)
+	nh := httptest.NewServer(h.p) // the same proxy, served by net/http alone
+	t.Cleanup(nh.Close)
+	addr := strings.TrimPrefix(h.url, "http://")
+	for _, fill := range []string{"/p HTTP/1.1\r\n", "/v HTTP/1.1\r\nAccept-Encoding: gzip\r\n", "/v HTTP/1.1\r\nAccept-Encoding: br, gzip\r\n"} {
+		if r := rawRoundTrip(t, addr, "GET "+fill+"Host: 127.0.0.1\r\n\r\n", func() {}); r.header.Get("X-Cache") != "MISS" {
+			t.Fatalf("fill %q: %s", fill, r.header.Get("X-Cache"))
+		}
+	}
+	const get = "GET /p HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	for name, head := range map[string]string{
+		"If-None-Match matches":         get + "If-None-Match: \"x\", \"v1\"\r\n\r\n",
+		"If-None-Match star":            get + "If-None-Match: *\r\n\r\n",
+		"If-None-Match differs":         get + "If-None-Match: \"v0\"\r\n\r\n",
+		"If-Modified-Since not since":   get + "If-Modified-Since: " + lm + "\r\n\r\n",
+		"If-Modified-Since older":       get + "If-Modified-Since: Fri, 20 Nov 2026 04:00:00 GMT\r\n\r\n",
+		"If-None-Match beats IMS":       get + "If-None-Match: \"v0\"\r\nIf-Modified-Since: " + lm + "\r\n\r\n",
+		"HEAD If-None-Match":            "HEAD /p HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: \"v1\"\r\n\r\n",
+		"conditional, Connection close": get + "If-None-Match: \"v1\"\r\nConnection: close\r\n\r\n",
+		"HTTP/1.0":                      "GET /p HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+		"HTTP/1.0 keep-alive":           "GET /p HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n",
+		"HTTP/1.0 HEAD keep-alive":      "HEAD /p HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: Keep-Alive\r\n\r\n",
+		"HTTP/1.0 conditional":          "GET /p HTTP/1.0\r\nHost: 127.0.0.1\r\nIf-None-Match: \"v1\"\r\n\r\n",
+		"Vary variant":                  "GET /v HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n",
+		"Vary variant, normalised":      "GET /v HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip ,br\r\n\r\n",
+		"Vary variant, conditional":     "GET /v HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\nIf-None-Match: \"v1\"\r\n\r\n",
+		"Vary variant, HTTP/1.0":        "GET /v HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := h.fastHits()
+			fast := rawRoundTrip(t, addr, head, func() {
+				if h.fastHits() != before+1 {
+					t.Errorf("not answered on the fast path (fast hits +%d)", h.fastHits()-before)
+				}
+			})
+			slow := rawRoundTrip(t, strings.TrimPrefix(nh.URL, "http://"), head, func() {})
+			if fast.status != slow.status || fast.body != slow.body || fast.closed != slow.closed {
+				t.Errorf("fast path %q %q closed %v\nnet/http  %q %q closed %v", fast.status, fast.body, fast.closed, slow.status, slow.body, slow.closed)
+			}
+			for _, hd := range []http.Header{fast.header, slow.header} {
+				hd.Del("Date")
+				hd.Del("Age")
+			}
+			if !equalHeaders(fast.header, slow.header) {
+				t.Errorf("fields differ:\nfast path %v\nnet/http  %v", fast.header, slow.header)
+			}
+		})
+	}
+}
+
+// rawResult is one response read off a raw connection.
+type rawResult struct {
+	status string // status line: protocol, code, text
+	header http.Header
+	body   string
+	closed bool // the server closed the connection after it
+}
+
+// rawRoundTrip sends head on a new connection to addr, reads the response,
+// calls after, then sends a second request: closed reports that no
+// response came to it (5 s bound on the whole).
+func rawRoundTrip(t *testing.T, addr, head string, after func()) rawResult {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	io.WriteString(c, head)
+	method, _, _ := strings.Cut(head, " ")
+	r, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		t.Fatalf("response: %v", err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	after()
+	res := rawResult{status: r.Proto + " " + r.Status, header: r.Header, body: string(b)}
+	io.WriteString(c, "GET /p HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+	_, err = http.ReadResponse(br, nil)
+	res.closed = err != nil
+	return res
+}
+
+func equalHeaders(a, b http.Header) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !slices.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// The fast path's answer to an HTTP/1.0 client allocates nothing per
+// request; a matching conditional (a 304) only what httpcache.NotModified
+// takes to split the If-None-Match list, and a Vary entry what building its
+// secondary key takes (httpcache.SecondaryKey, the variant key). No
+// access-log consumer, as in TestFastHitAllocs.
+func TestFastHitAllocsMore(t *testing.T) {
+	o := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("Etag", `"abc"`)
+		if r.URL.Path == "/vary" {
+			w.Header().Set("Vary", "Accept-Encoding")
+		}
+		io.WriteString(w, strings.Repeat("x", 1024))
+	}))
+	t.Cleanup(o.Close)
+	u, _ := url.Parse(o.URL)
+	store, _ := NewMemoryStore(64 << 20)
+	p, err := New(Config{Upstream: u, Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/obj", "/vary"} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.RemoteAddr, req.Host = "127.0.0.1:5555", "127.0.0.1"
+		req.Header.Set("Accept-Encoding", "gzip")
+		p.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	fc := &fconn{f: newFront(p, &net.TCPAddr{}), bw: bufio.NewWriter(io.Discard), allowed: true, client: "127.0.0.1"}
+	for _, tc := range []struct {
+		name, head string
+		keep       bool
+		bound      float64
+	}{
+		{"304", "GET /obj HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: \"abc\"\r\n\r\n", true, 2},
+		{"HTTP/1.0 keep-alive", "GET /obj HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n", true, 0},
+		{"HTTP/1.0", "GET /obj HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", false, 0},
+		{"Vary", "GET /vary HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n", true, 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fc.hdr.Reset()
+			if err := fc.hdr.Read(bufio.NewReader(strings.NewReader(tc.head))); err != nil {
+				t.Fatal(err)
+			}
+			before := p.counters.fastHits.Load()
+			allocs := testing.AllocsPerRun(1000, func() {
+				fc.bw.Reset(io.Discard)
+				if served, keep := fc.serveHit(); !served || keep != tc.keep {
+					t.Fatalf("served %v keep %v, want served, keep %v", served, keep, tc.keep)
+				}
+			})
+			if allocs > tc.bound {
+				t.Errorf("%.1f allocations per hit, bound %.0f", allocs, tc.bound)
+			}
+			t.Logf("%.1f allocations per hit", allocs)
+			if p.counters.fastHits.Load() == before {
+				t.Error("no fast hit counted")
+			}
+		})
 	}
 }

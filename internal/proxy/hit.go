@@ -21,6 +21,7 @@ import (
 type hitHead struct {
 	owner *Proxy // built for this proxy's name, Via and targets
 	b     []byte
+	nm    []byte // the same as a 304 (RFC 9110 §15.4.5): no Content-Length nor Content-Type, as net/http sends it
 }
 
 // hitHead returns e's serialized head for p, building it on first use.
@@ -28,9 +29,9 @@ type hitHead struct {
 // the stored ones less those a qualified no-cache names (RFC 9111
 // §5.2.2.4) and the targeted cache-control fields (RFC 9213), plus Via,
 // X-Cache and Content-Length. Like net/http, fields go out sorted.
-func (e *Entry) hitHead(p *Proxy) []byte {
+func (e *Entry) hitHead(p *Proxy) *hitHead {
 	if h := e.hit.Load(); h != nil && h.owner == p {
-		return h.b
+		return h
 	}
 	meta := e.response(p.targets)
 	skip := meta.Directives().NoCacheFields
@@ -49,11 +50,21 @@ func (e *Entry) hitHead(p *Proxy) []byte {
 	if e.Status >= 200 && e.Status != http.StatusNoContent {
 		h["Content-Length"] = []string{strconv.Itoa(len(e.Body))}
 	}
-	b := []byte("HTTP/1.1 " + strconv.Itoa(e.Status) + " ")
-	if text := http.StatusText(e.Status); text != "" {
+	hh := &hitHead{owner: p, b: appendHead200(nil, e.Status, h)}
+	delete(h, "Content-Length")
+	delete(h, "Content-Type")
+	hh.nm = appendHead200(nil, http.StatusNotModified, h)
+	e.hit.Store(hh)
+	return hh
+}
+
+// appendHead200 appends the status line and the fields of h, sorted.
+func appendHead200(b []byte, status int, h http.Header) []byte {
+	b = append(b, "HTTP/1.1 "+strconv.Itoa(status)+" "...)
+	if text := http.StatusText(status); text != "" {
 		b = append(b, text...)
 	} else {
-		b = append(b, "status code "+strconv.Itoa(e.Status)...)
+		b = append(b, "status code "+strconv.Itoa(status)...)
 	}
 	b = append(b, "\r\n"...)
 	keys := make([]string, 0, len(h))
@@ -69,49 +80,35 @@ func (e *Entry) hitHead(p *Proxy) []byte {
 			b = append(b, "\r\n"...)
 		}
 	}
-	e.hit.Store(&hitHead{owner: p, b: b})
 	return b
 }
 
 // serveHit answers the current request from the cache when it is a GET or
 // HEAD that a fresh stored response answers as it stands: nothing in the
 // request bears on the reuse decision (no Cache-Control, Pragma,
-// Authorization, conditional, Range, Via, Upgrade, body), the stored
-// response is a complete one under the primary key (not Vary's), and the
-// target maps to the same key the full path would build. Anything else is
-// left to the full path, which gives the same answer more slowly. served
+// Authorization, Range, If-Match, Via, Upgrade, body), the stored response
+// is a complete one (under the primary key, or under Vary's secondary key
+// when the request's fields select a stored variant), and the target maps
+// to the same key the full path would build. If-None-Match and
+// If-Modified-Since are answered here too: 304 when they match (RFC 9110
+// §13.2.2, RFC 9111 §4.3.2), the full response otherwise. An HTTP/1.0
+// request is answered with an HTTP/1.0 status line and keeps its
+// connection only when it asked to (RFC 9112 §9.3). Anything else is left
+// to the full path, which gives the same answer more slowly. served
 // reports whether it answered; keep whether the connection stays open.
 func (fc *fconn) serveHit() (served, keep bool) {
 	p := fc.f.p
-	h := &fc.hdr
-	if cl := h.ContentLength(); p.cache == nil || !fc.allowed || !h.IsHTTP11() || cl != 0 && cl != -2 {
+	method, http10, keep, ok := fc.hitRequest()
+	if !ok {
 		return false, false
 	}
-	method := ""
-	switch {
-	case h.IsGet():
-		method = http.MethodGet
-	case h.IsHead():
-		method = http.MethodHead
-	default:
-		return false, false
-	}
-	keep = true
-	for k, v := range h.All() {
-		switch hitField(k, v) {
-		case fieldBridge:
-			return false, false
-		case fieldClose:
-			keep = false
-		}
-	}
-	uri := h.RequestURI()
+	uri := fc.hdr.RequestURI()
 	if !fc.hitKey(uri) {
 		return false, false
 	}
 	start := p.now()
-	e, err := p.cache.store.Get(context.Background(), unsafe.String(unsafe.SliceData(fc.key), len(fc.key)))
-	if err != nil || e.IsMarker() || e.Status == http.StatusPartialContent {
+	e := fc.hitEntry()
+	if e == nil {
 		return false, false
 	}
 	dec := httpcache.Reuse(httpcache.Request{Method: method}, e.response(p.targets), start)
@@ -121,17 +118,29 @@ func (fc *fconn) serveHit() (served, keep bool) {
 	p.counters.requests.Add(1)
 	p.counters.hits.Add(1)
 	p.counters.fastHits.Add(1)
-	age := e.response(p.targets).Age(start)
-	b := append(fc.out[:0], e.hitHead(p)...)
+	hh := e.hitHead(p)
+	head, status := hh.b, e.Status
+	if e.Status == http.StatusOK && fc.cond() && httpcache.NotModified(fc.condHdr, e.Header) {
+		head, status = hh.nm, http.StatusNotModified
+	}
+	b := fc.out[:0]
+	if http10 {
+		b = append(append(b, "HTTP/1.0"...), head[len("HTTP/1.1"):]...)
+	} else {
+		b = append(b, head...)
+	}
 	b = append(b, "Age: "...)
-	b = strconv.AppendInt(b, int64(age/time.Second), 10)
+	b = strconv.AppendInt(b, int64(e.response(p.targets).Age(start)/time.Second), 10)
 	csStart := len(b) + len("\r\nCache-Status: ")
 	b = append(b, "\r\nCache-Status: "...)
 	b = append(b, p.name...)
 	b = append(b, "; hit; ttl="...)
 	b = strconv.AppendInt(b, int64(dec.TTL/time.Second), 10)
 	csEnd := len(b)
-	if !keep {
+	switch {
+	case http10 && keep:
+		b = append(b, "\r\nConnection: keep-alive"...)
+	case !http10 && !keep:
 		b = append(b, "\r\nConnection: close"...)
 	}
 	b = append(b, "\r\n\r\n"...)
@@ -140,7 +149,7 @@ func (fc *fconn) serveHit() (served, keep bool) {
 	if _, err := fc.bw.Write(b); err != nil {
 		return true, false
 	}
-	if method == http.MethodGet && e.Status >= 200 && e.Status != http.StatusNoContent {
+	if method == http.MethodGet && bodyAllowed(status) {
 		n, err := fc.bw.Write(e.Body)
 		sent = int64(n)
 		if err != nil {
@@ -148,16 +157,129 @@ func (fc *fconn) serveHit() (served, keep bool) {
 		}
 	}
 	if p.accessWanted() {
-		p.emitAccess(AccessEntry{Time: start, Client: fc.client, Method: method, URL: fc.accessURL(uri), Status: e.Status, Bytes: sent, Duration: p.now().Sub(start), Cache: "HIT", CacheStatus: string(b[csStart:csEnd])})
+		p.emitAccess(AccessEntry{Time: start, Client: fc.client, Method: method, URL: fc.accessURL(uri), Status: status, Bytes: sent, Duration: p.now().Sub(start), Cache: "HIT", CacheStatus: string(b[csStart:csEnd])})
 	}
 	return true, keep
 }
+
+// hitRequest looks at the current request for the fast path: its method,
+// whether it is HTTP/1.0, whether the connection stays open after it, and
+// whether the fast path may answer it at all. The conditional fields it
+// finds are kept in fc.inm and fc.ims.
+func (fc *fconn) hitRequest() (method string, http10, keep, ok bool) {
+	h := &fc.hdr
+	if cl := h.ContentLength(); fc.f.p.cache == nil || !fc.allowed || cl != 0 && cl != -2 {
+		return "", false, false, false
+	}
+	switch {
+	case h.IsHTTP11():
+	case bytes.Equal(h.Protocol(), []byte("HTTP/1.0")):
+		http10 = true
+	default:
+		return "", false, false, false
+	}
+	switch {
+	case h.IsGet():
+		method = http.MethodGet
+	case h.IsHead():
+		method = http.MethodHead
+	default:
+		return "", false, false, false
+	}
+	fc.inm, fc.ims = fc.inm[:0], fc.ims[:0]
+	closing, alive := false, false
+	for k, v := range h.All() {
+		switch hitField(k, v) {
+		case fieldBridge:
+			return "", false, false, false
+		case fieldClose:
+			closing = true
+		case fieldKeepAlive:
+			alive = true
+		case fieldIfNoneMatch:
+			fc.inm = append(fc.inm, b2s(v))
+		case fieldIfModifiedSince:
+			fc.ims = append(fc.ims, b2s(v))
+		}
+	}
+	// RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only
+	// with "keep-alive" (net/http's rule, which the full path follows).
+	keep = !closing && (!http10 || alive)
+	return method, http10, keep, true
+}
+
+// cond reports whether the request is conditional, and sets fc.condHdr to
+// its conditional fields for httpcache.NotModified (views into the
+// request head: no copies).
+func (fc *fconn) cond() bool {
+	if len(fc.inm) == 0 && len(fc.ims) == 0 {
+		return false
+	}
+	if fc.condHdr == nil {
+		fc.condHdr = http.Header{}
+	}
+	clear(fc.condHdr)
+	if len(fc.inm) > 0 {
+		fc.condHdr["If-None-Match"] = fc.inm
+	}
+	if len(fc.ims) > 0 {
+		fc.condHdr["If-Modified-Since"] = fc.ims
+	}
+	return true
+}
+
+// hitEntry looks up the stored response for fc.key: the entry itself, or
+// through a Vary marker the variant the request's fields select (RFC 9111
+// §4.1). Nil when there is none the fast path can serve (a language
+// alias, a part, a lookup error: the full path decides).
+func (fc *fconn) hitEntry() *Entry {
+	store := fc.f.p.cache.store
+	e, err := store.Get(context.Background(), b2s(fc.key))
+	if err != nil {
+		return nil
+	}
+	if e.IsMarker() {
+		key := variantKey(b2s(fc.key), e.VaryID, httpcache.SecondaryKey(e.VaryFields, fc.varyHeader(e.VaryFields)))
+		if e, err = store.Get(context.Background(), key); err != nil || e.IsMarker() {
+			return nil
+		}
+	}
+	if e.Status == http.StatusPartialContent {
+		return nil
+	}
+	return e
+}
+
+// varyHeader is the request's fields named by a Vary marker, as
+// httpcache.SecondaryKey reads them: canonical names, field lines in
+// order.
+func (fc *fconn) varyHeader(fields []string) http.Header {
+	if fc.varyHdr == nil {
+		fc.varyHdr = http.Header{}
+	}
+	clear(fc.varyHdr)
+	for _, name := range fields {
+		canon := httpcache.CanonicalKey(name)
+		for k, v := range fc.hdr.All() {
+			if bytes.EqualFold(k, []byte(canon)) {
+				fc.varyHdr[canon] = append(fc.varyHdr[canon], b2s(v))
+			}
+		}
+	}
+	return fc.varyHdr
+}
+
+// b2s views b as a string without a copy; valid while b is.
+func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // Field classes for the fast path.
 const (
 	fieldPass = iota
 	fieldBridge
 	fieldClose
+	fieldKeepAlive
+	fieldIfNoneMatch
+	fieldIfModifiedSince
 )
 
 // hitField classifies a request field: whether it keeps the request off
@@ -187,8 +309,13 @@ func hitField(k, v []byte) int {
 			return fieldBridge
 		}
 	case 'i':
-		if len(k) > 3 && (k[1]|0x20) == 'f' && k[2] == '-' {
-			return fieldBridge // If-*: conditionals
+		switch {
+		case asciiEq(k, "If-None-Match"):
+			return fieldIfNoneMatch
+		case asciiEq(k, "If-Modified-Since"):
+			return fieldIfModifiedSince
+		case len(k) > 3 && (k[1]|0x20) == 'f' && k[2] == '-':
+			return fieldBridge // other conditionals: If-Match, If-Range, ...
 		}
 	case 'p':
 		if asciiEq(k, "Pragma") {
@@ -218,8 +345,8 @@ func hitField(k, v []byte) int {
 	return fieldPass
 }
 
-// connectionField: "close" ends the connection after the hit; tokens other
-// than keep-alive and close go the full way.
+// connectionField: "close" ends the connection after the hit (it wins over
+// keep-alive); tokens other than keep-alive and close go the full way.
 func connectionField(v []byte) int {
 	class := fieldPass
 	for len(v) > 0 {
@@ -227,7 +354,11 @@ func connectionField(v []byte) int {
 		tok, v, _ = bytes.Cut(v, []byte{','})
 		tok = bytes.TrimSpace(tok)
 		switch {
-		case len(tok) == 0 || asciiEq(tok, "keep-alive"):
+		case len(tok) == 0:
+		case asciiEq(tok, "keep-alive"):
+			if class == fieldPass {
+				class = fieldKeepAlive
+			}
 		case asciiEq(tok, "close"):
 			class = fieldClose
 		default:

@@ -71,17 +71,17 @@ func (e *Entry) IsMarker() bool { return e.VaryFields != nil }
 
 // Size approximates the memory e holds: body, header fields (map slot,
 // slice and string headers included) and, for a response, the serialized
-// head its first hit builds (the fields once more, with their line
-// framing), and the entry, its parsed metadata and the store's node.
+// heads its first hit builds (the fields twice more, with their line
+// framing: as the response and as a 304), and the entry, its parsed metadata and the store's node.
 func (e *Entry) Size() int {
 	n := 768 + len(e.Body)
 	if e.Status != 0 {
-		n += 128 // the head's status line, Via, X-Cache, Content-Length
+		n += 256 // the heads' status lines, Via, X-Cache, Content-Length
 	}
 	for k, vs := range e.Header {
 		n += len(k) + 64
 		for _, v := range vs {
-			n += len(v) + 16 + len(k) + len(v) + 4
+			n += len(v) + 16 + 2*(len(k)+len(v)+4) // and in both heads (200, 304)
 		}
 	}
 	for _, v := range e.Variants {

@@ -583,13 +583,21 @@ func rawRoundTrip(t *testing.T, addr, head string, after func()) rawResult {
 	br := bufio.NewReader(c)
 	io.WriteString(c, head)
 	method, _, _ := strings.Cut(head, " ")
+	var interim []string
 	r, err := http.ReadResponse(br, &http.Request{Method: method})
+	for err == nil && r.StatusCode < 200 {
+		interim = append(interim, r.Status+" "+r.Header.Get("Link"))
+		r, err = http.ReadResponse(br, &http.Request{Method: method})
+	}
 	if err != nil {
 		t.Fatalf("response: %v", err)
 	}
 	b, _ := io.ReadAll(r.Body)
 	r.Body.Close()
 	after()
+	// Interim responses and the framing are compared as fields.
+	r.Header["X-Test-Interim"] = interim
+	r.Header["X-Test-Framing"] = append([]string{strconv.FormatInt(r.ContentLength, 10)}, r.TransferEncoding...)
 	res := rawResult{status: r.Proto + " " + r.Status, header: r.Header, body: string(b)}
 	io.WriteString(c, "GET /p HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
 	_, err = http.ReadResponse(br, nil)
@@ -668,4 +676,94 @@ func TestFastHitAllocsMore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Requests the front serves with the handler on its own goroutine (a GET
+// or HEAD the fast path cannot answer) get the answer net/http gives when
+// it serves the same handler: the same status line, fields but Date and
+// Age, body and connection reuse, whatever the response's framing (length,
+// chunked, none), interim 1xx responses, errors and bodiless statuses.
+func TestDirectEquivalence(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("ETag", `"e1"`)
+		switch r.URL.Path {
+		case "/chunked":
+			io.WriteString(w, "first ")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "second")
+		case "/big":
+			io.WriteString(w, strings.Repeat("b", 5000))
+		case "/nocontent":
+			w.WriteHeader(http.StatusNoContent)
+		case "/hints":
+			w.Header().Set("Link", "</s.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			io.WriteString(w, "after hints")
+		case "/private":
+			w.Header().Set("Cache-Control", "private")
+			io.WriteString(w, "<html>mine</html>")
+		case "/teapot":
+			w.WriteHeader(http.StatusTeapot)
+			io.WriteString(w, "short and stout")
+		default:
+			io.WriteString(w, "body of "+r.URL.Path)
+		}
+	})
+	h := reverse(t, o)
+	u, _ := url.Parse(o.URL)
+	p2, err := New(Config{Upstream: u, Store: mustMemoryStore(t), Now: h.clock.Now, AccessLog: func(AccessEntry) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nh := httptest.NewServer(p2) // the same handler, served by net/http alone
+	t.Cleanup(nh.Close)
+	dead := "GET http://127.0.0.1:1/x HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n"
+	cases := []struct{ name, head string }{
+		{"miss", "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+		{"miss, chunked upstream", "GET /chunked HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+		{"miss, body over 4 KiB", "GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+		{"miss, 204", "GET /nocontent HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+		{"miss, 103 first", "GET /hints HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+		{"miss, private", "GET /private HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+		{"miss, 418", "GET /teapot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+		{"miss, HEAD", "HEAD /h HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+		{"miss, conditional answered 304", "GET /c HTTP/1.1\r\nHost: 127.0.0.1\r\nIf-None-Match: \"e1\"\r\n\r\n"},
+		{"miss, Connection close", "GET /cl HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"},
+		{"hit, range", "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=2-5\r\n\r\n"},
+		{"hit, range unsatisfiable", "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=900-\r\n\r\n"},
+		{"hit, no-cache revalidates", "GET /a HTTP/1.1\r\nHost: 127.0.0.1\r\nCache-Control: no-cache\r\n\r\n"},
+		{"upstream down", dead},
+		{"no upstream for a forward target's scheme", "GET ftp://127.0.0.1/x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"},
+	}
+	addr := strings.TrimPrefix(h.url, "http://")
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := h.p.counters.direct.Load()
+			fast := rawRoundTrip(t, addr, tc.head, func() {
+				if h.p.counters.direct.Load() != before+1 {
+					t.Errorf("not served directly (direct +%d)", h.p.counters.direct.Load()-before)
+				}
+			})
+			slow := rawRoundTrip(t, strings.TrimPrefix(nh.URL, "http://"), tc.head, func() {})
+			if fast.status != slow.status || fast.body != slow.body || fast.closed != slow.closed {
+				t.Errorf("front    %q %q closed %v\nnet/http %q %q closed %v", fast.status, fast.body, fast.closed, slow.status, slow.body, slow.closed)
+			}
+			for _, hd := range []http.Header{fast.header, slow.header} {
+				hd.Del("Date")
+				hd.Del("Age")
+			}
+			if !equalHeaders(fast.header, slow.header) {
+				t.Errorf("fields differ:\nfront    %v\nnet/http %v", fast.header, slow.header)
+			}
+		})
+	}
+}
+
+func mustMemoryStore(t *testing.T) *MemoryStore {
+	s, err := NewMemoryStore(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

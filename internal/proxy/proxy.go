@@ -241,8 +241,8 @@ func New(cfg Config) (*Proxy, error) {
 	p.upDialer = &net.Dialer{Timeout: p.timeout, KeepAlive: 30 * time.Second}
 	p.transport, p.upTransport = cfg.Transport, cfg.Transport
 	if cfg.Transport == nil {
-		p.transport = p.newTransport(p.dialer)
-		p.upTransport = p.newTransport(p.upDialer)
+		p.transport = newSyncTransport(p.newTransport(p.dialer), p.dialUpstream(p.dialer), p.maxRespHead)
+		p.upTransport = newSyncTransport(p.newTransport(p.upDialer), p.dialUpstream(p.upDialer), p.maxRespHead)
 	}
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(&collector{p: p}); err != nil {
@@ -350,7 +350,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	p.bg.Wait()
 	for _, rt := range []http.RoundTripper{p.transport, p.upTransport} {
-		if t, ok := rt.(*http.Transport); ok {
+		if t, ok := rt.(interface{ CloseIdleConnections() }); ok {
 			t.CloseIdleConnections()
 		}
 	}

@@ -33,13 +33,17 @@ type syncTransport struct {
 	maxHead int64
 	idleFor time.Duration
 	maxIdle int // per host
+	maxAll  int // all hosts
 
-	mu   sync.Mutex
-	idle map[string][]*upConn
+	mu      sync.Mutex
+	idle    map[string][]*upConn
+	nIdle   int
+	sweptAt time.Time
 }
 
 func newSyncTransport(next *http.Transport, dial func(ctx context.Context, network, addr string) (net.Conn, error), maxHead int) *syncTransport {
-	return &syncTransport{next: next, dial: dial, maxHead: int64(maxHead), idleFor: next.IdleConnTimeout, maxIdle: next.MaxIdleConnsPerHost, idle: map[string][]*upConn{}}
+	return &syncTransport{next: next, dial: dial, maxHead: int64(maxHead), idleFor: next.IdleConnTimeout,
+		maxIdle: next.MaxIdleConnsPerHost, maxAll: next.MaxIdleConns, idle: map[string][]*upConn{}, sweptAt: time.Now()}
 }
 
 // upConn is one upstream connection.
@@ -107,6 +111,7 @@ func (t *syncTransport) get(ctx context.Context, addr string, fresh bool) (*upCo
 		for conns := t.idle[addr]; len(conns) > 0; conns = t.idle[addr] {
 			uc := conns[len(conns)-1]
 			t.idle[addr] = conns[:len(conns)-1]
+			t.nIdle--
 			if now.Sub(uc.idleAt) < t.idleFor {
 				t.mu.Unlock()
 				return uc, true, nil
@@ -125,16 +130,44 @@ func (t *syncTransport) get(ctx context.Context, addr string, fresh bool) (*upCo
 	return uc, false, nil
 }
 
-// put keeps uc for the next request to addr.
+// put keeps uc for the next request to addr, within the per-host and
+// overall bounds. Connections idle past idleFor are closed by a sweep at
+// most every idleFor/2 (there is no reader per idle connection to notice
+// the origin closing it: a request that finds it closed is retried).
 func (t *syncTransport) put(addr string, uc *upConn) {
 	uc.idleAt = time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.idle[addr]) >= t.maxIdle {
+	if uc.idleAt.Sub(t.sweptAt) > t.idleFor/2 {
+		t.sweep(uc.idleAt)
+	}
+	if len(t.idle[addr]) >= t.maxIdle || t.nIdle >= t.maxAll {
 		_ = uc.c.Close()
 		return
 	}
 	t.idle[addr] = append(t.idle[addr], uc)
+	t.nIdle++
+}
+
+// sweep closes the connections idle past idleFor (t.mu held).
+func (t *syncTransport) sweep(now time.Time) {
+	t.sweptAt = now
+	for addr, conns := range t.idle {
+		kept := conns[:0]
+		for _, uc := range conns {
+			if now.Sub(uc.idleAt) < t.idleFor {
+				kept = append(kept, uc)
+				continue
+			}
+			_ = uc.c.Close()
+			t.nIdle--
+		}
+		if len(kept) == 0 {
+			delete(t.idle, addr)
+		} else {
+			t.idle[addr] = kept
+		}
+	}
 }
 
 // CloseIdleConnections closes the pooled connections, and next's.
@@ -146,6 +179,7 @@ func (t *syncTransport) CloseIdleConnections() {
 		}
 		delete(t.idle, addr)
 	}
+	t.nIdle = 0
 	t.mu.Unlock()
 	t.next.CloseIdleConnections()
 }

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -130,3 +131,39 @@ func TestUpstreamCancelledWithClient(t *testing.T) {
 		t.Errorf("next request: %s %q", r.verdict(), r.body)
 	}
 }
+
+// The idle pool keeps at most MaxIdleConnsPerHost connections per host and
+// MaxIdleConns in all, and a sweep closes those idle past IdleConnTimeout.
+func TestUpstreamIdleBounds(t *testing.T) {
+	next := &http.Transport{MaxIdleConnsPerHost: 2, MaxIdleConns: 3, IdleConnTimeout: time.Minute}
+	st := newSyncTransport(next, nil, 1<<10)
+	var closed atomic.Int64
+	conn := func() *upConn {
+		a, b := net.Pipe()
+		t.Cleanup(func() { b.Close() })
+		return &upConn{c: &closeCounter{Conn: a, n: &closed}}
+	}
+	for _, addr := range []string{"a:80", "a:80", "a:80", "b:80", "c:80"} {
+		st.put(addr, conn())
+	}
+	// a keeps 2 (the third closed), b 1, and c would be the fourth: closed.
+	if st.nIdle != 3 || len(st.idle["a:80"]) != 2 || len(st.idle["b:80"]) != 1 || closed.Load() != 2 {
+		t.Fatalf("idle %d (a %d, b %d), closed %d; want 3 (2, 1), 2 closed", st.nIdle, len(st.idle["a:80"]), len(st.idle["b:80"]), closed.Load())
+	}
+	if uc, reused, err := st.get(context.Background(), "a:80", false); err != nil || !reused || uc == nil || st.nIdle != 2 {
+		t.Fatalf("get: reused %v err %v, idle %d", reused, err, st.nIdle)
+	}
+	st.mu.Lock()
+	st.sweep(time.Now().Add(2 * time.Minute))
+	st.mu.Unlock()
+	if st.nIdle != 0 || len(st.idle) != 0 || closed.Load() != 4 {
+		t.Errorf("after the sweep: idle %d, hosts %d, closed %d; want 0, 0, 4", st.nIdle, len(st.idle), closed.Load())
+	}
+}
+
+type closeCounter struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *closeCounter) Close() error { c.n.Add(1); return c.Conn.Close() }

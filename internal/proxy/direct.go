@@ -344,8 +344,38 @@ func (w *directWriter) body(p []byte) {
 // request without a body.
 func (w *directWriter) writeHead(done bool) {
 	w.headOut = true
+	exclude, x := w.frame(done)
+	bw := w.fc.bw
+	writeStatusLine(bw, w.status)
+	_ = w.sent.WriteSubset(bw, exclude)
+	if _, ok := w.sent["Date"]; !ok {
+		var buf [len(http.TimeFormat) + 8]byte
+		_, _ = bw.WriteString("Date: ")
+		_, _ = bw.Write(time.Now().UTC().AppendFormat(buf[:0], http.TimeFormat))
+		_, _ = bw.WriteString("\r\n")
+	}
+	if x.length != "" {
+		_, _ = bw.WriteString("Content-Length: " + x.length + "\r\n")
+	}
+	for _, kv := range [][2]string{{"Content-Type", x.ctype}, {"Connection", x.conn}, {"Transfer-Encoding", x.te}} {
+		if kv[1] != "" {
+			_, _ = bw.WriteString(kv[0] + ": " + kv[1] + "\r\n")
+		}
+	}
+	_, err := bw.WriteString("\r\n")
+	w.setErr(err)
+	p := w.pending
+	w.pending = nil
+	w.body(p)
+}
+
+// extraFields are the fields the server adds to the handler's.
+type extraFields struct{ length, ctype, conn, te string }
+
+// frame decides the response's framing: the handler's fields to leave out
+// and the fields to add; it sets w.clen, w.chunked and w.closeAfter.
+func (w *directWriter) frame(done bool) (exclude map[string]bool, x extraFields) {
 	h, code, isHead := w.sent, w.status, w.req.Method == http.MethodHead
-	var exclude map[string]bool
 	del := func(k string) {
 		if _, ok := h[k]; ok {
 			if exclude == nil {
@@ -354,12 +384,11 @@ func (w *directWriter) writeHead(done bool) {
 			exclude[k] = true
 		}
 	}
-	var extraCL, extraType, extraTE, extraConn string
 	te := h.Get("Transfer-Encoding")
 	hasTE := te != ""
 	if done && !hasTE && bodyAllowed(code) && w.clen == -1 && (!isHead || len(w.pending) > 0) {
 		w.clen = int64(len(w.pending))
-		extraCL = strconv.Itoa(len(w.pending))
+		x.length = strconv.Itoa(len(w.pending))
 	}
 	hasCL := w.clen != -1
 	if w.req.Close || h.Get("Connection") == "close" {
@@ -367,7 +396,7 @@ func (w *directWriter) writeHead(done bool) {
 	}
 	if bodyAllowed(code) {
 		if _, haveType := h["Content-Type"]; !haveType && h.Get("Content-Encoding") == "" && !hasTE && len(w.pending) > 0 {
-			extraType = http.DetectContentType(w.pending)
+			x.ctype = http.DetectContentType(w.pending)
 		}
 	} else {
 		del("Content-Length")
@@ -381,49 +410,23 @@ func (w *directWriter) writeHead(done bool) {
 		hasCL = false
 	}
 	switch {
-	case isHead || !bodyAllowed(code) || code == http.StatusNoContent:
+	case isHead || !bodyAllowed(code) || code == http.StatusNoContent, hasCL:
 		del("Transfer-Encoding")
-	case hasCL:
-		del("Transfer-Encoding")
-	case hasTE && te == "identity":
+	case te == "identity":
 		w.closeAfter = true
 		del("Transfer-Encoding")
 	default:
-		w.chunked = true
-		extraTE = "chunked"
+		w.chunked, x.te = true, "chunked"
+		del("Content-Length")
 		if te == "chunked" {
 			del("Transfer-Encoding")
 		}
 	}
-	if w.chunked {
-		del("Content-Length")
-	}
 	if w.closeAfter && !hasToken(h.Get("Connection"), "close") {
 		del("Connection")
-		extraConn = "close"
+		x.conn = "close"
 	}
-	bw := w.fc.bw
-	writeStatusLine(bw, code)
-	_ = h.WriteSubset(bw, exclude)
-	if _, ok := h["Date"]; !ok {
-		var buf [len(http.TimeFormat) + 8]byte
-		_, _ = bw.WriteString("Date: ")
-		_, _ = bw.Write(time.Now().UTC().AppendFormat(buf[:0], http.TimeFormat))
-		_, _ = bw.WriteString("\r\n")
-	}
-	if extraCL != "" {
-		_, _ = bw.WriteString("Content-Length: " + extraCL + "\r\n")
-	}
-	for _, kv := range [][2]string{{"Content-Type", extraType}, {"Connection", extraConn}, {"Transfer-Encoding", extraTE}} {
-		if kv[1] != "" {
-			_, _ = bw.WriteString(kv[0] + ": " + kv[1] + "\r\n")
-		}
-	}
-	_, err := bw.WriteString("\r\n")
-	w.setErr(err)
-	p := w.pending
-	w.pending = nil
-	w.body(p)
+	return exclude, x
 }
 
 func writeStatusLine(bw *bufio.Writer, code int) {

@@ -14,17 +14,23 @@ import (
 	"time"
 )
 
-// countingOrigin is an origin that counts the connections it accepts.
-func countingOrigin(t *testing.T, h http.HandlerFunc) (*origin, *atomic.Int64) {
+// countingOrigin is an origin that counts the connections its requests
+// came on (their distinct client addresses).
+func countingOrigin(t *testing.T, h http.HandlerFunc) (*origin, func() int) {
 	t.Helper()
-	var conns atomic.Int64
-	o := newOrigin(t, h)
-	o.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.RemoteAddr] = true
+		mu.Unlock()
+		h(w, r)
+	})
+	return o, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen)
 	}
-	return o, &conns
 }
 
 // Misses one after another reuse one upstream connection: a body read to
@@ -44,7 +50,7 @@ func TestUpstreamKeepAlive(t *testing.T) {
 			t.Fatalf("request %d: %d %q", i, r.StatusCode, r.body)
 		}
 	}
-	if n := conns.Load(); n != 1 {
+	if n := conns(); n != 1 {
 		t.Errorf("%d upstream connections for 5 sequential misses, want 1", n)
 	}
 }

@@ -150,16 +150,17 @@ func (fc *fconn) serveDirect() (taken, keep bool) {
 	w := &directWriter{fc: fc, req: r, header: http.Header{}, clen: -1}
 	fc.f.p.counters.direct.Add(1)
 	fc.watch(cancel)
-	aborted := fc.runHandler(w, r)
-	fc.unwatch()
-	if aborted {
-		// As net/http does after a panic (http.ErrAbortHandler: the
-		// handler cut the response): what is buffered goes out, then
-		// the connection closes without completing the message.
-		_ = fc.bw.Flush()
-		return true, false
+	// After a panic (http.ErrAbortHandler: the handler cut the response)
+	// what is buffered goes out and the connection closes without
+	// completing the message, as with net/http.
+	keep = !fc.runHandler(w, r) && w.finish()
+	// The response leaves before the watch is wound down: ending it
+	// wakes a goroutine, which is no reason to keep the client waiting.
+	if fc.bw.Flush() != nil {
+		keep = false
 	}
-	return true, w.finish()
+	fc.unwatch()
+	return true, keep
 }
 
 // runHandler calls the proxy's handler; it reports whether the handler

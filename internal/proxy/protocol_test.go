@@ -212,6 +212,13 @@ func TestWebSocketThroughProxy(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reverse WebSocket to the configured upstream: %v", err)
 		}
+		// An echo proves the origin's handler has run (and counted the
+		// handshake) before the counts below are taken: the client may
+		// see the 101 before the origin's handler starts.
+		var echo string
+		if err := websocket.Message.Send(ws, "ping"); err != nil || websocket.Message.Receive(ws, &echo) != nil || echo != "ping" {
+			t.Fatalf("reverse WebSocket echo: %q %v", echo, err)
+		}
 		ws.Close()
 		before := handshakes.Load()
 		if _, err := wsDial(t, strings.TrimPrefix(h.url, "http://"), srv.URL); err == nil {

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 )
 
 // A GET or HEAD without a body that the fast path cannot answer (a miss,
@@ -45,7 +44,7 @@ func (fc *fconn) directable() bool {
 		case 'h':
 			if asciiEq(k, "Host") {
 				hosts++
-				if !validBytes(unsafe.String(unsafe.SliceData(v), len(v)), hostByte) {
+				if !validBytes(b2s(v), hostByte) {
 					return false
 				}
 			}

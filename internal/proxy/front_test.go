@@ -767,3 +767,32 @@ func mustMemoryStore(t *testing.T) *MemoryStore {
 	}
 	return s
 }
+
+// A head with bare LF line ends (nc without -C) is answered as nginx and
+// net/http answer it (RFC 9112 §2.2), a miss and then a hit from the
+// front: fasthttp's parser alone waited for a CRLF that never came.
+func TestFrontBareLFHead(t *testing.T) {
+	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, "origin")
+	})
+	h := reverse(t, o)
+	addr := strings.TrimPrefix(h.url, "http://")
+	for i, want := range []string{"MISS", "HIT"} {
+		status, body, _, _ := exchange(t, addr, "GET /lf HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n\n")
+		if status != http.StatusOK || body != "origin" {
+			t.Fatalf("request %d: status %d %q, want 200 \"origin\"", i+1, status, body)
+		}
+		select {
+		case e := <-h.log:
+			if e.Cache != want {
+				t.Errorf("request %d: cache %q, want %s", i+1, e.Cache, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("request %d: no access-log entry", i+1)
+		}
+	}
+	if o.hits.Load() != 1 {
+		t.Errorf("origin hits %d, want 1", o.hits.Load())
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,4 +107,25 @@ var framingCases = []struct {
 	{"CL obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n 35\r\n\r\n" + smuggled, 200},
 	{"space before colon", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + smuggled, 400},
 	{"bare LF in chunk line", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\n\r\n" + smuggled, 400},
+}
+
+// A head with bare LF line ends (nc without -C) is served as nginx and
+// net/http serve it (RFC 9112 §2.2 lets a recipient take a lone LF as a
+// line end): fasthttp alone answered 400, so the guard hands it on in
+// CRLF form. Pipelined after it, a CRLF request is served too.
+func TestServeBareLFHead(t *testing.T) {
+	addr, _, _ := startServer(t, Config{})
+	for name, req := range map[string]string{
+		"bare LF":           "GET / HTTP/1.1\nHost: a\nConnection: close\n\n",
+		"HTTP/1.0, no Host": "GET / HTTP/1.0\n\n",
+		"mixed, pipelined":  "GET / HTTP/1.1\r\nHost: a\n\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			codes := responses(t, addr, req)
+			want := strings.Count(req, "GET ")
+			if len(codes) != want || slices.ContainsFunc(codes, func(c int) bool { return c != 200 }) {
+				t.Fatalf("answered %v, want %d × 200", codes, want)
+			}
+		})
+	}
 }

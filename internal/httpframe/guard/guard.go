@@ -303,6 +303,7 @@ func (c *conn) head() (bool, error) {
 		}
 	}
 	c.take(h.Len)
+	c.out = withCRLF(c.out)
 	c.after = stHead
 	switch {
 	case h.Framing == httpframe.Chunked:
@@ -319,6 +320,26 @@ func (c *conn) head() (bool, error) {
 		c.st = c.after
 	}
 	return true, nil
+}
+
+// withCRLF returns head with every bare LF line end made CRLF. The guard,
+// like net/http and nginx, takes a lone LF as a line end (RFC 9112 §2.2
+// allows it); fasthttp, behind it in serve and the proxy's front, does
+// not, and answered 400 or waited for a CRLF that never came. Handing on
+// the head in the one form every parser reads alike also leaves no room
+// for two of them to disagree on where it ends. A head already in CRLF
+// form (every client but a hand-typed one) is returned as it is.
+func withCRLF(head []byte) []byte {
+	lf := bytes.Count(head, []byte("\n"))
+	if lf == bytes.Count(head, []byte("\r\n")) {
+		return head
+	}
+	out := make([]byte, 0, len(head)+lf)
+	for line := range bytes.Lines(head) {
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		out = append(append(out, line...), '\r', '\n')
+	}
+	return out
 }
 
 // reject replaces the refused request with the stand-in head and drops

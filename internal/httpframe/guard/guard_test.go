@@ -96,3 +96,31 @@ func TestRefusalAfterGoodRequest(t *testing.T) {
 		t.Errorf("responses: %q", got)
 	}
 }
+
+func TestWithCRLF(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"crlf kept", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{"bare lf", "GET / HTTP/1.1\nHost: x\n\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{"mixed", "GET / HTTP/1.1\r\nHost: x\nA: b\r\n\n", "GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n\r\n"},
+		{"leading empty lines", "\n\r\nGET / HTTP/1.0\n\n", "\r\n\r\nGET / HTTP/1.0\r\n\r\n"},
+	} {
+		if got := string(withCRLF([]byte(tc.in))); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Heads with bare LF line ends (nc without -C, a hand-typed request) are
+// read as net/http and nginx read them, pipelined and trickled alike, and
+// a body after such a head keeps its bytes.
+func TestBareLFHeads(t *testing.T) {
+	addr := serve(t)
+	req := "POST /a HTTP/1.1\nHost: x\nContent-Length: 5\n\nhello" +
+		"GET /b HTTP/1.1\nHost: x\r\n\n"
+	want := "200 OK: POST /a hello clean|200 OK: GET /b  clean"
+	for _, step := range []int{0, 1, 5} {
+		if got := strings.Join(roundTrips(t, addr, req, step, 2), "|"); got != want {
+			t.Errorf("step %d: %s", step, got)
+		}
+	}
+}

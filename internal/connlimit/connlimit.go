@@ -11,18 +11,29 @@
 // a whole first message (a request head, or a TLS ClientHello record; or a
 // full segment of one, see FirstMessage): the
 // listener peeks at its socket (MSG_PEEK, no read) before handing it to
-// the server. One that has not is shed on the spot — closed by the accept
-// loop itself, before the server spends a goroutine, a buffer or a timer
-// on it — unless a keep-alive connection sits idle to make room. Among
-// clients that have not finished a request, the one already holding a slot
-// keeps it. A reconnecting slowloris larger than the cap therefore costs
-// the server an accept, a peek and a close per attempt (a few µs), and the
-// kernel's accept queue, which the attackers refill as fast as they are
-// shed, drains faster than they can refill it: a normal client waits
-// behind them for microseconds, not for the server to admit and evict each
-// one (issue 13: 117 µs of CPU per attacker connection before, a p99 of a
-// second on a busy machine). With DeferAccept, connections that send
-// nothing do not even reach accept.
+// the server. One that has not (unless a keep-alive sits idle to make
+// room) waits: the accept loop keeps its socket in a bounded FIFO waiting
+// room, with no goroutine, buffer or timer, and hands it to the server
+// when a slot frees, oldest first; it is closed (shed) when it has waited
+// WaitTimeout, or when the room overflows, oldest first. Among clients
+// that have not finished a request, the one already holding a slot keeps
+// it. Closing such a newcomer at once, as this package did before, fed the
+// attack it meant to starve: a reconnecting slowloris larger than the cap
+// reconnected as fast as it was closed, about 500 attackers sat in the
+// accept queue ahead of any normal client, and each cost the server 44 µs
+// of CPU for its accept, peek and close (issue 13: 11,800 reconnects a
+// second, a normal client's p99 of 104 ms on a quiet machine). Held, an
+// attacker costs one accept per WaitTimeout, and the accept queue is
+// empty when a normal client arrives. With DeferAccept, connections that
+// send nothing do not even reach accept.
+//
+// The waiting room is on Linux, where the listener takes connections
+// straight from its socket (accept4, MSG_PEEK). Elsewhere, or on a
+// listener that is not TCP, a newcomer that has not sent a whole first
+// message is closed at once at the cap (shed); where its socket cannot be
+// peeked at (off Linux) every newcomer counts as whole, so at the cap each
+// one takes the place of the connection idle the longest, as before
+// peeking existed, and only a cap of busy connections refuses anyone.
 //
 // Every operation at the cap is O(1): idle connections sit in an intrusive
 // list in the order they became idle, so the oldest is its head; busy ones
@@ -59,6 +70,13 @@ const (
 	// PeekBytes is how much of a newcomer's first bytes is looked at, at
 	// the cap: a request head longer than this is refused (431) anyway.
 	PeekBytes = 64 << 10
+	// DefaultWaitTimeout is how long a newcomer waits at the cap when
+	// Config.WaitTimeout is zero: serve's default --read-header-timeout.
+	DefaultWaitTimeout = 10 * time.Second
+	// fdReserve is the descriptors the waiting room leaves to the rest of
+	// the process (listeners, log files, the poller, name lookups) beyond
+	// two per held connection (its socket and a file or upstream socket).
+	fdReserve = 256
 )
 
 // Config configures a Limiter. The zero value caps nothing and sets no
@@ -76,11 +94,20 @@ type Config struct {
 	// accepted (up to PeekBytes) make a whole first message, which may
 	// take a slot at the cap. Nil: FirstMessage.
 	Complete func(b []byte) bool
+	// MaxWaiting bounds the waiting room: how many newcomers that have not
+	// sent a whole first message are held at the cap, waiting for a slot.
+	// Zero: Max. Negative: none (each is closed at once). It is further
+	// cut so that the process's descriptors (RLIMIT_NOFILE) cover two per
+	// held connection, one per waiter and a reserve of 256.
+	MaxWaiting int
+	// WaitTimeout is how long a newcomer waits in the room, from its
+	// accept: the server's header timeout. Zero: DefaultWaitTimeout.
+	WaitTimeout time.Duration
 	// Hooks, each optional, called without the limiter's lock held.
 	OnOpen   func()             // a connection was admitted
 	OnClose  func()             // an admitted connection ended (evicted included)
 	OnEvict  func(stalled bool) // a connection was closed to make room
-	OnRefuse func()             // a newcomer was closed at the cap (shed, or every slot busy)
+	OnRefuse func()             // a newcomer with a whole first message was closed: every slot busy
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
 }
@@ -110,7 +137,11 @@ type Limiter struct {
 	idle  list // Idle keep-alives, oldest first
 	busy  list // Busy, in CLOCK order
 
+	wakers []func() // one per listener with a waiting room; l.mu
+
 	evicted, refused, shed, timeouts atomic.Uint64
+	promoted, accepts                atomic.Uint64 // accepts: every accepted socket (tests)
+	waiting                          atomic.Int64
 	looks                            int // busy connections examined by evictions (tests); l.mu
 }
 
@@ -122,6 +153,9 @@ func New(cfg Config) *Limiter {
 	if cfg.Complete == nil {
 		cfg.Complete = FirstMessage
 	}
+	if cfg.WaitTimeout <= 0 {
+		cfg.WaitTimeout = DefaultWaitTimeout
+	}
 	l := &Limiter{cfg: cfg, now: cfg.Now}
 	if l.now == nil {
 		l.now = time.Now
@@ -132,10 +166,20 @@ func New(cfg Config) *Limiter {
 
 // Stats are a limiter's running figures.
 type Stats struct {
-	Open         int    `json:"open"`
-	Evicted      uint64 `json:"evicted"`
-	Refused      uint64 `json:"refused"` // newcomers closed at the cap, Shed included
-	Shed         uint64 `json:"shed"`    // of those, ones that had not sent a whole first message
+	Open    int    `json:"open"`
+	Evicted uint64 `json:"evicted"`
+	// Refused: newcomers with a whole first message closed at the cap
+	// because every slot was busy.
+	Refused uint64 `json:"refused"`
+	// Shed: newcomers without one closed at the cap unserved: after
+	// WaitTimeout in the waiting room, when it overflowed, when their
+	// client had gone by the time a slot freed, or at once where there is
+	// no room.
+	Shed uint64 `json:"shed"`
+	// Waiting: newcomers held in the waiting room now.
+	Waiting int64 `json:"waiting"`
+	// Promoted: waiters handed to the server when a slot freed.
+	Promoted     uint64 `json:"promoted"`
 	SendTimeouts uint64 `json:"send_timeouts"`
 }
 
@@ -144,7 +188,8 @@ func (l *Limiter) Stats() Stats {
 	l.mu.Lock()
 	n := l.n
 	l.mu.Unlock()
-	return Stats{Open: n, Evicted: l.evicted.Load(), Refused: l.refused.Load(), Shed: l.shed.Load(), SendTimeouts: l.timeouts.Load()}
+	return Stats{Open: n, Evicted: l.evicted.Load(), Refused: l.refused.Load(), Shed: l.shed.Load(),
+		Waiting: l.waiting.Load(), Promoted: l.promoted.Load(), SendTimeouts: l.timeouts.Load()}
 }
 
 // Open reports how many connections are held.
@@ -167,10 +212,11 @@ func (l *Limiter) Listen(ln net.Listener) net.Listener {
 	layers, raw := unwrap(ln)
 	if raw != nil {
 		// Best effort: without it, silent connections are accepted and,
-		// at the cap, shed like any unfinished one.
+		// at the cap, wait like any unfinished one.
 		_ = DeferAccept(raw)
 		if rawAccept {
 			w.layers, w.raw = layers, raw
+			w.room.bound = roomBound(l.cfg)
 		}
 	}
 	return w
@@ -213,16 +259,22 @@ type listener struct {
 	dupRaw  syscall.RawConn // dup's
 	dupErr  error
 	closed  atomic.Bool
+
+	mu    sync.Mutex
+	room  room        // newcomers waiting at the cap; mu
+	woken atomic.Bool // see wake
 }
 
-// Close closes the listener, and the duplicate of its descriptor that
-// waits at the cap (which would keep the socket listening).
+// Close closes the listener, the duplicate of its descriptor that waits
+// at the cap (which would keep the socket listening) and the connections
+// in the waiting room.
 func (ln *listener) Close() error {
 	ln.closed.Store(true)
 	ln.dupOnce.Do(func() { ln.dupErr = net.ErrClosed }) // no duplicate from now on
 	if ln.dup != nil {
 		ln.dup.Close()
 	}
+	ln.closeRoom()
 	return ln.Listener.Close()
 }
 
@@ -251,7 +303,10 @@ func (ln *listener) wrap(c net.Conn) net.Conn {
 
 func (ln *listener) Accept() (net.Conn, error) {
 	for {
-		if ln.raw != nil && ln.l.full() {
+		if ln.raw != nil && ln.closed.Load() {
+			return nil, net.ErrClosed
+		}
+		if ln.raw != nil && (ln.l.full() || ln.waiters() > 0) {
 			c, whole, err := ln.acceptAtCap()
 			if err != nil {
 				return nil, err
@@ -263,17 +318,30 @@ func (ln *listener) Accept() (net.Conn, error) {
 				c.Close()
 				continue
 			}
-			// Nothing queued, or room opened: wait as usual.
+			// A slot is free: the longest waiter takes it; with none
+			// waiting, accept as usual.
+			if c := ln.promote(); c != nil {
+				return c, nil
+			}
+			continue
 		}
 		c, err := ln.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
+		ln.l.accepts.Add(1)
 		if tc := ln.l.admit(c); tc != nil {
 			return tc, nil
 		}
 		c.Close()
 	}
+}
+
+// waiters reports how many newcomers wait in ln's room.
+func (ln *listener) waiters() int {
+	ln.mu.Lock()
+	defer ln.mu.Unlock()
+	return ln.room.len()
 }
 
 // mono is the limiter clock as nanoseconds since New (never zero after the
@@ -317,10 +385,11 @@ func (l *Limiter) admitAs(c net.Conn, whole bool) *Conn {
 		}
 		if victim == nil {
 			l.mu.Unlock()
-			l.refused.Add(1)
 			if !whole {
 				l.shed.Add(1)
+				return nil
 			}
+			l.refused.Add(1)
 			if l.cfg.OnRefuse != nil {
 				l.cfg.OnRefuse()
 			}
@@ -414,7 +483,14 @@ func (l *Limiter) drop(c *Conn) {
 		return
 	}
 	l.dropLocked(c)
+	var wakers []func()
+	if l.waiting.Load() > 0 {
+		wakers = l.wakers
+	}
 	l.mu.Unlock()
+	for _, wake := range wakers {
+		wake() // a slot is free: the oldest waiter takes it
+	}
 	if l.cfg.OnClose != nil {
 		l.cfg.OnClose()
 	}

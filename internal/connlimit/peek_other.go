@@ -20,5 +20,9 @@ func DeferAccept(net.Listener) error { return nil }
 // a whole first message.
 func peek(net.Conn, []byte) (int, bool) { return 0, false }
 
-// acceptAtCap is Linux's; Listen never takes that path elsewhere.
+// acceptAtCap, promote and the waiting room are Linux's; Listen never
+// takes that path elsewhere.
 func (ln *listener) acceptAtCap() (net.Conn, bool, error) { return nil, false, nil }
+func (ln *listener) promote() net.Conn                    { return nil }
+func (ln *listener) closeRoom()                           {}
+func roomBound(Config) int                                { return 0 }

@@ -378,7 +378,7 @@ func (p *Proxy) closeTunnelsAfter(ctx context.Context) {
 
 // connLimits is the client connection cap of cfg.
 func connLimits(cfg Config) connlimit.Config {
-	c := connlimit.Config{Max: cfg.MaxConns, SendTimeout: cfg.SendTimeout}
+	c := connlimit.Config{Max: cfg.MaxConns, SendTimeout: cfg.SendTimeout, WaitTimeout: headerTimeout}
 	if c.Max == 0 {
 		c.Max = DefaultMaxConns
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/socklab/socklab/internal/connlimit"
 )
 
 // metrics are the server's Prometheus series.
@@ -43,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "socklab_serve_http_connections_refused_total",
-			Help: "Connections refused because every connection under the cap was busy.",
+			Help: "Connections with a whole request head refused because every connection under the cap was busy.",
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.bytes, m.duration, m.conns, m.connsEvicted, m.connsRefused} {
@@ -52,6 +54,30 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// registerWaiting adds the series of the connection cap's waiting room,
+// read from the limiter at scrape time.
+func (m *metrics) registerWaiting(reg prometheus.Registerer, l *connlimit.Limiter) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "socklab_serve_http_connections_shed_total",
+			Help: "Connections closed unserved at the cap without a whole request head: waited out --read-header-timeout, overflowed the waiting room, or gone before a slot freed.",
+		}, func() float64 { return float64(l.Stats().Shed) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "socklab_serve_http_connections_waiting",
+			Help: "Connections without a whole request head held at the cap, waiting for a slot.",
+		}, func() float64 { return float64(l.Stats().Waiting) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "socklab_serve_http_connections_promoted_total",
+			Help: "Waiting connections handed to the server when a slot freed.",
+		}, func() float64 { return float64(l.Stats().Promoted) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // methodLabel keeps the method label bounded: anything odd is "other".

@@ -194,6 +194,11 @@ func New(cfg Config) (*Server, error) {
 		s.metrics = m
 	}
 	s.conns = connlimit.New(s.connLimits())
+	if s.metrics != nil {
+		if err := s.metrics.registerWaiting(cfg.Registerer, s.conns); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -288,7 +293,7 @@ func (s *Server) serveTLS(ctx context.Context, ln net.Listener, g *guard.Guard) 
 // connLimits is the connection cap's configuration: MaxConns (negative:
 // none), SendTimeout, and the metrics it feeds.
 func (s *Server) connLimits() connlimit.Config {
-	c := connlimit.Config{Max: s.cfg.MaxConns, SendTimeout: s.cfg.SendTimeout}
+	c := connlimit.Config{Max: s.cfg.MaxConns, SendTimeout: s.cfg.SendTimeout, WaitTimeout: s.cfg.ReadHeaderTimeout}
 	if m := s.metrics; m != nil {
 		c.OnOpen = m.conns.Inc
 		c.OnClose = m.conns.Dec

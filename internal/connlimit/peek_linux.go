@@ -6,6 +6,8 @@ import (
 	"os"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // rawAccept: Listen may take connections straight from the socket.
@@ -85,16 +87,21 @@ func (ln *listener) acceptAtCap() (net.Conn, bool, error) {
 		// The deadline is set before the callback looks at the cap: a
 		// slot freed after that look wakes the wait (see wake).
 		ln.woken.Store(false)
-		_ = ln.dup.SetReadDeadline(ln.nextExpiry())
+		deadline := ln.nextExpiry()
+		_ = ln.dup.SetReadDeadline(deadline)
 		err = rc.Read(func(lfd uintptr) bool {
 			fd, whole, aerr = ln.acceptQueued(int(lfd), *buf)
-			return fd >= 0 || aerr != nil || !ln.l.full()
+			// The first waiter in an empty room needs a deadline set.
+			return fd >= 0 || aerr != nil || !ln.l.full() || (deadline.IsZero() && ln.waiters() > 0)
 		})
-		if errors.Is(err, os.ErrDeadlineExceeded) && !ln.closed.Load() {
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded) && !ln.closed.Load():
 			if !ln.l.full() {
 				return nil, false, nil
 			}
 			continue // a waiter's deadline: expire it
+		case err == nil && fd < 0 && aerr == nil && ln.l.full():
+			continue
 		}
 		break
 	}
@@ -251,7 +258,6 @@ func (ln *listener) nextExpiry() time.Time {
 func (ln *listener) promote() net.Conn {
 	l := ln.l
 	ln.expire()
-	var probe [1]byte
 	for {
 		ln.mu.Lock()
 		if ln.room.len() == 0 || l.full() {
@@ -261,8 +267,7 @@ func (ln *listener) promote() net.Conn {
 		w := ln.room.pop()
 		ln.mu.Unlock()
 		l.waiting.Add(-1)
-		n, _, err := syscall.Recvfrom(w.fd, probe[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		if (err == nil && n == 0) || (err != nil && err != syscall.EAGAIN) {
+		if ln.gone(w.fd) {
 			shedFD(l, w.fd)
 			continue
 		}
@@ -278,6 +283,31 @@ func (ln *listener) promote() net.Conn {
 		c.Close()
 	}
 }
+
+// gone reports whether a waiter's client has gone: reset, or closed (its
+// end of stream is in: TCP state CLOSE_WAIT) without having sent a whole
+// first message. A half-closed client whose request is whole is served
+// (issue 13 #8).
+func (ln *listener) gone(fd int) bool {
+	buf := peekBufs.Get().(*[]byte)
+	defer peekBufs.Put(buf)
+	n, _, err := syscall.Recvfrom(fd, *buf, syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	switch {
+	case err == syscall.EAGAIN:
+		n = 0 // nothing sent yet
+	case err != nil || n == 0:
+		return true // reset, or closed with nothing sent
+	}
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil || info.State != tcpCloseWait {
+		return err != nil
+	}
+	return !ln.l.cfg.Complete((*buf)[:n])
+}
+
+// tcpCloseWait is Linux's TCP_CLOSE_WAIT (include/net/tcp_states.h): the
+// peer has closed its side.
+const tcpCloseWait = 8
 
 // closeRoom closes every waiter (the listener is closing).
 func (ln *listener) closeRoom() {

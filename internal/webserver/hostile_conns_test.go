@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Hostile clients (issue 13): run them alone with go test -run Hostile.
@@ -101,10 +103,11 @@ func TestHostileSlowReaders(t *testing.T) {
 
 // TestHostileSlowloris (issue 13 #4): 300 reconnecting clients that never
 // finish their request headers, against a cap of 256 (the issue's 4,600
-// against 4,096, scaled down): they are shed at accept once the cap is
-// full, a normal client's requests all succeed, and the cap holds
-// throughout. (That the eviction
-// is O(1) is internal/connlimit's TestHostileSlowlorisEvictionO1.)
+// against 4,096, scaled down): once the cap is full they wait at accept
+// (and are handed over as slots free, or shed), a normal client's
+// requests all succeed, and the cap holds throughout. (That the eviction
+// is O(1) is internal/connlimit's TestHostileSlowlorisEvictionO1, and the
+// waiting room's behaviour its TestHostileWaitingRoom.)
 func TestHostileSlowloris(t *testing.T) {
 	const max = 256
 	addr, s, _ := startServer(t, Config{MaxConns: max, Grace: 100 * time.Millisecond})
@@ -131,9 +134,13 @@ func TestHostileSlowloris(t *testing.T) {
 	}
 	defer func() { close(stop); wg.Wait() }()
 	start := time.Now()
-	// At the cap the unfinished newcomers are shed at accept, not handed
-	// to the server to evict one another.
-	eventuallyConns(t, 10*time.Second, "the slowloris never filled the cap", func() bool { return s.conns.Stats().Shed > 100 })
+	// At the cap the unfinished newcomers wait at accept, not handed to
+	// the server to evict one another: more than 100 have gone through
+	// the waiting room (each client reconnects every second).
+	eventuallyConns(t, 10*time.Second, "the slowloris never filled the cap", func() bool {
+		st := s.conns.Stats()
+		return st.Promoted+st.Shed > 100
+	})
 	t.Logf("cap reached after %s", time.Since(start))
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for i := range 20 {
@@ -151,5 +158,55 @@ func TestHostileSlowloris(t *testing.T) {
 		}
 	}
 	st := s.conns.Stats()
-	t.Logf("20 requests after %s, %d shed, %d evictions", time.Since(start), st.Shed, st.Evicted)
+	t.Logf("20 requests after %s, %d waiting, %d promoted, %d shed, %d evictions", time.Since(start), st.Waiting, st.Promoted, st.Shed, st.Evicted)
+}
+
+// TestHostileWaitingMetrics (issue 13 #4): at the cap, unfinished
+// newcomers show as waiting, not refused; the room (as large as the cap)
+// overflows oldest first, counted as shed; a waiter is promoted when a
+// slot frees; and a normal client still gets in at once, evicting it.
+func TestHostileWaitingMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	addr, s, _ := startServer(t, Config{MaxConns: 1, Registerer: reg, Grace: 100 * time.Millisecond})
+	dial := func() net.Conn {
+		t.Helper()
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+		return c
+	}
+	holder := dial()
+	eventuallyConns(t, 5*time.Second, "the first client never held the slot", func() bool { return s.conns.Open() == 1 })
+	dial()
+	eventuallyConns(t, 5*time.Second, "the newcomer is not waiting", func() bool {
+		return gathered(t, reg, "socklab_serve_http_connections_waiting") == 1
+	})
+	dial() // the room holds as many as the cap: the first waiter is shed
+	eventuallyConns(t, 5*time.Second, "the room did not overflow", func() bool {
+		return gathered(t, reg, "socklab_serve_http_connections_shed_total") == 1
+	})
+	holder.Close()
+	eventuallyConns(t, 5*time.Second, "no waiter promoted when the slot freed", func() bool {
+		return gathered(t, reg, "socklab_serve_http_connections_promoted_total") == 1
+	})
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatalf("normal client at the cap: %v", err)
+	}
+	resp.Body.Close()
+	for name, want := range map[string]float64{
+		"socklab_serve_http_connections_waiting":        0,
+		"socklab_serve_http_connections_refused_total":  0,
+		"socklab_serve_http_connections_shed_total":     1,
+		"socklab_serve_http_connections_evicted_total":  1,
+		"socklab_serve_http_connections_promoted_total": 1,
+	} {
+		if got := gathered(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
 }

@@ -367,7 +367,7 @@ func TestCloseWhileWaitingAtCap(t *testing.T) {
 	}
 	defer held.Close()
 	errc := make(chan error, 1)
-	go func() { _, err := lln.Accept(); errc <- err }() // at the cap: waits
+	go func() { _, err := lln.Accept(); errc <- err }()              // at the cap: waits
 	waiting := dialSend(t, ln.Addr().String(), "GET / HTTP/1.1\r\n") // unfinished: waits, and Accept waits on
 	l := lln.(*listener).l
 	eventually(t, 5*time.Second, "the unfinished newcomer never reached the waiting room", func() bool { return l.Stats().Waiting == 1 })

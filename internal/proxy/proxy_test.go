@@ -423,7 +423,8 @@ func TestPurgeAccessLogMetricsAndWrapConn(t *testing.T) {
 	for _, mf := range mfs {
 		found[mf.GetName()] = true
 	}
-	for _, name := range []string{"socklab_proxy_requests_total", "socklab_proxy_request_duration_seconds", "socklab_proxy_cache_bytes", "socklab_proxy_cache_evictions_total"} {
+	for _, name := range []string{"socklab_proxy_requests_total", "socklab_proxy_request_duration_seconds", "socklab_proxy_cache_bytes", "socklab_proxy_cache_evictions_total",
+		"socklab_proxy_connections", "socklab_proxy_connections_shed_total", "socklab_proxy_connections_waiting", "socklab_proxy_connections_promoted_total"} {
 		if !found[name] {
 			t.Errorf("metric %s missing", name)
 		}

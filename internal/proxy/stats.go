@@ -81,10 +81,17 @@ var (
 	descBytes     = prometheus.NewDesc("socklab_proxy_cache_bytes", "Bytes in the cache store, bodies and headers.", nil, nil)
 	descCapacity  = prometheus.NewDesc("socklab_proxy_cache_capacity_bytes", "Bound of the cache store.", nil, nil)
 	descEvictions = prometheus.NewDesc("socklab_proxy_cache_evictions_total", "Objects evicted to stay under the bound.", nil, nil)
+	descConns     = prometheus.NewDesc("socklab_proxy_connections", "Open client connections under --max-conns.", nil, nil)
+	descConnEvict = prometheus.NewDesc("socklab_proxy_connections_evicted_total", "Idle or stalled client connections closed to make room under the connection cap.", nil, nil)
+	descConnRefus = prometheus.NewDesc("socklab_proxy_connections_refused_total", "Client connections with a whole request head refused because every connection under the cap was busy.", nil, nil)
+	descConnShed  = prometheus.NewDesc("socklab_proxy_connections_shed_total", "Client connections closed unserved at the cap without a whole request head: waited out the header timeout, overflowed the waiting room, or gone before a slot freed.", nil, nil)
+	descConnWait  = prometheus.NewDesc("socklab_proxy_connections_waiting", "Client connections without a whole request head held at the cap, waiting for a slot.", nil, nil)
+	descConnPromo = prometheus.NewDesc("socklab_proxy_connections_promoted_total", "Waiting client connections handed to the proxy when a slot freed.", nil, nil)
 )
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRevalid, descStale, descCoalesced, descUpErr, descDenied, descTunnels, descTunActive, descObjects, descBytes, descCapacity, descEvictions} {
+	for _, d := range []*prometheus.Desc{descRevalid, descStale, descCoalesced, descUpErr, descDenied, descTunnels, descTunActive, descObjects, descBytes, descCapacity, descEvictions,
+		descConns, descConnEvict, descConnRefus, descConnShed, descConnWait, descConnPromo} {
 		ch <- d
 	}
 }
@@ -108,4 +115,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descBytes, float64(s.Bytes))
 	gauge(descCapacity, float64(s.CapacityBytes))
 	counter(descEvictions, s.Evictions)
+	gauge(descConns, float64(s.Conns.Open))
+	counter(descConnEvict, s.Conns.Evicted)
+	counter(descConnRefus, s.Conns.Refused)
+	counter(descConnShed, s.Conns.Shed)
+	gauge(descConnWait, float64(s.Conns.Waiting))
+	counter(descConnPromo, s.Conns.Promoted)
 }

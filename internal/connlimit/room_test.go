@@ -19,12 +19,18 @@ type capped struct {
 
 func startCapped(t *testing.T, cfg Config) *capped {
 	t.Helper()
+	return startCappedOn(t, cfg, func(ln net.Listener) net.Listener { return ln })
+}
+
+// startCappedOn is startCapped with the TCP listener wrapped by wrap.
+func startCappedOn(t *testing.T, cfg Config, wrap func(net.Listener) net.Listener) *capped {
+	t.Helper()
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := New(cfg)
-	c := &capped{l: l, ln: l.Listen(raw), addr: raw.Addr().String(), conns: make(chan net.Conn, 1024)}
+	c := &capped{l: l, ln: l.Listen(wrap(raw)), addr: raw.Addr().String(), conns: make(chan net.Conn, 1024)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -255,5 +261,59 @@ func reconnecting(addr string, stop <-chan struct{}) {
 		}
 		c.Close()
 		<-closed
+	}
+}
+
+// opaqueConn hides the socket underneath, as the relay's impairment
+// wrapper does: nothing can peek through it.
+type opaqueConn struct{ c net.Conn }
+
+func (o *opaqueConn) Read(b []byte) (int, error)         { return o.c.Read(b) }
+func (o *opaqueConn) Write(b []byte) (int, error)        { return o.c.Write(b) }
+func (o *opaqueConn) Close() error                       { return o.c.Close() }
+func (o *opaqueConn) LocalAddr() net.Addr                { return o.c.LocalAddr() }
+func (o *opaqueConn) RemoteAddr() net.Addr               { return o.c.RemoteAddr() }
+func (o *opaqueConn) SetDeadline(t time.Time) error      { return o.c.SetDeadline(t) }
+func (o *opaqueConn) SetReadDeadline(t time.Time) error  { return o.c.SetReadDeadline(t) }
+func (o *opaqueConn) SetWriteDeadline(t time.Time) error { return o.c.SetWriteDeadline(t) }
+
+// opaqueLayer wraps every connection of its listener in an opaqueConn
+// (what the proxy's WrapConn listener does with the relay's wrapper).
+type opaqueLayer struct{ net.Listener }
+
+func (l opaqueLayer) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return l.WrapConn(c), nil
+}
+func (l opaqueLayer) Unwrap() net.Listener         { return l.Listener }
+func (l opaqueLayer) WrapConn(c net.Conn) net.Conn { return &opaqueConn{c} }
+
+// TestWaitingRoomThroughWrapper: a connection wrapper that hides the
+// socket (the relay's stream impairment on the proxy's listener) does not
+// hide newcomers from the peek at the cap: the limiter accepts from the
+// TCP socket underneath, unfinished newcomers wait, a whole request is
+// handed over, and every connection handed over, promoted ones included,
+// has been through the wrapper.
+func TestWaitingRoomThroughWrapper(t *testing.T) {
+	c := startCappedOn(t, Config{Max: 1}, func(ln net.Listener) net.Listener { return opaqueLayer{ln} })
+	held := c.fill(t, 1)[0]
+	waiting := c.waitFor(t, 1)
+	normal := dialSend(t, c.addr, wholeHead)
+	got := c.next(t, 5*time.Second)
+	if got.RemoteAddr().String() != normal.LocalAddr().String() {
+		t.Fatalf("handed over %s, want the whole request %s", got.RemoteAddr(), normal.LocalAddr())
+	}
+	got.Close()
+	promoted := c.next(t, 5*time.Second)
+	if promoted.RemoteAddr().String() != waiting.LocalAddr().String() {
+		t.Fatalf("promoted %s, want the waiter %s", promoted.RemoteAddr(), waiting.LocalAddr())
+	}
+	for _, sc := range []net.Conn{held, got, promoted} {
+		if _, ok := sc.(*Conn).Conn.(*opaqueConn); !ok {
+			t.Errorf("%s handed over as %T, not through the wrapper", sc.RemoteAddr(), sc.(*Conn).Conn)
+		}
 	}
 }

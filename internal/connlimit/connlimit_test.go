@@ -1,7 +1,6 @@
 package connlimit
 
 import (
-	"errors"
 	"io"
 	"net"
 	"strings"
@@ -207,114 +206,6 @@ func TestSendTimeoutRealSocket(t *testing.T) {
 	}
 }
 
-// TestHostileShedUnfinishedAtCap (issue 13 #4): at the cap, over real
-// sockets, newcomers that have sent only part of a request head are held
-// by the accept loop itself in the waiting room (never handed to the
-// server, not closed) and the slots stay with the clients that had them; a
-// newcomer with a whole request head is handed over at once, ahead of the
-// waiters, in the place of the connection waiting longest for its head; a
-// keep-alive sitting idle gives its place even to a newcomer that is not
-// finished.
-func TestHostileShedUnfinishedAtCap(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const max = 4
-	l := New(Config{Max: max})
-	lln := l.Listen(ln)
-	defer lln.Close()
-	dial := func(send string) net.Conn { return dialSend(t, ln.Addr().String(), send) }
-	accept := func() net.Conn { return acceptWithin(t, lln, 5*time.Second) }
-	var holders []net.Conn
-	for range max {
-		holders = append(holders, dial(partialHead))
-		accept()
-	}
-	slow := []net.Conn{dial(partialHead), dial(partialHead), dial(partialHead)}
-	dial(wholeHead)
-	got := accept() // puts the three in the room, then hands over the whole request
-	buf := make([]byte, len(wholeHead))
-	got.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.ReadFull(got, buf); err != nil || string(buf) != wholeHead {
-		t.Fatalf("handed over %q (%v), want the whole request", buf, err)
-	}
-	if st := l.Stats(); st.Waiting != 3 || st.Shed != 0 || st.Refused != 0 || st.Evicted != 1 || st.Open != max {
-		t.Fatalf("stats %+v, want 3 waiting, none shed or refused, 1 evicted, %d open", st, max)
-	}
-	for i, c := range slow {
-		if closedSoon(c) {
-			t.Errorf("unfinished newcomer %d closed, want it waiting", i)
-		}
-	}
-	if !closedSoon(holders[0]) {
-		t.Error("the holder waiting longest was not evicted for the whole request")
-	}
-	for i, c := range holders[1:] {
-		if closedSoon(c) {
-			t.Errorf("holder %d lost its slot to an unfinished newcomer", i+1)
-		}
-	}
-
-	// A keep-alive between requests makes room even for an unfinished one.
-	l.Set(got, Idle)
-	dial(partialHead)
-	accept()
-	if st := l.Stats(); st.Shed != 0 || st.Evicted != 2 || st.Waiting != 3 {
-		t.Fatalf("stats %+v: the idle keep-alive should have made room", st)
-	}
-}
-
-const (
-	partialHead = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
-	wholeHead   = "GET /normal HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-)
-
-// dialSend connects to addr and sends send; closed at the test's end.
-func dialSend(t *testing.T, addr, send string) net.Conn {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := io.WriteString(c, send); err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// acceptWithin is one Accept that has to return within limit.
-func acceptWithin(t *testing.T, ln net.Listener, limit time.Duration) net.Conn {
-	t.Helper()
-	type res struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() { c, err := ln.Accept(); ch <- res{c, err} }()
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			t.Fatal(r.err)
-		}
-		t.Cleanup(func() { r.c.Close() })
-		return r.c
-	case <-time.After(limit):
-		t.Fatalf("Accept returned nothing in %s", limit)
-		return nil
-	}
-}
-
-// closedSoon reports whether the server side closed c (EOF or reset
-// within a second).
-func closedSoon(c net.Conn) bool {
-	c.SetReadDeadline(time.Now().Add(time.Second))
-	_, err := c.Read(make([]byte, 1))
-	var ne net.Error
-	return err != nil && !(errors.As(err, &ne) && ne.Timeout())
-}
-
 // TestDeferAccept: a connection that has sent nothing does not reach
 // Accept before one that connected after it and sent its request.
 func TestDeferAccept(t *testing.T) {
@@ -343,49 +234,6 @@ func TestDeferAccept(t *testing.T) {
 	defer c.Close()
 	if c.RemoteAddr().String() != talker.LocalAddr().String() {
 		t.Fatalf("accepted %s first, want the one that sent its request (%s), not the silent %s", c.RemoteAddr(), talker.LocalAddr(), silent.LocalAddr())
-	}
-}
-
-// TestCloseWhileWaitingAtCap: Accept waiting at the cap (on the duplicate
-// descriptor) returns when the listener closes, the connections in the
-// waiting room are closed, and the port stops listening.
-func TestCloseWhileWaitingAtCap(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lln := New(Config{Max: 1}).Listen(ln)
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, "GET / HTTP/1.1\r\n\r\n")
-	held, err := lln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close()
-	errc := make(chan error, 1)
-	go func() { _, err := lln.Accept(); errc <- err }()              // at the cap: waits
-	waiting := dialSend(t, ln.Addr().String(), "GET / HTTP/1.1\r\n") // unfinished: waits, and Accept waits on
-	l := lln.(*listener).l
-	eventually(t, 5*time.Second, "the unfinished newcomer never reached the waiting room", func() bool { return l.Stats().Waiting == 1 })
-	lln.Close()
-	if !closedSoon(waiting) {
-		t.Error("the waiting newcomer still open after Close")
-	}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("Accept after Close: %v, want net.ErrClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Accept still waiting 5 s after Close")
-	}
-	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
-		c.Close()
-		t.Fatal("the port still accepts connections after Close")
 	}
 }
 

@@ -183,7 +183,7 @@ func fdConn(fd int) (net.Conn, error) {
 func (ln *listener) wait(fd int) {
 	l := ln.l
 	ln.mu.Lock()
-	if ln.room.bound <= 0 {
+	if ln.room.bound <= 0 || ln.closed.Load() { // closing: closeRoom may have emptied the room already
 		ln.mu.Unlock()
 		shedFD(l, fd)
 		return

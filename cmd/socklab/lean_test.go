@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -33,7 +34,7 @@ func TestBinaryStaysLean(t *testing.T) {
 		t.Fatal(err)
 	}
 	if st.Size() > maxBinaryBytes {
-		t.Errorf("socklab is %.1f MB, bound %.1f MB", float64(st.Size())/1e6, float64(maxBinaryBytes)/1e6)
+		t.Errorf("socklab is %s bytes, bound %s", thousands(st.Size()), thousands(maxBinaryBytes))
 	}
 	syms, err := exec.Command("go", "tool", "nm", bin).Output()
 	if err != nil {
@@ -41,5 +42,29 @@ func TestBinaryStaysLean(t *testing.T) {
 	}
 	if strings.Contains(string(syms), "text/template.(*state).evalCall") {
 		t.Error("a template is executed somewhere (text/template's evalCall is linked): use strings.Builder and html.EscapeString")
+	}
+}
+
+// thousands writes n with comma separators (26,007,101): at a bound of
+// 26,000,000 the overshoot is in the last digits, which "26.0 MB" hides.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func TestThousands(t *testing.T) {
+	for _, tc := range []struct {
+		n    int64
+		want string
+	}{
+		{0, "0"}, {999, "999"}, {1000, "1,000"}, {26_000_000, "26,000,000"},
+		{26_007_101, "26,007,101"}, {-1234, "-1,234"}, {-123, "-123"},
+	} {
+		if got := thousands(tc.n); got != tc.want {
+			t.Errorf("thousands(%d) = %q, want %q", tc.n, got, tc.want)
+		}
 	}
 }

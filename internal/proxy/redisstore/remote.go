@@ -120,7 +120,7 @@ func (o Options) withDefaults() Options {
 
 // Remote is a proxy.Store whose entries live in Redis.
 type Remote struct {
-	rdb      redis.UniversalClient
+	rdb      client
 	opts     Options
 	g        *guard
 	instance string // names this process in pub/sub messages

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -37,7 +38,7 @@ var ErrBadURL = errors.New("bad redis store url")
 // newClient opens the client spec names, with every wait bounded by
 // timeout and no retries (see NewRemote), and a name for messages without
 // the password.
-func newClient(spec string, timeout time.Duration) (redis.UniversalClient, string, error) {
+func newClient(spec string, timeout time.Duration) (client, string, error) {
 	switch {
 	case strings.HasPrefix(spec, SchemeCluster), strings.HasPrefix(spec, SchemeSentinel):
 		uo, name, err := parseMultiURL(spec)
@@ -50,7 +51,7 @@ func newClient(spec string, timeout time.Duration) (redis.UniversalClient, strin
 		uo.DialerRetries = 1
 		uo.DisableIdentity = true
 		uo.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-		return redis.NewUniversalClient(uo), name, nil
+		return universal(uo), name, nil
 	}
 	ro, err := redis.ParseURL(spec)
 	if err != nil {
@@ -136,4 +137,33 @@ func redactSpec(spec string) string {
 		return spec[:i] + "password=***"
 	}
 	return spec
+}
+
+// client is the part of go-redis' UniversalClient the store calls. Held as
+// a UniversalClient, the store linked that interface's ~630-method table and
+// one ~5 KB itab per client type for commands it never sends (16 KB of
+// binary, issue 15's size bound).
+type client interface {
+	redis.Scripter
+	Get(ctx context.Context, key string) *redis.StringCmd
+	MGet(ctx context.Context, keys ...string) *redis.SliceCmd
+	Del(ctx context.Context, keys ...string) *redis.IntCmd
+	Exists(ctx context.Context, keys ...string) *redis.IntCmd
+	SetNX(ctx context.Context, key string, value any, expiration time.Duration) *redis.BoolCmd
+	Ping(ctx context.Context) *redis.StatusCmd
+	Pipeline() redis.Pipeliner
+	Subscribe(ctx context.Context, channels ...string) *redis.PubSub
+	Close() error
+}
+
+// universal opens the client NewUniversalClient picks for the options
+// parseMultiURL makes: a cluster, or a master found through Sentinel.
+// parseMultiURL never sets MasterName together with cluster mode or
+// latency/random routing, so NewUniversalClient's Sentinel-routed cluster
+// client could not be chosen, but calling it linked that client (7 KB).
+func universal(o *redis.UniversalOptions) client {
+	if o.IsClusterMode {
+		return redis.NewClusterClient(o.Cluster())
+	}
+	return redis.NewFailoverClient(o.Failover())
 }

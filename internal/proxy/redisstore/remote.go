@@ -120,7 +120,7 @@ func (o Options) withDefaults() Options {
 
 // Remote is a proxy.Store whose entries live in Redis.
 type Remote struct {
-	rdb      client
+	rdb      conn
 	opts     Options
 	g        *guard
 	instance string // names this process in pub/sub messages
@@ -281,7 +281,7 @@ func (s *Remote) getPrefix(ctx context.Context, key string) (*proxy.Entry, prefi
 	ctx, cancel := s.g.bound(ctx)
 	defer cancel()
 	h := s.hash(key)
-	b, err := s.rdb.Get(ctx, s.metaKey(h)).Bytes()
+	b, err := s.rdb.get(ctx, s.metaKey(h)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		s.misses.Add(1)
 		return nil, none, proxy.ErrNotFound
@@ -298,7 +298,7 @@ func (s *Remote) getPrefix(ctx context.Context, key string) (*proxy.Entry, prefi
 	}
 	s.bytesRead.Add(uint64(len(b)))
 	if p.chunks > 0 {
-		vals, err := s.rdb.MGet(ctx, s.chunkKeys(h, p)...).Result()
+		vals, err := s.rdb.mget(ctx, s.chunkKeys(h, p)...).Result()
 		if err != nil {
 			return nil, none, s.g.fail(parent, "get chunks", fmt.Errorf("redis mget %s: %w", s.url, err))
 		}
@@ -361,7 +361,7 @@ func (s *Remote) Set(ctx context.Context, key string, e *proxy.Entry) error {
 	defer cancel()
 	if len(enc.chunks) > 0 {
 		keys := s.chunkKeys(h, prefix{gen: gen, chunks: len(enc.chunks)})
-		pipe := s.rdb.Pipeline()
+		pipe := s.rdb.pipeline()
 		for i, c := range enc.chunks {
 			pipe.Set(ctx, keys[i], c, ttl+chunkGrace)
 		}
@@ -388,7 +388,7 @@ func (s *Remote) dropChunks(ctx context.Context, h, old, except string) {
 	if !ok || p.chunks == 0 || p.gen == except {
 		return
 	}
-	_ = s.rdb.Del(ctx, s.chunkKeys(h, p)...).Err()
+	_ = s.rdb.del(ctx, s.chunkKeys(h, p)...).Err()
 }
 
 // Delete removes key and publishes the invalidation to every instance.
@@ -425,7 +425,7 @@ func (s *Remote) Lock(ctx context.Context, key string) (unlock func(), ok bool, 
 	defer cancel()
 	lk := s.lockKey(s.hash(key))
 	token := randomHex()
-	ok, err = s.rdb.SetNX(ctx, lk, token, s.opts.LockTTL).Result()
+	ok, err = s.rdb.setNX(ctx, lk, token, s.opts.LockTTL).Result()
 	if err != nil {
 		return nil, false, s.g.fail(parent, "lock", fmt.Errorf("redis lock %s: %w", s.url, err))
 	}
@@ -458,7 +458,7 @@ func (s *Remote) locked(ctx context.Context, key string) (bool, error) {
 	parent := ctx
 	ctx, cancel := s.g.bound(ctx)
 	defer cancel()
-	n, err := s.rdb.Exists(ctx, s.lockKey(s.hash(key))).Result()
+	n, err := s.rdb.exists(ctx, s.lockKey(s.hash(key))).Result()
 	if err != nil {
 		return false, s.g.fail(parent, "lock check", err)
 	}
@@ -469,7 +469,7 @@ func (s *Remote) locked(ctx context.Context, key string) (bool, error) {
 func (s *Remote) Ping(ctx context.Context) error {
 	ctx, cancel := s.g.bound(ctx)
 	defer cancel()
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	if err := s.rdb.ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis ping %s: %w", s.url, err)
 	}
 	return nil
@@ -481,4 +481,4 @@ func (s *Remote) Ping(ctx context.Context) error {
 func (s *Remote) Stats() proxy.StoreStats { return proxy.StoreStats{} }
 
 // Close closes the connections.
-func (s *Remote) Close() error { return s.rdb.Close() }
+func (s *Remote) Close() error { return s.rdb.close() }

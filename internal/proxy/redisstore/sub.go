@@ -76,7 +76,7 @@ func (t *Tiered) newPubSub(ctx context.Context) *redis.PubSub {
 	if ctx.Err() != nil {
 		return nil
 	}
-	t.ps = t.l2.rdb.Subscribe(ctx) // no channel: no I/O yet
+	t.ps = t.l2.rdb.subscribe(ctx) // no channel: no I/O yet
 	return t.ps
 }
 

@@ -1,7 +1,6 @@
 package redisstore
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -38,12 +37,12 @@ var ErrBadURL = errors.New("bad redis store url")
 // newClient opens the client spec names, with every wait bounded by
 // timeout and no retries (see NewRemote), and a name for messages without
 // the password.
-func newClient(spec string, timeout time.Duration) (client, string, error) {
+func newClient(spec string, timeout time.Duration) (conn, string, error) {
 	switch {
 	case strings.HasPrefix(spec, SchemeCluster), strings.HasPrefix(spec, SchemeSentinel):
 		uo, name, err := parseMultiURL(spec)
 		if err != nil {
-			return nil, "", err
+			return conn{}, "", err
 		}
 		uo.DialTimeout, uo.ReadTimeout, uo.WriteTimeout, uo.PoolTimeout = timeout, timeout, timeout, timeout
 		uo.ContextTimeoutEnabled = true
@@ -55,7 +54,7 @@ func newClient(spec string, timeout time.Duration) (client, string, error) {
 	}
 	ro, err := redis.ParseURL(spec)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w %q: %w", ErrBadURL, spec, err)
+		return conn{}, "", fmt.Errorf("%w %q: %w", ErrBadURL, spec, err)
 	}
 	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout, ro.PoolTimeout = timeout, timeout, timeout, timeout
 	ro.ContextTimeoutEnabled = true
@@ -63,7 +62,7 @@ func newClient(spec string, timeout time.Duration) (client, string, error) {
 	ro.DialerRetries = 1
 	ro.DisableIdentity = true
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-	return redis.NewClient(ro), "redis://" + ro.Addr + "/" + strconv.Itoa(ro.DB), nil
+	return clientConn(redis.NewClient(ro)), "redis://" + ro.Addr + "/" + strconv.Itoa(ro.DB), nil
 }
 
 // parseMultiURL reads a redis-cluster:// or redis-sentinel:// URL: a list
@@ -139,31 +138,14 @@ func redactSpec(spec string) string {
 	return spec
 }
 
-// client is the part of go-redis' UniversalClient the store calls. Held as
-// a UniversalClient, the store linked that interface's ~630-method table and
-// one ~5 KB itab per client type for commands it never sends (16 KB of
-// binary, issue 15's size bound).
-type client interface {
-	redis.Scripter
-	Get(ctx context.Context, key string) *redis.StringCmd
-	MGet(ctx context.Context, keys ...string) *redis.SliceCmd
-	Del(ctx context.Context, keys ...string) *redis.IntCmd
-	Exists(ctx context.Context, keys ...string) *redis.IntCmd
-	SetNX(ctx context.Context, key string, value any, expiration time.Duration) *redis.BoolCmd
-	Ping(ctx context.Context) *redis.StatusCmd
-	Pipeline() redis.Pipeliner
-	Subscribe(ctx context.Context, channels ...string) *redis.PubSub
-	Close() error
-}
-
 // universal opens the client NewUniversalClient picks for the options
 // parseMultiURL makes: a cluster, or a master found through Sentinel.
 // parseMultiURL never sets MasterName together with cluster mode or
 // latency/random routing, so NewUniversalClient's Sentinel-routed cluster
 // client could not be chosen, but calling it linked that client (7 KB).
-func universal(o *redis.UniversalOptions) client {
+func universal(o *redis.UniversalOptions) conn {
 	if o.IsClusterMode {
-		return redis.NewClusterClient(o.Cluster())
+		return clusterConn(redis.NewClusterClient(o.Cluster()))
 	}
-	return redis.NewFailoverClient(o.Failover())
+	return clientConn(redis.NewFailoverClient(o.Failover()))
 }

@@ -238,21 +238,21 @@ func parseMessage(payload string) (kind byte, instance, gen, key string, ok bool
 // removed) and the change published in one step, and the old value's
 // fixed prefix returned so its chunks can be deleted.
 var (
-	setMeta = sync.OnceValue(func() *redis.Script {
-		return redis.NewScript(`
+	setMeta = sync.OnceValue(func() *script {
+		return newScript(`
 local old = redis.call('GETRANGE', KEYS[1], 0, 23)
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return old`)
 	})
-	delMeta = sync.OnceValue(func() *redis.Script {
-		return redis.NewScript(`
+	delMeta = sync.OnceValue(func() *script {
+		return newScript(`
 local old = redis.call('GETRANGE', KEYS[1], 0, 23)
 redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return old`)
 	})
-	unlockScript = redis.NewScript(`
+	unlockScript = newScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`)
@@ -369,7 +369,7 @@ func (s *Remote) Set(ctx context.Context, key string, e *proxy.Entry) error {
 			return s.g.fail(parent, "set chunks", fmt.Errorf("redis set chunks %s: %w", s.url, err))
 		}
 	}
-	old, err := setMeta().Run(ctx, s.rdb, []string{s.metaKey(h)}, enc.meta, max(ttl.Milliseconds(), 1), s.channel, s.message(msgInvalidate, gen, key)).Text()
+	old, err := s.rdb.run(ctx, setMeta(), []string{s.metaKey(h)}, enc.meta, max(ttl.Milliseconds(), 1), s.channel, s.message(msgInvalidate, gen, key)).Text()
 	if err != nil {
 		// The chunks written are unreachable and expire with their TTL.
 		return s.g.fail(parent, "set", fmt.Errorf("redis set %s: %w", s.url, err))
@@ -400,7 +400,7 @@ func (s *Remote) Delete(ctx context.Context, key string) error {
 	ctx, cancel := s.g.bound(ctx)
 	defer cancel()
 	h := s.hash(key)
-	old, err := delMeta().Run(ctx, s.rdb, []string{s.metaKey(h)}, s.channel, s.message(msgInvalidate, noGen, key)).Text()
+	old, err := s.rdb.run(ctx, delMeta(), []string{s.metaKey(h)}, s.channel, s.message(msgInvalidate, noGen, key)).Text()
 	if err != nil {
 		return s.g.fail(parent, "delete", fmt.Errorf("redis delete %s: %w", s.url, err))
 	}
@@ -443,7 +443,7 @@ func (s *Remote) Lock(ctx context.Context, key string) (unlock func(), ok bool, 
 		// still happen, within the tier's timeout.
 		ctx, cancel := s.g.bound(context.WithoutCancel(parent))
 		defer cancel()
-		if err := unlockScript.Run(ctx, s.rdb, []string{lk}, token, s.channel, s.message(msgUnlock, noGen, key)).Err(); err != nil {
+		if err := s.rdb.run(ctx, unlockScript, []string{lk}, token, s.channel, s.message(msgUnlock, noGen, key)).Err(); err != nil {
 			_ = s.g.fail(ctx, "unlock", fmt.Errorf("redis unlock %s: %w", s.url, err))
 		}
 	}, true, nil

@@ -20,7 +20,7 @@ import (
 // own (AutoPipeliner, Tx, Conn, Pipeline, ...): calling Pipeline or Get
 // through an interface linked each of their versions, the AutoPipeliner's
 // pipeline engine among them. Method values name one method of one type
-// (issue 15's size bound: 122 KB of binary, and 24 KB more for the scripts,
+// (issue 15's size bound: 122 KB of binary, and 47 KB more for the scripts,
 // which go-redis' Script.Run calls through its Scripter interface). Only
 // the pipeline's Set and Exec still go through go-redis' Pipeliner.
 type conn struct {

@@ -11,7 +11,8 @@
 #               lines, up to 1 MiB each) against `socklab proxy` and an
 #               nginx proxy_pass, both in front of the same socklab serve.
 #
-# For each it prints a normal client's p50/p99 (200 GETs, each on a new
+# For each it prints a normal client's p50/p99 (200 GETs from a process of
+# its own, as a real client's would be, each on a new
 # connection, beside the attack), its failures, and the server's peak RSS
 # (children included), and the server's CPU while the normal client ran:
 # its share of one core, the attackers' connections per second and the

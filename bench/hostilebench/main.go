@@ -18,6 +18,13 @@
 // -pid and its children, summed) is sampled every 100 ms. It prints one
 // line: "p50_ms=1.23 p99_ms=4.56 failed=0/200 rss_peak_mib=12.3
 // attack_open=4600 attack_connects=9876".
+//
+// The normal client runs in a process of its own (this program again, with
+// -role probe), as a real client would: inside the attackers' process its
+// goroutine queued behind thousands of attacker goroutines whenever the
+// server closed their connections at once (at every header timeout), and
+// that wait, the attacker's own scheduler, was counted as the server's
+// latency. -probe-inproc measures it the old way.
 package main
 
 import (
@@ -31,6 +38,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -47,6 +55,7 @@ type config struct {
 	warmup, interval         time.Duration
 	trickle, timeout         time.Duration
 	pids                     []int
+	probeInproc              bool
 }
 
 func main() {
@@ -63,6 +72,8 @@ func main() {
 	flag.DurationVar(&c.trickle, "trickle", 5*time.Second, "slowloris: gap between header lines")
 	flag.DurationVar(&c.timeout, "timeout", 5*time.Second, "normal request timeout (a failure after it)")
 	flag.StringVar(&pids, "pid", "", "server process ids (comma-separated) whose RSS, children included, is sampled")
+	flag.BoolVar(&c.probeInproc, "probe-inproc", false, "run the normal client inside the attackers' process")
+	role := flag.String("role", "attack", "attack, or probe (the normal client alone: one latency in µs per line, then failed=N)")
 	flag.Parse()
 	for f := range strings.SplitSeq(pids, ",") {
 		if p, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
@@ -71,6 +82,18 @@ func main() {
 	}
 	if c.probeURL == "" {
 		c.probeURL = "http://" + c.target + "/"
+	}
+	if *role == "probe" {
+		if u, err := url.Parse(c.probeURL); err != nil || loopback(u.Host) != nil {
+			fmt.Fprintln(os.Stderr, "hostilebench: probe-url must be a literal loopback address:", c.probeURL)
+			os.Exit(1)
+		}
+		lat, failed := probe(c)
+		for _, d := range lat {
+			fmt.Println(d.Microseconds())
+		}
+		fmt.Printf("failed=%d\n", failed)
+		return
 	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "hostilebench:", err)
@@ -131,7 +154,11 @@ func run(c config) error {
 		}
 	}()
 	cpu0, conn0, t0 := cpuTicks(c.pids), st.connects.Load(), time.Now()
-	lat, failed := probe(c)
+	lat, failed, err := normalClient(c)
+	if err != nil {
+		close(stop)
+		return err
+	}
 	cpu := time.Duration(cpuTicks(c.pids)-cpu0) * time.Second / clockTicks
 	window, conns := time.Since(t0), st.connects.Load()-conn0
 	open := st.open.Load()
@@ -144,6 +171,36 @@ func run(c config) error {
 		pct(lat, 50), pct(lat, 99), failed, c.n, float64(peak.Load())/(1<<20), open, st.connects.Load(),
 		cpu.Seconds(), cpu.Seconds()/window.Seconds(), float64(conns)/window.Seconds(), perConnect(cpu, conns))
 	return nil
+}
+
+// normalClient runs probe in its own process (see the package comment),
+// or in this one with -probe-inproc.
+func normalClient(c config) ([]time.Duration, int, error) {
+	if c.probeInproc {
+		lat, failed := probe(c)
+		return lat, failed, nil
+	}
+	cmd := exec.Command(os.Args[0], "-role", "probe", "-probe-url", c.probeURL, "-n", strconv.Itoa(c.n),
+		"-interval", c.interval.String(), "-timeout", c.timeout.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, 0, fmt.Errorf("normal client: %w", err)
+	}
+	var lat []time.Duration
+	failed := -1
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSpace(line)
+		if f, ok := strings.CutPrefix(line, "failed="); ok {
+			failed, _ = strconv.Atoi(f)
+		} else if us, err := strconv.ParseInt(line, 10, 64); err == nil {
+			lat = append(lat, time.Duration(us)*time.Microsecond)
+		}
+	}
+	if failed < 0 {
+		return nil, 0, fmt.Errorf("normal client: no result in %q", out)
+	}
+	return lat, failed, nil
 }
 
 type attackStats struct {

@@ -546,17 +546,7 @@ func TestFastHitEquivalence(t *testing.T) {
 					t.Errorf("not answered on the fast path (fast hits +%d)", h.fastHits()-before)
 				}
 			})
-			slow := rawRoundTrip(t, strings.TrimPrefix(nh.URL, "http://"), head, func() {})
-			if fast.status != slow.status || fast.body != slow.body || fast.closed != slow.closed {
-				t.Errorf("fast path %q %q closed %v\nnet/http  %q %q closed %v", fast.status, fast.body, fast.closed, slow.status, slow.body, slow.closed)
-			}
-			for _, hd := range []http.Header{fast.header, slow.header} {
-				hd.Del("Date")
-				hd.Del("Age")
-			}
-			if !equalHeaders(fast.header, slow.header) {
-				t.Errorf("fields differ:\nfast path %v\nnet/http  %v", fast.header, slow.header)
-			}
+			sameAnswer(t, fast, rawRoundTrip(t, strings.TrimPrefix(nh.URL, "http://"), head, func() {}))
 		})
 	}
 }
@@ -603,6 +593,23 @@ func rawRoundTrip(t *testing.T, addr, head string, after func()) rawResult {
 	_, err = http.ReadResponse(br, nil)
 	res.closed = err != nil
 	return res
+}
+
+// sameAnswer fails t unless the front's answer equals net/http's: status
+// line, body, whether the connection stayed open, and every field but
+// Date and Age.
+func sameAnswer(t *testing.T, front, nethttp rawResult) {
+	t.Helper()
+	if front.status != nethttp.status || front.body != nethttp.body || front.closed != nethttp.closed {
+		t.Errorf("front    %q %q closed %v\nnet/http %q %q closed %v", front.status, front.body, front.closed, nethttp.status, nethttp.body, nethttp.closed)
+	}
+	for _, hd := range []http.Header{front.header, nethttp.header} {
+		hd.Del("Date")
+		hd.Del("Age")
+	}
+	if !equalHeaders(front.header, nethttp.header) {
+		t.Errorf("fields differ:\nfront    %v\nnet/http %v", front.header, nethttp.header)
+	}
 }
 
 func equalHeaders(a, b http.Header) bool {
@@ -745,17 +752,7 @@ func TestDirectEquivalence(t *testing.T) {
 					t.Errorf("not served directly (direct +%d)", h.p.counters.direct.Load()-before)
 				}
 			})
-			slow := rawRoundTrip(t, strings.TrimPrefix(nh.URL, "http://"), tc.head, func() {})
-			if fast.status != slow.status || fast.body != slow.body || fast.closed != slow.closed {
-				t.Errorf("front    %q %q closed %v\nnet/http %q %q closed %v", fast.status, fast.body, fast.closed, slow.status, slow.body, slow.closed)
-			}
-			for _, hd := range []http.Header{fast.header, slow.header} {
-				hd.Del("Date")
-				hd.Del("Age")
-			}
-			if !equalHeaders(fast.header, slow.header) {
-				t.Errorf("fields differ:\nfront    %v\nnet/http %v", fast.header, slow.header)
-			}
+			sameAnswer(t, fast, rawRoundTrip(t, strings.TrimPrefix(nh.URL, "http://"), tc.head, func() {}))
 		})
 	}
 }

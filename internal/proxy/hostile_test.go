@@ -218,16 +218,23 @@ func TestHostileHalfClosedClient(t *testing.T) {
 	if len(got) != 0 {
 		t.Fatalf("half-closed client was answered %q", got)
 	}
+	wantClientClosedLogged(t, h.log)
+	if r := h.get("/slow"); r.verdict() != "MISS" || r.body != "full" {
+		t.Errorf("next request: %s %q, want a MISS (nothing cached from the abandoned one)", r.verdict(), r.body)
+	}
+}
+
+// wantClientClosedLogged waits (5 s at most) for the access-log entry of
+// a request whose client left, and fails t unless it says 499.
+func wantClientClosedLogged(t *testing.T, log <-chan AccessEntry) {
+	t.Helper()
 	select {
-	case e := <-h.log:
+	case e := <-log:
 		if e.Status != StatusClientClosed {
 			t.Errorf("access log status %d, want %d", e.Status, StatusClientClosed)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no access-log entry")
-	}
-	if r := h.get("/slow"); r.verdict() != "MISS" || r.body != "full" {
-		t.Errorf("next request: %s %q, want a MISS (nothing cached from the abandoned one)", r.verdict(), r.body)
 	}
 }
 

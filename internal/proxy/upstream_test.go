@@ -125,14 +125,7 @@ func TestUpstreamCancelledWithClient(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the origin's request went on after the client left")
 	}
-	select {
-	case e := <-h.log:
-		if e.Status != StatusClientClosed {
-			t.Errorf("access log status %d, want %d", e.Status, StatusClientClosed)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("no access-log entry")
-	}
+	wantClientClosedLogged(t, h.log)
 	if r := h.get("/slow2"); r.verdict() != "MISS" || r.body != "full" {
 		t.Errorf("next request: %s %q", r.verdict(), r.body)
 	}

@@ -69,14 +69,8 @@ func TestFastHitCookieIsolation(t *testing.T) {
 // too: a reverse request naming a forward target's host in Host never
 // answers a forward request for that target, nor the other way round.
 func TestFastHitKeySpaces(t *testing.T) {
-	rev := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		io.WriteString(w, "reverse upstream")
-	})
-	fwd := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		io.WriteString(w, "forward target")
-	})
+	rev := cachedOrigin(t, "reverse upstream")
+	fwd := cachedOrigin(t, "forward target")
 	h := reverse(t, rev)
 	fwdHost := strings.TrimPrefix(fwd.URL, "http://")
 	px, _ := url.Parse(h.url)
@@ -769,10 +763,7 @@ func mustMemoryStore(t *testing.T) *MemoryStore {
 // net/http answer it (RFC 9112 §2.2), a miss and then a hit from the
 // front: fasthttp's parser alone waited for a CRLF that never came.
 func TestFrontBareLFHead(t *testing.T) {
-	o := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		io.WriteString(w, "origin")
-	})
+	o := cachedOrigin(t, "origin")
 	h := reverse(t, o)
 	addr := strings.TrimPrefix(h.url, "http://")
 	for i, want := range []string{"MISS", "HIT"} {

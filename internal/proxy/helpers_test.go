@@ -36,6 +36,16 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// cachedOrigin is an origin that answers every request with body, fresh
+// for 60 s (Cache-Control: max-age=60).
+func cachedOrigin(t *testing.T, body string) *origin {
+	t.Helper()
+	return newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		io.WriteString(w, body)
+	})
+}
+
 // origin is an httptest server that counts its requests.
 type origin struct {
 	*httptest.Server

@@ -79,14 +79,8 @@ func TestHostileCookieIsolation(t *testing.T) {
 // A reverse-proxy client claiming another server's Host cannot store a
 // response that forward-proxy clients then get for that server.
 func TestHostileReverseHostPoisoning(t *testing.T) {
-	up := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		io.WriteString(w, "upstream")
-	})
-	victim := newOrigin(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "max-age=60")
-		io.WriteString(w, "victim")
-	})
+	up := cachedOrigin(t, "upstream")
+	victim := cachedOrigin(t, "victim")
 	uu, _ := url.Parse(up.URL)
 	vu, _ := url.Parse(victim.URL)
 	h := start(t, Config{Upstream: uu})
